@@ -1,0 +1,86 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "apoxy-backends",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "apoxy", targets: ["apoxy"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // Layer 0: the SQLite C library from the system (Debian: libsqlite3-dev).
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // Layer 1: API types, schema, validation, patch engines. Pure: no I/O.
+        .target(name: "ApoxyAPI", swiftSettings: swiftSettings),
+        // Layer 2: revisioned storage (protocol, SQLite, in-memory).
+        .target(
+            name: "ApoxyStorage",
+            dependencies: [
+                "CSQLite",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Layer 3: one generic store driven by per-resource strategies.
+        .target(name: "ApoxyRegistry", dependencies: ["ApoxyAPI", "ApoxyStorage"], swiftSettings: swiftSettings),
+        // Layer 4: the Kubernetes-style HTTP API (Hummingbird).
+        .target(
+            name: "ApoxyServer",
+            dependencies: [
+                "ApoxyRegistry",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A small HTTP/1.1 client on SwiftNIO, shared by the CLI, tests and benchmarks.
+        .target(
+            name: "ApoxyClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The thin executable.
+        .executableTarget(
+            name: "apoxy",
+            dependencies: [
+                "ApoxyServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "ApoxyAPITests", dependencies: ["ApoxyAPI"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ApoxyStorageTests",
+            dependencies: ["ApoxyStorage"],
+            swiftSettings: swiftSettings
+        ),
+        // Integration tests: the real server on loopback, a real SQLite file, real kubectl.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["ApoxyServer", "ApoxyClient", "ApoxyAPI"],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,90 @@
+extension Backend {
+    /// Supported `spec.protocol` values (after lower-casing).
+    public static let protocols = ["", "tls", "h2", "h2c"]
+    /// Supported `dnsLookupFamily` values.
+    public static let dnsLookupFamilies = ["auto", "v4_only", "v6_only", "v4_preferred", "all"]
+
+    /// The FQDN pattern of `spec.endpoints[].fqdn`.
+    public static let fqdnPattern = Schema.Pattern(
+        "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9]))*$", matches: { NameValidation.isFQDN($0) })
+
+    static func duration(_ description: String, default value: String) -> Schema {
+        .string(description, format: "duration", default: .string(value))
+    }
+
+    /// The structural schema of DynamicProxyDnsCacheConfig, with the seed's descriptions and the defaults the server fills in.
+    static let dnsCacheConfigSchema = Schema.object(
+        "DNS cache settings of the dynamic forward proxy. Every unset field gets its default.",
+        [
+            ("dnsLookupFamily", .string(
+                "Specifies the DNS lookup family to use for the dynamic proxy. Default is \"auto\".",
+                enum: dnsLookupFamilies, default: "auto")),
+            ("dnsRefreshRate", duration(
+                "Specifies the refresh rate for unresolved DNS hosts. Once a host is resolved, the TTL from the DNS response is used. If the TTL is not present, the resolved host is cached for 60s by default. Must be at least 1ms, and defaults to 60s.",
+                default: "1m0s")),
+            ("dnsMinRefreshRate", duration(
+                "Specifies the minimum refresh rate for DNS hosts. If a host is resolved and the TTL is less than this value, the host will be refreshed at this rate. Default is 5s and must be at least 1s.",
+                default: "5s")),
+            ("hostTTL", duration(
+                "TTL for unused hosts. Hosts that have not been used for this duration will be removed from the cache. Default is 5m.",
+                default: "5m0s")),
+            ("maxHosts", .integer("Maximum number of hosts to cache. Default is 1024.", minimum: 1, maximum: 4_294_967_295, default: 1024)),
+            ("dnsQueryTimeout", duration("Specifies the timeout for DNS queries. Default is 5s.", default: "5s")),
+        ]
+    )
+
+    /// The structural schema of BackendSpec.
+    static let specSchema = Schema.object(
+        "BackendSpec defines the desired state of Backend.",
+        [
+            ("dynamicProxy", .object(
+                "Specifies whether the backend should be dynamically proxied. If specified, Envoy's HTTP Dynamic Forward Proxy will be used to proxy requests to the backend. See: https://www.envoyproxy.io/docs/envoy/latest/intro/arch_overview/http/http_proxy#arch-overview-http-dynamic-forward-proxy",
+                [("dnsCacheConfig", Schema(
+                    kind: .object, description: dnsCacheConfigSchema.description, properties: dnsCacheConfigSchema.properties,
+                    defaultValue: .object([:])))])),
+            ("endpoints", .array(
+                "List of endpoints to connect to.",
+                of: .object(
+                    "BackendEndpoint is a single endpoint: exactly one of fqdn or ip.",
+                    [
+                        ("fqdn", .string(
+                            "Fully qualified domain name of the endpoint (lower case, no trailing dot).", pattern: fqdnPattern,
+                            minLength: 1, maxLength: 253)),
+                        ("ip", .string("IPv4 or IPv6 address of the endpoint (not the unspecified address).")),
+                    ]))),
+            ("protocol", .string(
+                "Protocol defines a protocol to use for the backend. \"\" is HTTP/1.1 in cleartext, \"tls\" HTTP/1.1 over TLS, \"h2\" HTTP/2 over TLS, \"h2c\" HTTP/2 in cleartext. Input is case-insensitive.",
+                enum: protocols)),
+        ],
+        required: ["endpoints", "protocol"]
+    )
+
+    /// The structural schema of BackendStatus.
+    static let statusSchema = Schema.object(
+        "BackendStatus defines the observed state of Backend.",
+        [
+            ("conditions", .array(
+                "Conditions written by the control plane: Accepted and Programmed.", of: Condition.schema, maxItems: 8,
+                extensions: ["x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]]))
+        ]
+    )
+
+    /// Names, schema and flags of the Backend resource.
+    public static let descriptor = ResourceDescriptor(
+        group: "core.apoxy.dev", version: "v1alpha2", kind: "Backend", listKind: "BackendList", plural: "backends",
+        singular: "backend", shortNames: ["be"],
+        schema: .object(
+            "Backend configures a backend (upstream) endpoint for Envoy.",
+            [
+                ("apiVersion", .string("APIVersion defines the versioned schema of this representation of an object.")),
+                ("kind", .string("Kind is a string value representing the REST resource this object represents.")),
+                ("metadata", ObjectMeta.schema),
+                ("spec", specSchema),
+                ("status", statusSchema),
+            ],
+            required: ["spec"],
+            component: "dev.apoxy.core.v1alpha2.Backend"
+        ),
+        description: "Backend configures a backend (upstream) endpoint for Envoy."
+    )
+}

@@ -1,0 +1,159 @@
+/// A Backend (`core.apoxy.dev/v1alpha2`): an upstream that Envoy proxies to.
+public struct Backend: APIObject, Hashable {
+    public var metadata: ObjectMeta
+    public var spec: BackendSpec
+    public var status: BackendStatus
+
+    /// Creates a Backend.
+    public init(metadata: ObjectMeta = ObjectMeta(), spec: BackendSpec = BackendSpec(), status: BackendStatus = BackendStatus()) {
+        self.metadata = metadata
+        self.spec = spec
+        self.status = status
+    }
+
+    public init(json: JSONValue) {
+        metadata = ObjectMeta(json: json["metadata"] ?? .object([:]))
+        spec = BackendSpec(json: json["spec"] ?? .object([:]))
+        status = BackendStatus(json: json["status"] ?? .object([:]))
+    }
+
+    public var json: JSONValue {
+        var object: [String: JSONValue] = [
+            "apiVersion": .string(Self.descriptor.apiVersion), "kind": .string(Self.descriptor.kind),
+            "metadata": metadata.json, "spec": spec.json,
+        ]
+        if !status.conditions.isEmpty { object["status"] = status.json }
+        return .object(object)
+    }
+}
+
+/// BackendSpec: where and how to connect.
+public struct BackendSpec: Sendable, Hashable {
+    /// List of endpoints to connect to.
+    public var endpoints: [BackendEndpoint] = []
+    /// `""` (HTTP/1.1), `tls`, `h2` or `h2c`; stored lower-case.
+    public var `protocol`: String = ""
+    /// When set, Envoy's HTTP dynamic forward proxy resolves the (single) endpoint.
+    public var dynamicProxy: DynamicProxySpec?
+
+    /// Creates a spec.
+    public init(endpoints: [BackendEndpoint] = [], protocol: String = "", dynamicProxy: DynamicProxySpec? = nil) {
+        self.endpoints = endpoints
+        self.protocol = `protocol`
+        self.dynamicProxy = dynamicProxy
+    }
+
+    init(json: JSONValue) {
+        endpoints = (json["endpoints"]?.arrayValue ?? []).map(BackendEndpoint.init(json:))
+        `protocol` = json["protocol"]?.stringValue ?? ""
+        dynamicProxy = json["dynamicProxy"].map(DynamicProxySpec.init(json:))
+    }
+
+    var json: JSONValue {
+        var m: [String: JSONValue] = ["endpoints": .array(endpoints.map(\.json)), "protocol": .string(`protocol`)]
+        if let dynamicProxy { m["dynamicProxy"] = dynamicProxy.json }
+        return .object(m)
+    }
+}
+
+/// One endpoint: exactly one of `fqdn` or `ip`.
+public struct BackendEndpoint: Sendable, Hashable {
+    public var fqdn: String?
+    public var ip: String?
+
+    /// Creates an endpoint.
+    public init(fqdn: String? = nil, ip: String? = nil) {
+        self.fqdn = fqdn
+        self.ip = ip
+    }
+
+    init(json: JSONValue) {
+        fqdn = json["fqdn"]?.stringValue
+        ip = json["ip"]?.stringValue
+    }
+
+    var json: JSONValue {
+        var m: [String: JSONValue] = [:]
+        if let fqdn { m["fqdn"] = .string(fqdn) }
+        if let ip { m["ip"] = .string(ip) }
+        return .object(m)
+    }
+
+    /// The address as shown in tables: the fqdn or the ip.
+    public var address: String { fqdn ?? ip ?? "" }
+}
+
+/// DynamicProxySpec: Envoy's HTTP dynamic forward proxy settings.
+public struct DynamicProxySpec: Sendable, Hashable {
+    public var dnsCacheConfig: DynamicProxyDnsCacheConfig?
+
+    /// Creates a dynamic proxy spec.
+    public init(dnsCacheConfig: DynamicProxyDnsCacheConfig? = nil) { self.dnsCacheConfig = dnsCacheConfig }
+
+    init(json: JSONValue) {
+        dnsCacheConfig = json["dnsCacheConfig"].map(DynamicProxyDnsCacheConfig.init(json:))
+    }
+
+    var json: JSONValue {
+        var m: [String: JSONValue] = [:]
+        if let dnsCacheConfig { m["dnsCacheConfig"] = dnsCacheConfig.json }
+        return .object(m)
+    }
+}
+
+/// DynamicProxyDnsCacheConfig: the DNS cache of the dynamic forward proxy. Durations are Go duration strings.
+public struct DynamicProxyDnsCacheConfig: Sendable, Hashable {
+    public var dnsLookupFamily: String?
+    public var dnsRefreshRate: String?
+    public var dnsMinRefreshRate: String?
+    public var hostTTL: String?
+    public var maxHosts: Int64?
+    public var dnsQueryTimeout: String?
+
+    /// Creates a cache config.
+    public init(
+        dnsLookupFamily: String? = nil, dnsRefreshRate: String? = nil, dnsMinRefreshRate: String? = nil,
+        hostTTL: String? = nil, maxHosts: Int64? = nil, dnsQueryTimeout: String? = nil
+    ) {
+        self.dnsLookupFamily = dnsLookupFamily
+        self.dnsRefreshRate = dnsRefreshRate
+        self.dnsMinRefreshRate = dnsMinRefreshRate
+        self.hostTTL = hostTTL
+        self.maxHosts = maxHosts
+        self.dnsQueryTimeout = dnsQueryTimeout
+    }
+
+    init(json: JSONValue) {
+        dnsLookupFamily = json["dnsLookupFamily"]?.stringValue
+        dnsRefreshRate = json["dnsRefreshRate"]?.stringValue
+        dnsMinRefreshRate = json["dnsMinRefreshRate"]?.stringValue
+        hostTTL = json["hostTTL"]?.stringValue
+        maxHosts = json["maxHosts"]?.integerValue
+        dnsQueryTimeout = json["dnsQueryTimeout"]?.stringValue
+    }
+
+    var json: JSONValue {
+        var m: [String: JSONValue] = [:]
+        if let dnsLookupFamily { m["dnsLookupFamily"] = .string(dnsLookupFamily) }
+        if let dnsRefreshRate { m["dnsRefreshRate"] = .string(dnsRefreshRate) }
+        if let dnsMinRefreshRate { m["dnsMinRefreshRate"] = .string(dnsMinRefreshRate) }
+        if let hostTTL { m["hostTTL"] = .string(hostTTL) }
+        if let maxHosts { m["maxHosts"] = .integer(maxHosts) }
+        if let dnsQueryTimeout { m["dnsQueryTimeout"] = .string(dnsQueryTimeout) }
+        return .object(m)
+    }
+}
+
+/// BackendStatus: conditions written by the control plane.
+public struct BackendStatus: Sendable, Hashable {
+    public var conditions: [Condition] = []
+
+    /// Creates a status.
+    public init(conditions: [Condition] = []) { self.conditions = conditions }
+
+    init(json: JSONValue) {
+        conditions = (json["conditions"]?.arrayValue ?? []).map(Condition.init(json:))
+    }
+
+    var json: JSONValue { .object(["conditions": .array(conditions.map(\.json))]) }
+}

@@ -1,0 +1,124 @@
+import ApoxyAPI
+import ApoxyStorage
+import Foundation
+
+extension ResourceStore {
+    /// Lists objects with label and field selectors, `limit`/`continue` pagination at one consistent revision, and
+    /// `resourceVersion`/`resourceVersionMatch` semantics.
+    public func list(options: ListOptions) async throws(StatusError) -> ObjectList<Object> {
+        var revision: Int64?
+        var cursor: String?
+        if let token = options.continueToken, !token.isEmpty {
+            let decoded = try Self.decodeContinue(token)
+            revision = decoded.revision
+            cursor = key(decoded.start)
+        } else if let version = options.resourceVersion, !version.isEmpty, version != "0" {
+            guard let requested = Int64(version), requested > 0 else {
+                throw .badRequest("invalid resourceVersion \"\(version)\": must be a positive integer")
+            }
+            switch options.resourceVersionMatch ?? "" {
+            case "Exact":
+                revision = requested
+            case "NotOlderThan", "":
+                let current = try await run(name: "") { try await storage.currentRevision() }
+                if requested > current {
+                    throw StatusError(
+                        code: 504, reason: "Timeout",
+                        message: "Too large resource version: \(requested), current: \(current)", retryAfterSeconds: 1)
+                }
+            default:
+                throw .badRequest("resourceVersionMatch: Unsupported value: \"\(options.resourceVersionMatch ?? "")\": supported values: \"Exact\", \"NotOlderThan\"")
+            }
+        } else if let match = options.resourceVersionMatch, !match.isEmpty {
+            if match == "Exact" || options.resourceVersion == nil {
+                throw .badRequest("resourceVersionMatch is forbidden unless resourceVersion is provided (and not 0 for Exact)")
+            }
+        }
+        if let limit = options.limit, limit < 0 { throw .badRequest("limit must be non-negative") }
+        let limit = options.limit.flatMap { $0 > 0 ? $0 : nil }
+        let filtering = !options.labelSelector.isEmpty || !options.fieldSelector.isEmpty
+
+        // metadata.name=X without paging is a point read.
+        if let name = options.fieldSelector.exactName, options.continueToken == nil, revision == nil, limit == nil {
+            let stored = try await run(name: name) { try await storage.get(key: key(name)) }
+            let current = try await run(name: "") { try await storage.currentRevision() }
+            var items: [Object] = []
+            if let stored {
+                let object = try decode(stored)
+                if matches(object, options) { items.append(object) }
+            }
+            return ObjectList(items: items, resourceVersion: String(current), continueToken: nil, remainingItemCount: nil)
+        }
+
+        var items: [Object] = []
+        var listRevision = revision
+        var nextStart: String?
+        var remaining: Int64?
+        page: while true {
+            let wanted = limit.map { filtering ? max($0 - items.count, 256) : $0 - items.count }
+            let page: StorageListResult
+            do {
+                page = try await storage.list(prefix: keyPrefix, revision: listRevision, startAfter: cursor, limit: wanted)
+            } catch let error as StorageError {
+                if case .compacted = error.code, options.continueToken != nil {
+                    throw .expired(
+                        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
+                }
+                throw statusError(for: error, name: "")
+            } catch {
+                throw .internalError("\(error)")
+            }
+            listRevision = page.revision
+            for (i, stored) in page.items.enumerated() {
+                cursor = stored.key
+                let object = try decode(stored)
+                guard !filtering || matches(object, options) else { continue }
+                items.append(object)
+                if let limit, items.count == limit {
+                    let more = i < page.items.count - 1 || page.remaining > 0
+                    if more {
+                        nextStart = String(stored.key.dropFirst(keyPrefix.count))
+                        if !filtering { remaining = Int64(page.remaining + page.items.count - 1 - i) }
+                    }
+                    break page
+                }
+            }
+            if page.remaining == 0 || page.items.isEmpty { break }
+        }
+        let finalRevision: Int64
+        if let listRevision {
+            finalRevision = listRevision
+        } else {
+            finalRevision = try await run(name: "") { try await storage.currentRevision() }
+        }
+        return ObjectList(
+            items: items, resourceVersion: String(finalRevision),
+            continueToken: nextStart.map { Self.encodeContinue(revision: finalRevision, start: $0) },
+            remainingItemCount: remaining)
+    }
+
+    func matches(_ object: Object, _ options: ListOptions) -> Bool {
+        options.labelSelector.matches(object.metadata.labels)
+            && options.fieldSelector.matches { field in
+                field == "metadata.name" ? object.metadata.name : strategy.fieldValue(object, field: field)
+            }
+    }
+
+    /// Field selectors this resource accepts.
+    public var supportedFieldSelectors: [String] { ["metadata.name"] + strategy.selectableFields }
+
+    static func encodeContinue(revision: Int64, start: String) -> String {
+        let json: JSONValue = ["v": "meta.k8s.io/v1", "rv": .integer(revision), "start": .string(start)]
+        return Data(json.serialized()).base64EncodedString()
+    }
+
+    static func decodeContinue(_ token: String) throws(StatusError) -> (revision: Int64, start: String) {
+        guard let data = Data(base64Encoded: token), let json = try? JSONValue.parse(Array(data)).value,
+            json["v"]?.stringValue == "meta.k8s.io/v1", let revision = json["rv"]?.integerValue, revision > 0,
+            let start = json["start"]?.stringValue
+        else {
+            throw .badRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)")
+        }
+        return (revision, start)
+    }
+}

@@ -1,0 +1,258 @@
+import ApoxyAPI
+import ApoxyStorage
+import Foundation
+
+/// The outcome of a write: the object as stored (or as it would be, for a dry run) and warnings for the client.
+public struct WriteResult<Object: APIObject>: Sendable {
+    public var object: Object
+    /// Texts for `Warning: 299 - "..."` headers.
+    public var warnings: [String]
+    /// True when a create happened (201 instead of 200).
+    public var created: Bool
+}
+
+/// What a delete did.
+public enum DeleteOutcome<Object: APIObject>: Sendable {
+    /// The object is gone; this is its last state.
+    case deleted(Object)
+    /// Finalizers remain: the object now carries a deletionTimestamp.
+    case pending(Object)
+}
+
+/// A page of objects at one revision.
+public struct ObjectList<Object: APIObject>: Sendable {
+    public var items: [Object]
+    public var resourceVersion: String
+    public var continueToken: String?
+    public var remainingItemCount: Int64?
+}
+
+/// Options of list and delete-collection.
+public struct ListOptions: Sendable {
+    public var labelSelector: LabelSelector = .everything
+    public var fieldSelector: FieldSelector = .everything
+    public var limit: Int?
+    public var continueToken: String?
+    public var resourceVersion: String?
+    public var resourceVersionMatch: String?
+
+    /// Creates options.
+    public init() {}
+}
+
+/// One generic store for any resource, driven by its strategy (kube's generic registry `Store`): every verb's
+/// Kubernetes semantics live here once, so a new resource needs a type and a strategy, not new handlers.
+public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
+    public typealias Object = Strategy.Object
+
+    let storage: any RevisionedStorage
+    let strategy: Strategy
+    let now: @Sendable () -> Int64
+
+    /// The descriptor of the served resource.
+    public var descriptor: ResourceDescriptor { Object.descriptor }
+    var groupResource: GroupResource { descriptor.groupResource }
+    var keyPrefix: String { "/\(descriptor.group)/\(descriptor.plural)/" }
+
+    /// Creates a store over `storage`.
+    public init(
+        storage: any RevisionedStorage, strategy: Strategy,
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+    ) {
+        self.storage = storage
+        self.strategy = strategy
+        self.now = now
+    }
+
+    /// The strategy's table columns.
+    public var tableColumns: [TableColumn] { strategy.tableColumns }
+
+    /// The strategy's cells for one object.
+    public func tableCells(_ object: Object) -> [JSONValue] { strategy.tableCells(object) }
+
+    func key(_ name: String) -> String { keyPrefix + name }
+
+    // MARK: Decoding and encoding
+
+    /// The stored form: the object's JSON without `resourceVersion`, which is the storage revision.
+    func encode(_ object: Object) -> [UInt8] {
+        var copy = object
+        copy.metadata.resourceVersion = ""
+        return copy.json.serialized()
+    }
+
+    func decode(_ stored: StoredObject) throws(StatusError) -> Object {
+        guard let json = try? JSONValue.parse(stored.value).value else {
+            throw .internalError("stored object \(stored.key) is not valid JSON")
+        }
+        var object = Object(json: json)
+        object.metadata.resourceVersion = String(stored.modRevision)
+        return object
+    }
+
+    /// Runs a storage call, mapping its errors to API errors in the one place they are mapped.
+    func run<T>(name: String, _ body: () async throws -> T) async throws(StatusError) -> T {
+        do {
+            return try await body()
+        } catch let error as StatusError {
+            throw error
+        } catch let error as StorageError {
+            throw statusError(for: error, name: name)
+        } catch {
+            throw .internalError("\(error)")
+        }
+    }
+
+    func statusError(for error: StorageError, name: String) -> StatusError {
+        switch error.code {
+        case .keyExists: return .alreadyExists(groupResource, name)
+        case .keyNotFound: return .notFound(groupResource, name)
+        case .conflict: return .conflict(groupResource, name)
+        case .compacted(let oldest):
+            return .expired("The resourceVersion for the provided list is too old. Oldest retained revision is \(oldest).")
+        case .futureRevision(let current):
+            return StatusError(
+                code: 504, reason: "Timeout", message: "Too large resource version: requested revision is newer than current revision \(current)",
+                retryAfterSeconds: 1)
+        case .unavailable: return .unavailable("storage is unavailable: \(error.message)")
+        }
+    }
+
+    // MARK: Body decoding
+
+    /// Parses and checks a request body the way kube-apiserver decodes a custom resource: JSON syntax (400),
+    /// apiVersion (400), kind (422 on `kind`), then normalisation, schema validation, pruning and defaulting.
+    func decodeBody(
+        _ body: [UInt8], fieldValidation: FieldValidation, schemaErrors: inout [FieldError]
+    ) throws(StatusError) -> (JSONValue, [String]) {
+        let parsed: ParsedJSON
+        do {
+            parsed = try JSONValue.parse(body)
+        } catch {
+            throw .badRequest("couldn't get version/kind; json parse error: \(error.message)")
+        }
+        return try checkDocument(parsed.value, duplicateFields: parsed.duplicateFields, fieldValidation: fieldValidation, schemaErrors: &schemaErrors)
+    }
+
+    func checkDocument(
+        _ document: JSONValue, duplicateFields: [String], fieldValidation: FieldValidation, schemaErrors: inout [FieldError]
+    ) throws(StatusError) -> (JSONValue, [String]) {
+        guard case .object = document else {
+            throw .badRequest("couldn't get version/kind; json parse error: expected a JSON object, got \(document.typeName)")
+        }
+        let apiVersion = document["apiVersion"]?.stringValue ?? ""
+        let kind = document["kind"]?.stringValue ?? ""
+        if apiVersion.isEmpty {
+            throw .badRequest("Object 'apiVersion' is missing in '\(String(decoding: document.serialized().prefix(512), as: UTF8.self))'")
+        }
+        if kind.isEmpty {
+            throw .badRequest("Object 'Kind' is missing in '\(String(decoding: document.serialized().prefix(512), as: UTF8.self))'")
+        }
+        if apiVersion != descriptor.apiVersion {
+            throw .badRequest("the API version in the data (\(apiVersion)) does not match the expected API version (\(descriptor.apiVersion))")
+        }
+        if kind != descriptor.kind {
+            let name = document["metadata"]?["name"]?.stringValue ?? ""
+            throw StatusError.invalid(
+                kind: descriptor.kind, group: descriptor.group, name: name,
+                [FieldError(.invalid, "kind", .string(kind), "must be \(descriptor.kind)")])
+        }
+        var normalized = document
+        strategy.normalize(&normalized)
+        let checked = descriptor.schema.check(normalized)
+        schemaErrors = checked.errors
+        var problems: [String] = []
+        for field in checked.unknownFields { problems.append("unknown field \"\(field)\"") }
+        for field in duplicateFields { problems.append("duplicate field \"\(field)\"") }
+        var warnings: [String] = []
+        switch fieldValidation {
+        case .strict where !problems.isEmpty:
+            throw .badRequest("strict decoding error: " + problems.joined(separator: ", "))
+        case .warn:
+            warnings = problems
+        default:
+            break
+        }
+        return (checked.value, warnings)
+    }
+
+    /// Collects schema errors, metadata errors and the strategy's semantic errors (dropping semantic errors at or
+    /// under a field the schema already rejected), and throws 422 Invalid if there are any.
+    func validate(_ object: Object, schemaErrors: [FieldError], extra: [FieldError] = []) throws(StatusError) {
+        var errors = schemaErrors + extra
+        errors += object.metadata.validate(at: FieldPath("metadata"))
+        let rejected = schemaErrors.map(\.field)
+        for error in strategy.validate(object) {
+            let shadowed = rejected.contains { field in
+                error.field == field || error.field.hasPrefix(field + ".") || error.field.hasPrefix(field + "[")
+            }
+            if !shadowed { errors.append(error) }
+        }
+        if !errors.isEmpty {
+            throw StatusError.invalid(kind: descriptor.kind, group: descriptor.group, name: object.metadata.name, errors)
+        }
+    }
+
+    // MARK: Get
+
+    /// The named object, or 404.
+    public func get(name: String) async throws(StatusError) -> Object {
+        let stored = try await run(name: name) { try await storage.get(key: key(name)) }
+        guard let stored else { throw .notFound(groupResource, name) }
+        return try decode(stored)
+    }
+
+    // MARK: Create
+
+    /// Creates an object from a request body (POST), or validates it only (dry run).
+    public func create(body: [UInt8], options: WriteOptions) async throws(StatusError) -> WriteResult<Object> {
+        var schemaErrors: [FieldError] = []
+        let (json, warnings) = try decodeBody(body, fieldValidation: options.fieldValidation, schemaErrors: &schemaErrors)
+        var object = Object(json: json.removingMember("status"))
+        var metadataErrors: [FieldError] = []
+        if object.metadata.name.isEmpty {
+            if object.metadata.generateName.isEmpty {
+                metadataErrors.append(FieldError(.required, "metadata.name", nil, "name or generateName is required"))
+            } else {
+                object.metadata.name = object.metadata.generateName + Self.randomSuffix()
+            }
+        }
+        if !object.metadata.name.isEmpty {
+            for message in NameValidation.dns1123SubdomainErrors(object.metadata.name) {
+                metadataErrors.append(FieldError(.invalid, "metadata.name", .string(object.metadata.name), message))
+            }
+        }
+        object.metadata.uid = UUID().uuidString.lowercased()
+        object.metadata.creationTimestamp = now()
+        object.metadata.generation = 1
+        object.metadata.resourceVersion = ""
+        object.metadata.deletionTimestamp = nil
+        object.metadata.deletionGracePeriodSeconds = nil
+        try validate(object, schemaErrors: schemaErrors, extra: metadataErrors)
+        if options.dryRun {
+            if try await run(name: object.metadata.name, { try await storage.get(key: key(object.metadata.name)) }) != nil {
+                throw .alreadyExists(groupResource, object.metadata.name)
+            }
+            return WriteResult(object: object, warnings: warnings, created: true)
+        }
+        let stored = try await run(name: object.metadata.name) {
+            try await storage.create(key: key(object.metadata.name), value: encode(object))
+        }
+        object.metadata.resourceVersion = String(stored.modRevision)
+        return WriteResult(object: object, warnings: warnings, created: true)
+    }
+
+    static func randomSuffix() -> String {
+        // kube's alphabet: no vowels (no words) and no confusable characters.
+        let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+        return String((0..<5).map { _ in alphabet.randomElement()! })
+    }
+}
+
+extension JSONValue {
+    func removingMember(_ name: String) -> JSONValue {
+        guard case .object(var members) = self else { return self }
+        members[name] = nil
+        return .object(members)
+    }
+}

@@ -1,0 +1,46 @@
+import ApoxyAPI
+
+/// One column of the server-side table (`kubectl get`).
+public struct TableColumn: Sendable {
+    public var name: String
+    public var type: String
+    public var format: String
+    public var description: String
+    public var priority: Int
+
+    /// Creates a column.
+    public init(name: String, type: String, format: String = "", description: String, priority: Int = 0) {
+        self.name = name
+        self.type = type
+        self.format = format
+        self.description = description
+        self.priority = priority
+    }
+}
+
+/// The per-resource behaviour of the generic `ResourceStore` (kube's RESTCreateStrategy, RESTUpdateStrategy,
+/// TableConvertor and field-selector hooks in one place). Adding a resource means a type plus one of these.
+public protocol ResourceStrategy: Sendable {
+    associatedtype Object: APIObject
+
+    /// Canonicalises raw client JSON before schema validation (e.g. lower-casing enums that accept any case).
+    func normalize(_ json: inout JSONValue)
+    /// Semantic validation the schema cannot express; must not mutate.
+    func validate(_ object: Object) -> [FieldError]
+    /// Whether the desired state differs, which bumps `metadata.generation`.
+    func specChanged(old: JSONValue, new: JSONValue) -> Bool
+    /// Table columns after NAME (which is always first).
+    var tableColumns: [TableColumn] { get }
+    /// Cells for the columns after NAME; `age` is rendered by the store.
+    func tableCells(_ object: Object) -> [JSONValue]
+    /// Field selectors this resource supports besides `metadata.name`.
+    var selectableFields: [String] { get }
+    /// The value of a selectable field.
+    func fieldValue(_ object: Object, field: String) -> String?
+}
+
+extension ResourceStrategy {
+    public func normalize(_ json: inout JSONValue) {}
+
+    public func specChanged(old: JSONValue, new: JSONValue) -> Bool { old["spec"] != new["spec"] }
+}

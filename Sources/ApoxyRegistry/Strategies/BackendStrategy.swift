@@ -1,0 +1,31 @@
+import ApoxyAPI
+
+/// How the generic store serves Backends.
+public struct BackendStrategy: ResourceStrategy {
+    public typealias Object = Backend
+
+    /// Creates the strategy.
+    public init() {}
+
+    public func normalize(_ json: inout JSONValue) { Backend.normalize(&json) }
+
+    public func validate(_ object: Backend) -> [FieldError] { object.validate() }
+
+    public var tableColumns: [TableColumn] {
+        [
+            TableColumn(name: "Endpoints", type: "string", description: "The endpoints (fqdn or ip) Envoy connects to."),
+            TableColumn(name: "Protocol", type: "string", description: "The upstream protocol: \"\" (HTTP/1.1), tls, h2 or h2c."),
+        ]
+    }
+
+    public func tableCells(_ object: Backend) -> [JSONValue] {
+        let endpoints = object.spec.endpoints.map(\.address).filter { !$0.isEmpty }
+        return [.string(endpoints.isEmpty ? "None" : endpoints.joined(separator: ",")), .string(object.spec.protocol)]
+    }
+
+    public var selectableFields: [String] { ["spec.protocol"] }
+
+    public func fieldValue(_ object: Backend, field: String) -> String? {
+        field == "spec.protocol" ? object.spec.protocol : nil
+    }
+}

@@ -1,0 +1,3 @@
+import ApoxyServer
+import ArgumentParser
+print("hi")
