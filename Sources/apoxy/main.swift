@@ -1,3 +1,78 @@
 import ApoxyServer
+import ApoxyStorage
 import ArgumentParser
-print("hi")
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// The `apoxy` command.
+@main
+struct Apoxy: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apoxy",
+        abstract: "Apoxy: a Kubernetes-style API server for core.apoxy.dev Backends.",
+        subcommands: [Server.self]
+    )
+}
+
+/// `apoxy server`: serve the API on embedded SQLite.
+struct Server: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the API server on embedded, durable SQLite.",
+        discussion: """
+            Serves /apis/core.apoxy.dev/v1alpha2/backends as kube-apiserver serves a cluster-scoped custom resource.
+            Point kubectl at it with a kubeconfig whose cluster server is http://<listen>.
+
+            Example:
+              apoxy server --listen 127.0.0.1:8080 --data-dir ./apoxy-data
+            """
+    )
+
+    @Option(help: "Address and port to listen on (host:port; port 0 picks a free one).")
+    var listen = "127.0.0.1:8080"
+
+    @Option(help: "Folder for the SQLite database (created if missing).")
+    var dataDir = "apoxy-data"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard Self.parseListen(listen) != nil else {
+            throw ValidationError("--listen must be host:port, e.g. 127.0.0.1:8080 or [::1]:8080")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    static func parseListen(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":") else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port), !host.isEmpty else { return nil }
+        return (host, port)
+    }
+
+    func run() async throws {
+        var configuredLogger = Logger(label: "apoxy")
+        configuredLogger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let logger = configuredLogger
+        let (host, port) = Self.parseListen(listen)!
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        let databasePath = (dataDir as NSString).appendingPathComponent("apoxy.sqlite")
+        let storage = try SQLiteStorage(path: databasePath, logger: logger)
+        let application = APIServer.application(
+            storage: storage, configuration: APIServerConfiguration(host: host, port: port), logger: logger,
+            onListening: { port in
+                logger.notice("apoxy API server listening", metadata: ["address": "\(host):\(port)", "database": "\(databasePath)"])
+            })
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        await storage.close()
+        logger.notice("apoxy API server stopped")
+    }
+}

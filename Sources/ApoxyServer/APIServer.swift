@@ -1,0 +1,88 @@
+import ApoxyAPI
+import ApoxyRegistry
+import ApoxyStorage
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// Settings of the API server.
+public struct APIServerConfiguration: Sendable {
+    /// kube-apiserver's request body limit (3 MiB); larger bodies get 413.
+    public static let maxRequestBodyBytes = 3 * 1024 * 1024
+
+    /// Address to listen on.
+    public var host: String
+    /// Port to listen on; 0 picks a free port (see `onListening`).
+    public var port: Int
+
+    /// Creates a configuration.
+    public init(host: String = "127.0.0.1", port: Int = 8080) {
+        self.host = host
+        self.port = port
+    }
+}
+
+/// The Kubernetes-style API server for Apoxy resources, as a Hummingbird application (a swift-service-lifecycle
+/// `Service`).
+public enum APIServer {
+    /// The resources this server serves.
+    public static var resources: [ResourceDescriptor] { [Backend.descriptor] }
+
+    /// Builds the application over `storage`. `onListening` receives the bound port once the server accepts connections.
+    public static func application(
+        storage: any RevisionedStorage, configuration: APIServerConfiguration, logger: Logger,
+        services: [any Service] = [],
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+        let router = Router(context: BasicRequestContext.self)
+        router.middlewares.add(StatusErrorMiddleware(logger: logger))
+        let backends = ResourceEndpoints(store: ResourceStore(storage: storage, strategy: BackendStrategy(), now: now), now: now)
+        backends.register(on: router)
+        registerDiscovery(on: router, resources: resources)
+        return Application(
+            router: router,
+            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            services: services,
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+    }
+
+    static func registerDiscovery(on router: Router<BasicRequestContext>, resources: [ResourceDescriptor]) {
+        let discovery = Discovery(resources: resources)
+        let openAPI = OpenAPIDocuments(resources: resources)
+        let ok: JSONValue = "ok"
+        for path in ["/healthz", "/livez", "/readyz"] {
+            router.get(RouterPath(path)) { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: ok.stringValue!)))
+            }
+        }
+        router.get("/version") { _, _ in APIResponse.json(Discovery.version) }
+        router.get("/api") { _, _ in APIResponse.json(Discovery.coreVersions) }
+        router.get("/apis") { _, _ in APIResponse.json(discovery.groupList) }
+        // Static routes per group and version: the router does not fall back from a static segment to a parameter.
+        for group in discovery.groups {
+            if let document = discovery.group(group) {
+                router.get(RouterPath("/apis/\(group)")) { _, _ in APIResponse.json(document) }
+            }
+            var seen = Set<String>()
+            for version in resources.filter({ $0.group == group }).map(\.version) where seen.insert(version).inserted {
+                if let document = discovery.resourceList(group: group, version: version) {
+                    router.get(RouterPath("/apis/\(group)/\(version)")) { _, _ in APIResponse.json(document) }
+                }
+            }
+        }
+        router.get("/openapi/v2") { _, _ in APIResponse.raw(openAPI.v2) }
+        router.get("/openapi/v3") { _, _ in APIResponse.raw(openAPI.v3Index) }
+        for (key, entry) in openAPI.v3 {
+            router.get(RouterPath("/openapi/v3/\(key)")) { _, _ in
+                var response = APIResponse.raw(entry.document)
+                response.headers[.eTag] = "\"\(entry.hash)\""
+                return response
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+import ApoxyAPI
+
+/// The discovery documents (`/api`, `/apis`, `/apis/<group>`, `/apis/<group>/<version>`, `/version`) kubectl reads
+/// before anything else, derived from the served resources.
+struct Discovery: Sendable {
+    let resources: [ResourceDescriptor]
+
+    static let version: JSONValue = [
+        "major": "1", "minor": "37", "gitVersion": "v1.37.0-apoxy.0.1.0", "gitCommit": "", "gitTreeState": "clean",
+        "buildDate": "2026-11-27T00:00:00Z", "goVersion": "swift6", "compiler": "swift", "platform": "linux/amd64",
+    ]
+
+    static let coreVersions: JSONValue = ["kind": "APIVersions", "versions": [], "serverAddressByClientCIDRs": []]
+
+    func groupJSON(_ group: String) -> JSONValue? {
+        let versions = resources.filter { $0.group == group }.map(\.version)
+        guard let preferred = versions.first else { return nil }
+        var seen = Set<String>()
+        let unique = versions.filter { seen.insert($0).inserted }
+        return [
+            "name": .string(group),
+            "versions": .array(unique.map { ["groupVersion": .string("\(group)/\($0)"), "version": .string($0)] }),
+            "preferredVersion": ["groupVersion": .string("\(group)/\(preferred)"), "version": .string(preferred)],
+        ]
+    }
+
+    var groups: [String] {
+        var seen = Set<String>()
+        return resources.map(\.group).filter { seen.insert($0).inserted }
+    }
+
+    var groupList: JSONValue {
+        ["kind": "APIGroupList", "apiVersion": "v1", "groups": .array(groups.compactMap(groupJSON))]
+    }
+
+    func group(_ name: String) -> JSONValue? {
+        guard case .object(var members) = groupJSON(name) else { return nil }
+        members["kind"] = "APIGroup"
+        members["apiVersion"] = "v1"
+        return .object(members)
+    }
+
+    func resourceList(group: String, version: String) -> JSONValue? {
+        let served = resources.filter { $0.group == group && $0.version == version }
+        guard !served.isEmpty else { return nil }
+        var entries: [JSONValue] = []
+        for r in served {
+            entries.append([
+                "name": .string(r.plural), "singularName": .string(r.singular), "namespaced": false, "kind": .string(r.kind),
+                "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update"],
+                "shortNames": .array(r.shortNames.map { .string($0) }),
+                "categories": .array(r.categories.map { .string($0) }),
+                "storageVersionHash": .string(String(OpenAPIDocuments.hash(Array("\(r.group)/\(r.version)/\(r.kind)".utf8)).prefix(11))),
+            ])
+            if r.hasStatusSubresource {
+                entries.append([
+                    "name": .string("\(r.plural)/status"), "singularName": "", "namespaced": false, "kind": .string(r.kind),
+                    "verbs": ["get", "patch", "update"],
+                ])
+            }
+        }
+        return ["kind": "APIResourceList", "apiVersion": "v1", "groupVersion": .string("\(group)/\(version)"), "resources": .array(entries)]
+    }
+}
