@@ -63,6 +63,12 @@ extension JSONValue {
         }
     }
 
+    /// Array element lookup; nil for anything else or an index out of range.
+    public subscript(index: Int) -> JSONValue? {
+        guard case .array(let elements) = self, elements.indices.contains(index) else { return nil }
+        return elements[index]
+    }
+
     /// The JSON type name used in validation messages (`string`, `integer`, `object`, ...).
     public var typeName: String {
         switch self {

@@ -1,0 +1,144 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A response read in full.
+public struct HTTPClientResponse: Sendable {
+    /// Status code.
+    public var status: Int
+    /// Header fields, in order.
+    public var headers: [(name: String, value: String)]
+    /// Body bytes.
+    public var body: [UInt8]
+
+    /// The first value of a header (case-insensitive).
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.lowercased() == name.lowercased() }?.value
+    }
+
+    /// Every value of a header (case-insensitive).
+    public func headerValues(_ name: String) -> [String] {
+        headers.filter { $0.name.lowercased() == name.lowercased() }.map(\.value)
+    }
+
+    /// The body as UTF-8 text.
+    public var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// Why a request failed below HTTP.
+public struct HTTPClientError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong.
+    public var message: String
+    public var description: String { message }
+
+    /// Creates an error.
+    public init(message: String) { self.message = message }
+}
+
+/// One keep-alive HTTP/1.1 connection over SwiftNIO. Concurrent requests are pipelined in order; open several
+/// connections for parallelism. Small on purpose: tests, benchmarks and the CLI talk to our own server.
+public final class HTTPConnection: Sendable {
+    private let channel: any Channel
+    private let host: String
+
+    private init(channel: any Channel, host: String) {
+        self.channel = channel
+        self.host = host
+    }
+
+    /// Connects to `host:port`.
+    public static func connect(
+        host: String, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> HTTPConnection {
+        let channel = try await ClientBootstrap(group: group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(ResponseCollector())
+                }
+            }
+            .connect(host: host, port: port).get()
+        return HTTPConnection(channel: channel, host: host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
+    }
+
+    /// Sends a request and reads the whole response.
+    public func request(
+        _ method: String, _ path: String, headers: [(String, String)] = [], body: [UInt8]? = nil
+    ) async throws -> HTTPClientResponse {
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path)
+        head.headers.add(name: "Host", value: host)
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        if let body {
+            head.headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+        } else if ["POST", "PUT", "PATCH", "DELETE"].contains(method) {
+            head.headers.replaceOrAdd(name: "Content-Length", value: "0")
+        }
+        let promise = channel.eventLoop.makePromise(of: HTTPClientResponse.self)
+        let request = PendingRequest(head: head, body: body.map { ByteBuffer(bytes: $0) }, promise: promise)
+        channel.writeAndFlush(request).whenFailure { promise.fail($0) }
+        return try await promise.futureResult.get()
+    }
+
+    /// Closes the connection.
+    public func close() async {
+        try? await channel.close()
+    }
+}
+
+/// A request handed to the pipeline with the promise its response completes.
+struct PendingRequest: Sendable {
+    var head: HTTPRequestHead
+    var body: ByteBuffer?
+    var promise: EventLoopPromise<HTTPClientResponse>
+}
+
+/// Writes requests and completes their promises with responses, in order.
+final class ResponseCollector: ChannelDuplexHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias OutboundIn = PendingRequest
+    typealias OutboundOut = HTTPClientRequestPart
+
+    private var waiting = CircularBuffer<EventLoopPromise<HTTPClientResponse>>()
+    private var status = 0
+    private var headers: [(name: String, value: String)] = []
+    private var body: [UInt8] = []
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let request = unwrapOutboundIn(data)
+        waiting.append(request.promise)
+        context.write(wrapOutboundOut(.head(request.head)), promise: nil)
+        if let body = request.body, body.readableBytes > 0 {
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+        }
+        context.write(wrapOutboundOut(.end(nil)), promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            status = Int(head.status.code)
+            headers = head.headers.map { ($0.name, $0.value) }
+            body = []
+        case .body(let buffer):
+            body.append(contentsOf: buffer.readableBytesView)
+        case .end:
+            let response = HTTPClientResponse(status: status, headers: headers, body: body)
+            if !waiting.isEmpty { waiting.removeFirst().succeed(response) }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failAll(error)
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(HTTPClientError(message: "connection closed before the response ended"))
+        context.fireChannelInactive()
+    }
+
+    private func failAll(_ error: any Error) {
+        while !waiting.isEmpty { waiting.removeFirst().fail(error) }
+    }
+}

@@ -1,0 +1,90 @@
+import ApoxyAPI
+import ApoxyClient
+import ApoxyServer
+import ApoxyStorage
+import Foundation
+import Logging
+import ServiceLifecycle
+import Testing
+
+/// A real API server on an ephemeral loopback port over a real SQLite file, with a client connected to it.
+struct LiveServer: Sendable {
+    let port: Int
+    let client: HTTPConnection
+    let databasePath: String
+
+    static let collection = "/apis/core.apoxy.dev/v1alpha2/backends"
+
+    /// Sends a request with a JSON body (if given) and returns status, parsed JSON (if any) and the raw response.
+    func send(
+        _ method: String, _ path: String, json: JSONValue? = nil, raw: [UInt8]? = nil,
+        contentType: String = "application/json", headers: [(String, String)] = []
+    ) async throws -> (status: Int, body: JSONValue, response: HTTPClientResponse) {
+        var allHeaders = headers
+        let payload = raw ?? json?.serialized()
+        if payload != nil { allHeaders.append(("Content-Type", contentType)) }
+        let response = try await client.request(method, path, headers: allHeaders, body: payload)
+        let body = (try? JSONValue.parse(response.body).value) ?? .null
+        return (response.status, body, response)
+    }
+
+    /// Runs `body` against a fresh server; the database file survives for `reuse` callers.
+    static func run<T: Sendable>(
+        databasePath: String? = nil, _ body: @Sendable (LiveServer) async throws -> T
+    ) async throws -> T {
+        let path = databasePath ?? Self.temporaryDatabasePath()
+        let storage = try SQLiteStorage(path: path)
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = APIServer.application(
+            storage: storage, configuration: APIServerConfiguration(host: "127.0.0.1", port: 0), logger: logger,
+            onListening: { port in portContinuation.yield(port) })
+        defer { Task { await storage.close() } }
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: logger))
+            group.addTask { try await serviceGroup.run() }
+            var ports = portStream.makeAsyncIterator()
+            guard let port = await ports.next() else { throw HTTPClientError(message: "server did not start") }
+            let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
+            do {
+                let result = try await body(LiveServer(port: port, client: client, databasePath: path))
+                await client.close()
+                await serviceGroup.triggerGracefulShutdown()
+                try await group.waitForAll()
+                return result
+            } catch {
+                await client.close()
+                await serviceGroup.triggerGracefulShutdown()
+                try? await group.waitForAll()
+                throw error
+            }
+        }
+    }
+
+    static func temporaryDatabasePath() -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("apoxy-it-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.appendingPathComponent("apoxy.sqlite").path
+    }
+}
+
+/// A Backend document for requests.
+func backend(
+    _ name: String, endpoints: [JSONValue] = [["fqdn": "api.example.com"]], protocol p: String = "",
+    labels: [String: String] = [:], extraSpec: [String: JSONValue] = [:], metadata: [String: JSONValue] = [:]
+) -> JSONValue {
+    var meta: [String: JSONValue] = ["name": .string(name)]
+    if !labels.isEmpty { meta["labels"] = .object(labels.mapValues { .string($0) }) }
+    for (k, v) in metadata { meta[k] = v }
+    var spec: [String: JSONValue] = ["endpoints": .array(endpoints), "protocol": .string(p)]
+    for (k, v) in extraSpec { spec[k] = v }
+    return ["apiVersion": "core.apoxy.dev/v1alpha2", "kind": "Backend", "metadata": .object(meta), "spec": .object(spec)]
+}
+
+/// The package root, found from this file's path.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Whether a missing external tool must fail the test (CI) rather than skip it.
+let requireTools = ProcessInfo.processInfo.environment["CI"] == "true"
+    || ProcessInfo.processInfo.environment["APOXY_REQUIRE_TOOLS"] == "1"
