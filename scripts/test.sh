@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite: installs every tool it needs, builds, and runs unit, storage, HTTP integration,
+# process (restart, kill -9) and kubectl tests. Missing tools fail the run; nothing is skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-tools.sh
+swift build --build-tests
+APOXY_BINARY="$(swift build --show-bin-path)/apoxy"
+export APOXY_BINARY
+export APOXY_KUBECTL="$PWD/.venv/bin/kubectl"
+export APOXY_REQUIRE_TOOLS=1
+swift test --skip-build "$@"
