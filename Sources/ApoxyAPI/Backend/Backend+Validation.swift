@@ -102,6 +102,11 @@ public struct IPAddress: Sendable, Hashable {
     /// Parses an IPv4 dotted quad or an IPv6 literal (no zone, no brackets), as Go's net.ParseIP does.
     public static func parse(_ text: String) -> IPAddress? {
         guard !text.isEmpty, text.utf8.count <= 45 else { return nil }
+        // inet_pton reads a C string: anything but hex digits, '.' and ':' (a NUL above all) must not reach it.
+        let allowed = text.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46) || c == 0x2E || c == 0x3A
+        }
+        guard allowed else { return nil }
         if text.contains(":") {
             var storage = in6_addr()
             guard inet_pton(AF_INET6, text, &storage) == 1 else { return nil }
@@ -114,6 +119,10 @@ public struct IPAddress: Sendable, Hashable {
 
     /// True for IPv4 (not IPv6).
     public var isIPv4: Bool { bytes.count == 4 }
-    /// True for 0.0.0.0 and ::.
-    public var isUnspecified: Bool { bytes.allSatisfy { $0 == 0 } }
+    /// True for 0.0.0.0, :: and ::ffff:0.0.0.0 (Go's IsUnspecified).
+    public var isUnspecified: Bool {
+        if bytes.allSatisfy({ $0 == 0 }) { return true }
+        let mappedPrefix: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF]
+        return bytes.count == 16 && Array(bytes.prefix(12)) == mappedPrefix && bytes.suffix(4).allSatisfy { $0 == 0 }
+    }
 }

@@ -252,14 +252,19 @@ struct JSONParser {
                 case UInt8(ascii: "u"):
                     var scalarValue = try parseHex4()
                     if (0xD800...0xDBFF).contains(scalarValue) {
-                        // A high surrogate must be followed by an escaped low surrogate.
+                        // A high surrogate pairs with an escaped low surrogate; otherwise it becomes U+FFFD and the
+                        // next escape is read on its own, as Go's encoding/json does.
+                        let high = scalarValue
+                        scalarValue = 0xFFFD
                         if index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
+                            let resume = index
                             index += 2
                             let low = try parseHex4()
-                            guard (0xDC00...0xDFFF).contains(low) else { throw fail("invalid surrogate pair in string") }
-                            scalarValue = 0x10000 + ((scalarValue - 0xD800) << 10) + (low - 0xDC00)
-                        } else {
-                            scalarValue = 0xFFFD
+                            if (0xDC00...0xDFFF).contains(low) {
+                                scalarValue = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00)
+                            } else {
+                                index = resume
+                            }
                         }
                     } else if (0xDC00...0xDFFF).contains(scalarValue) {
                         scalarValue = 0xFFFD

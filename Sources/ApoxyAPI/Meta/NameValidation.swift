@@ -25,11 +25,14 @@ public enum NameValidation {
         return errors
     }
 
-    /// True for a valid FQDN endpoint: the DNS-1123 subdomain pattern with every label at most 63 bytes.
+    /// True for a valid FQDN endpoint: exactly the published pattern
+    /// `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9]))*$` (labels after the first have at least two
+    /// characters), at most 253 bytes, every label at most 63.
     public static func isFQDN(_ name: String) -> Bool {
         guard !name.isEmpty, name.utf8.count <= 253 else { return false }
-        return name.split(separator: ".", omittingEmptySubsequences: false).allSatisfy {
-            $0.utf8.count <= 63 && isDNS1123Label($0.utf8)
+        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
+        return labels.enumerated().allSatisfy { i, label in
+            label.utf8.count <= 63 && isDNS1123Label(label.utf8) && (i == 0 || label.utf8.count >= 2)
         }
     }
 
@@ -75,7 +78,10 @@ public enum NameValidation {
         if value.isEmpty { return [] }
         var errors: [String] = []
         if value.utf8.count > 63 { errors.append("must be no more than 63 characters") }
-        if !isQualifiedNamePart(Substring(value).utf8) || value.utf8.count > 63 {
+        let utf8 = Substring(value).utf8
+        let matchesPattern = utf8.first.map(isAlnum) == true && utf8.last.map(isAlnum) == true
+            && utf8.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
+        if !matchesPattern {
             errors.append(
                 "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
             )

@@ -1,6 +1,6 @@
 /// RFC 3339 timestamps as metav1.Time uses them: whole seconds, UTC, `2006-01-02T15:04:05Z`.
 public enum RFC3339 {
-    /// Seconds since the Unix epoch for a timestamp, or nil if it is not RFC 3339.
+    /// Seconds since the Unix epoch for a timestamp, or nil if Go's `time.Parse(time.RFC3339, _)` would reject it.
     public static func parse(_ text: String) -> Int64? {
         let b = Array(text.utf8)
         guard b.count >= 20 else { return nil }
@@ -13,11 +13,11 @@ public enum RFC3339 {
             return value
         }
         guard let year = digits(0, 4), b[4] == UInt8(ascii: "-"), let month = digits(5, 2), b[7] == UInt8(ascii: "-"),
-            let day = digits(8, 2), b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"),
+            let day = digits(8, 2), b[10] == UInt8(ascii: "T"),
             let hour = digits(11, 2), b[13] == UInt8(ascii: ":"), let minute = digits(14, 2),
             b[16] == UInt8(ascii: ":"), let second = digits(17, 2)
         else { return nil }
-        guard (1...12).contains(month), (1...daysInMonth(year, month)).contains(day), hour < 24, minute < 60, second < 61
+        guard (1...12).contains(month), (1...daysInMonth(year, month)).contains(day), hour < 24, minute < 60, second < 60
         else { return nil }
         var i = 19
         if i < b.count, b[i] == UInt8(ascii: ".") {
@@ -28,7 +28,7 @@ public enum RFC3339 {
         }
         guard i < b.count else { return nil }
         var offset: Int64 = 0
-        if b[i] == UInt8(ascii: "Z") || b[i] == UInt8(ascii: "z") {
+        if b[i] == UInt8(ascii: "Z") {
             i += 1
         } else if b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-") {
             let sign: Int64 = b[i] == UInt8(ascii: "+") ? 1 : -1
