@@ -9,9 +9,16 @@ public final class MemoryStorage: RevisionedStorage {
     }
 
     private let state = Mutex(State())
+    private let broadcaster: ChangeBroadcaster
 
-    /// Creates an empty store.
-    public init() {}
+    /// Creates an empty store; see `SQLiteStorage.init` for the watch limits.
+    public init(watchHistory: Int = 10_000, watchBuffer: Int = 10_000) {
+        broadcaster = ChangeBroadcaster(revision: 0, historyLimit: watchHistory, bufferLimit: watchBuffer)
+    }
+
+    public func watch(after revision: Int64) async throws -> ChangeStream {
+        try await watch(after: revision, using: broadcaster)
+    }
 
     public func create(key: String, value: [UInt8]) async throws -> StoredObject {
         try state.withLock { state in
@@ -20,6 +27,7 @@ public final class MemoryStorage: RevisionedStorage {
             let object = StoredObject(key: key, value: value, createRevision: state.revision, modRevision: state.revision)
             state.objects[key] = object
             state.log.append(StorageChange(kind: .put, object: object))
+            broadcaster.publish([state.log[state.log.count - 1]])
             return object
         }
     }
@@ -60,6 +68,7 @@ public final class MemoryStorage: RevisionedStorage {
             let object = StoredObject(key: key, value: value, createRevision: current.createRevision, modRevision: state.revision)
             state.objects[key] = object
             state.log.append(StorageChange(kind: .put, object: object, previousValue: current.value))
+            broadcaster.publish([state.log[state.log.count - 1]])
             return object
         }
     }
@@ -76,6 +85,7 @@ public final class MemoryStorage: RevisionedStorage {
             last.modRevision = state.revision
             let change = StorageChange(kind: .delete, object: last)
             state.log.append(change)
+            broadcaster.publish([change])
             return change
         }
     }

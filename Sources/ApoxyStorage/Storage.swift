@@ -111,6 +111,9 @@ public protocol RevisionedStorage: Sendable {
     func changes(after revision: Int64, limit: Int) async throws -> [StorageChange]
     /// The latest revision.
     func currentRevision() async throws -> Int64
+    /// Every change after `revision`, in order, then live changes as they commit. Throws `.compacted` when the
+    /// revision is older than retained history. The stream ends with an error if its reader falls too far behind.
+    func watch(after revision: Int64) async throws -> ChangeStream
 }
 
 extension RevisionedStorage {

@@ -5,15 +5,20 @@ import Testing
 /// A storage backend under test, with whatever it needs cleaned up.
 struct StorageFixture: CustomStringConvertible, Sendable {
     let name: String
-    let make: @Sendable () throws -> (any RevisionedStorage, @Sendable () async -> Void)
+    let makeWithLimits: @Sendable (_ watchHistory: Int, _ watchBuffer: Int) throws -> (any RevisionedStorage, @Sendable () async -> Void)
 
     var description: String { name }
 
-    static let memory = StorageFixture(name: "memory") { (MemoryStorage(), {}) }
-    static let sqlite = StorageFixture(name: "sqlite") {
+    func make() throws -> (any RevisionedStorage, @Sendable () async -> Void) { try makeWithLimits(10_000, 10_000) }
+
+    static let memory = StorageFixture(name: "memory") { history, buffer in
+        (MemoryStorage(watchHistory: history, watchBuffer: buffer), {})
+    }
+    static let sqlite = StorageFixture(name: "sqlite") { history, buffer in
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("apoxy-storage-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let storage = try SQLiteStorage(path: directory.appendingPathComponent("apoxy.sqlite").path)
+        let storage = try SQLiteStorage(
+            path: directory.appendingPathComponent("apoxy.sqlite").path, watchHistory: history, watchBuffer: buffer)
         return (storage, {
             await storage.close()
             try? FileManager.default.removeItem(at: directory)
@@ -188,6 +193,64 @@ struct StorageConformanceTests {
             return await group.reduce(into: [Bool]()) { $0.append($1) }
         }
         #expect(outcomes.filter { $0 }.count == 1)
+    }
+}
+
+@Suite("Storage watch conformance")
+struct StorageWatchTests {
+    @Test(arguments: StorageFixture.all)
+    func watchReplaysThenFollowsLiveChanges(_ fixture: StorageFixture) async throws {
+        let (storage, cleanup) = try fixture.make()
+        defer { Task { await cleanup() } }
+        let a = try await storage.create(key: "/w/a", value: bytes("a1"))
+        _ = try await storage.update(key: "/w/a", value: bytes("a2"), expectedRevision: a.modRevision)
+        let stream = try await storage.watch(after: 1)
+        _ = try await storage.delete(key: "/w/a", expectedRevision: nil)
+        _ = try await storage.create(key: "/w/b", value: bytes("b1"))
+        var seen: [(Int64, StorageChange.Kind)] = []
+        for try await change in stream {
+            seen.append((change.revision, change.kind))
+            if seen.count == 3 { break }
+        }
+        #expect(seen.map(\.0) == [2, 3, 4])
+        #expect(seen.map(\.1) == [.put, .delete, .put])
+        #expect(try await storage.currentRevision() == 4)
+    }
+
+    @Test(arguments: StorageFixture.all)
+    func watchFromBeyondMemoryReadsTheLog(_ fixture: StorageFixture) async throws {
+        guard fixture.name == "sqlite" else { return }  // memory keeps no log beyond its window by design
+        let (storage, cleanup) = try fixture.makeWithLimits(5, 100)
+        defer { Task { await cleanup() } }
+        for i in 0..<20 { _ = try await storage.create(key: "/w/\(i)", value: bytes("\(i)")) }
+        let stream = try await storage.watch(after: 2)
+        var revisions: [Int64] = []
+        for try await change in stream {
+            revisions.append(change.revision)
+            if revisions.count == 18 { break }
+        }
+        #expect(revisions == Array(3...20))
+    }
+
+    @Test(arguments: StorageFixture.all)
+    func aStuckWatcherIsCutOffWithoutSlowingWriters(_ fixture: StorageFixture) async throws {
+        let (storage, cleanup) = try fixture.makeWithLimits(1000, 10)
+        defer { Task { await cleanup() } }
+        let stuck = try await storage.watch(after: 0)
+        for i in 0..<50 { _ = try await storage.create(key: "/s/\(i)", value: bytes("\(i)")) }
+        #expect(try await storage.currentRevision() == 50)
+        var received = 0
+        await #expect(throws: StorageError.self) {
+            for try await _ in stuck { received += 1 }
+        }
+        #expect(received == 10, "the buffered changes are delivered, then the stream ends with an error")
+        let healthy = try await storage.watch(after: 45)
+        var tail: [Int64] = []
+        for try await change in healthy {
+            tail.append(change.revision)
+            if tail.count == 5 { break }
+        }
+        #expect(tail == [46, 47, 48, 49, 50])
     }
 }
 

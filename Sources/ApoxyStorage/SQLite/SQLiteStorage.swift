@@ -14,17 +14,23 @@ public final class SQLiteStorage: RevisionedStorage {
     private let readerPool: NIOThreadPool
     private let writer: Writer
     private let readers: SQLiteConnectionPool
+    private let broadcaster: ChangeBroadcaster
     private let logger: Logger
 
-    /// Opens or creates the database at `path`, migrating the schema if needed.
-    public init(path: String, readerThreads: Int = 2, logger: Logger = Logger(label: "apoxy.storage.sqlite")) throws {
+    /// Opens or creates the database at `path`, migrating the schema if needed. `watchHistory` changes stay in
+    /// memory for watchers; a watcher may lag `watchBuffer` changes before it is cut off.
+    public init(
+        path: String, readerThreads: Int = 2, watchHistory: Int = 10_000, watchBuffer: Int = 10_000,
+        logger: Logger = Logger(label: "apoxy.storage.sqlite")
+    ) throws {
         self.path = path
         self.logger = logger
         let connection = try SQLiteConnection(path: path)
         try Self.migrate(connection)
         var revision: Int64 = 0
         try connection.query("SELECT value FROM meta WHERE key = 'revision'") { revision = $0.integer(0) }
-        writer = Writer(connection: connection, revision: revision)
+        broadcaster = ChangeBroadcaster(revision: revision, historyLimit: watchHistory, bufferLimit: watchBuffer)
+        writer = Writer(connection: connection, revision: revision, broadcaster: broadcaster)
         writerPool = NIOThreadPool(numberOfThreads: 1)
         readerPool = NIOThreadPool(numberOfThreads: readerThreads)
         readers = SQLiteConnectionPool(path: path)
@@ -32,8 +38,9 @@ public final class SQLiteStorage: RevisionedStorage {
         readerPool.start()
     }
 
-    /// Stops the worker threads; pending operations finish first.
+    /// Stops the worker threads; pending operations finish first, then watches end.
     public func close() async {
+        defer { broadcaster.finishAll(throwing: StorageError(.unavailable, message: "storage is closed")) }
         try? await writerPool.shutdownGracefully()
         try? await readerPool.shutdownGracefully()
     }
@@ -77,27 +84,22 @@ public final class SQLiteStorage: RevisionedStorage {
     // MARK: Writes
 
     public func create(key: String, value: [UInt8]) async throws -> StoredObject {
-        switch try await submit(.create(key: key, value: value)) {
-        case .object(let object): return object
-        case .change(let change): return change.object
-        }
+        try await submit(.create(key: key, value: value)).object
     }
 
     public func update(key: String, value: [UInt8], expectedRevision: Int64) async throws -> StoredObject {
-        switch try await submit(.update(key: key, value: value, expectedRevision: expectedRevision)) {
-        case .object(let object): return object
-        case .change(let change): return change.object
-        }
+        try await submit(.update(key: key, value: value, expectedRevision: expectedRevision)).object
     }
 
     public func delete(key: String, expectedRevision: Int64?) async throws -> StorageChange {
-        switch try await submit(.delete(key: key, expectedRevision: expectedRevision)) {
-        case .change(let change): return change
-        case .object(let object): return StorageChange(kind: .delete, object: object)
-        }
+        try await submit(.delete(key: key, expectedRevision: expectedRevision))
     }
 
-    private func submit(_ operation: Writer.Operation) async throws -> Writer.Outcome {
+    public func watch(after revision: Int64) async throws -> ChangeStream {
+        try await watch(after: revision, using: broadcaster)
+    }
+
+    private func submit(_ operation: Writer.Operation) async throws -> StorageChange {
         try await withCheckedThrowingContinuation { continuation in
             if writer.enqueue(operation, continuation) {
                 writerPool.submit { [writer] state in
@@ -133,12 +135,9 @@ public final class SQLiteStorage: RevisionedStorage {
         }
     }
 
+    /// The last committed revision, from memory: this process is the only writer of the file.
     public func currentRevision() async throws -> Int64 {
-        try await read { db in
-            var revision: Int64 = 0
-            try db.query("SELECT value FROM meta WHERE key = 'revision'") { revision = $0.integer(0) }
-            return revision
-        }
+        broadcaster.revision
     }
 
     public func list(prefix: String, revision: Int64?, startAfter: String?, limit: Int?) async throws -> StorageListResult {
@@ -229,12 +228,7 @@ extension SQLiteStorage {
             case delete(key: String, expectedRevision: Int64?)
         }
 
-        enum Outcome: Sendable {
-            case object(StoredObject)
-            case change(StorageChange)
-        }
-
-        typealias Waiter = CheckedContinuation<Outcome, any Error>
+        typealias Waiter = CheckedContinuation<StorageChange, any Error>
 
         private struct Queue {
             var pending: [(Operation, Waiter)] = []
@@ -245,10 +239,12 @@ extension SQLiteStorage {
         /// Touched only on the writer thread (inside `drain`).
         private nonisolated(unsafe) let connection: SQLiteConnection
         private nonisolated(unsafe) var revision: Int64
+        private let broadcaster: ChangeBroadcaster
 
-        init(connection: SQLiteConnection, revision: Int64) {
+        init(connection: SQLiteConnection, revision: Int64, broadcaster: ChangeBroadcaster) {
             self.connection = connection
             self.revision = revision
+            self.broadcaster = broadcaster
         }
 
         /// Queues an operation; returns true when the caller must schedule a drain.
@@ -280,7 +276,7 @@ extension SQLiteStorage {
                 }
                 if batch.isEmpty { return }
                 let startRevision = revision
-                var results: [Result<Outcome, any Error>] = []
+                var results: [Result<StorageChange, any Error>] = []
                 results.reserveCapacity(batch.count)
                 do {
                     try connection.execute("BEGIN IMMEDIATE")
@@ -295,6 +291,9 @@ extension SQLiteStorage {
                         try connection.query("UPDATE meta SET value = ? WHERE key = 'revision'", [.integer(revision)])
                     }
                     try connection.execute("COMMIT")
+                    // Published in revision order before any writer hears back, so a reader that saw the
+                    // acknowledgement also finds the change in the broadcaster.
+                    broadcaster.publish(results.compactMap { try? $0.get() })
                 } catch {
                     try? connection.execute("ROLLBACK")
                     revision = startRevision
@@ -313,7 +312,7 @@ extension SQLiteStorage {
             return object
         }
 
-        private func apply(_ operation: Operation) throws -> Outcome {
+        private func apply(_ operation: Operation) throws -> StorageChange {
             switch operation {
             case .create(let key, let value):
                 let next = revision + 1
@@ -325,7 +324,7 @@ extension SQLiteStorage {
                     "INSERT INTO changes (revision, key, kind, value, create_revision) VALUES (?, ?, 0, ?, ?)",
                     [.integer(next), .text(key), .blob(value), .integer(next)])
                 revision = next
-                return .object(StoredObject(key: key, value: value, createRevision: next, modRevision: next))
+                return StorageChange(kind: .put, object: StoredObject(key: key, value: value, createRevision: next, modRevision: next))
             case .update(let key, let value, let expectedRevision):
                 guard let existing = try current(key) else { throw StorageError(.keyNotFound, key: key) }
                 guard existing.modRevision == expectedRevision else {
@@ -338,7 +337,9 @@ extension SQLiteStorage {
                     "INSERT INTO changes (revision, key, kind, value, create_revision, prev_value) VALUES (?, ?, 0, ?, ?, ?)",
                     [.integer(next), .text(key), .blob(value), .integer(existing.createRevision), .blob(existing.value)])
                 revision = next
-                return .object(StoredObject(key: key, value: value, createRevision: existing.createRevision, modRevision: next))
+                return StorageChange(
+                    kind: .put, object: StoredObject(key: key, value: value, createRevision: existing.createRevision, modRevision: next),
+                    previousValue: existing.value)
             case .delete(let key, let expectedRevision):
                 guard let existing = try current(key) else { throw StorageError(.keyNotFound, key: key) }
                 if let expectedRevision, existing.modRevision != expectedRevision {
@@ -352,7 +353,7 @@ extension SQLiteStorage {
                 revision = next
                 var last = existing
                 last.modRevision = next
-                return .change(StorageChange(kind: .delete, object: last))
+                return StorageChange(kind: .delete, object: last)
             }
         }
     }

@@ -1,0 +1,114 @@
+import Synchronization
+
+/// The changes after a revision, in order, then live ones. It ends with an error when its subscriber falls
+/// too far behind (bounded memory: a stuck reader never slows writers or other readers).
+public typealias ChangeStream = AsyncThrowingStream<StorageChange, any Error>
+
+/// Fans the ordered change log out to subscribers, keeping a bounded window of recent history in memory so a
+/// subscriber can start from a recent revision without reading storage.
+public final class ChangeBroadcaster: Sendable {
+    private struct State {
+        var revision: Int64
+        /// Recent changes in revision order (`historyStart` marks the first live entry).
+        var history: [StorageChange] = []
+        var historyStart = 0
+        var subscribers: [Int: ChangeStream.Continuation] = [:]
+        var nextID = 0
+
+        var retained: ArraySlice<StorageChange> { history[historyStart...] }
+    }
+
+    private let state: Mutex<State>
+    private let historyLimit: Int
+    private let bufferLimit: Int
+
+    /// Creates a broadcaster whose last published revision is `revision`.
+    public init(revision: Int64, historyLimit: Int = 10_000, bufferLimit: Int = 10_000) {
+        state = Mutex(State(revision: revision))
+        self.historyLimit = historyLimit
+        self.bufferLimit = bufferLimit
+    }
+
+    /// The last published revision.
+    public var revision: Int64 { state.withLock { $0.revision } }
+
+    /// Number of live subscribers.
+    public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+
+    /// Publishes committed changes, in revision order. Never blocks on subscribers.
+    public func publish(_ changes: [StorageChange]) {
+        guard !changes.isEmpty else { return }
+        // Finishing a stream runs its onTermination, which takes the lock: finish outside it.
+        let cutOff = state.withLock { state -> [ChangeStream.Continuation] in
+            state.history.append(contentsOf: changes)
+            state.revision = changes[changes.count - 1].revision
+            if state.history.count - state.historyStart > historyLimit {
+                state.historyStart = state.history.count - historyLimit
+                // Compact the backing array once the dead prefix is as large as the live window.
+                if state.historyStart >= historyLimit {
+                    state.history.removeFirst(state.historyStart)
+                    state.historyStart = 0
+                }
+            }
+            var slow: [Int] = []
+            for (id, continuation) in state.subscribers {
+                for change in changes {
+                    if case .dropped = continuation.yield(change) {
+                        slow.append(id)
+                        break
+                    }
+                }
+            }
+            return slow.compactMap { state.subscribers.removeValue(forKey: $0) }
+        }
+        for continuation in cutOff {
+            continuation.finish(throwing: StorageError(.unavailable, message: "watcher fell more than \(bufferLimit) changes behind"))
+        }
+    }
+
+    /// Subscribes to changes after `revision`, delivering `backlog` (changes read from storage, ending at or after
+    /// `revision`) first. Returns nil when memory no longer holds the changes right after the backlog.
+    public func subscribe(after revision: Int64, backlog: [StorageChange] = []) -> ChangeStream? {
+        state.withLock { state -> ChangeStream? in
+            let from = backlog.last?.revision ?? revision
+            let retained = state.retained
+            if from < state.revision {
+                guard let first = retained.first, first.revision <= from + 1 else { return nil }
+            }
+            let (stream, continuation) = ChangeStream.makeStream(bufferingPolicy: .bufferingOldest(bufferLimit + backlog.count))
+            for change in backlog where change.revision > revision { continuation.yield(change) }
+            for change in retained where change.revision > from { continuation.yield(change) }
+            let id = state.nextID
+            state.nextID += 1
+            state.subscribers[id] = continuation
+            continuation.onTermination = { [weak self] _ in
+                _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+            }
+            return stream
+        }
+    }
+
+    /// Ends every subscription with `error` (storage is closing).
+    public func finishAll(throwing error: any Error) {
+        let subscribers = state.withLock { state in
+            defer { state.subscribers = [:] }
+            return state.subscribers
+        }
+        for continuation in subscribers.values { continuation.finish(throwing: error) }
+    }
+}
+
+extension RevisionedStorage {
+    /// A watch built from a broadcaster plus the storage's persisted change log for revisions memory no longer holds.
+    func watch(after revision: Int64, using broadcaster: ChangeBroadcaster) async throws -> ChangeStream {
+        var cursor = revision
+        var backlog: [StorageChange] = []
+        while true {
+            if let stream = broadcaster.subscribe(after: revision, backlog: backlog) { return stream }
+            let page = try await changes(after: cursor, limit: 50_000)
+            guard let last = page.last else { continue }
+            backlog += page
+            cursor = last.revision
+        }
+    }
+}
