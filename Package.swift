@@ -36,7 +36,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Layer 3: one generic store driven by per-resource strategies.
-        .target(name: "ApoxyRegistry", dependencies: ["ApoxyAPI", "ApoxyStorage"], swiftSettings: swiftSettings),
+        .target(
+            name: "ApoxyRegistry",
+            dependencies: [
+                "ApoxyAPI", "ApoxyStorage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Layer 4: the Kubernetes-style HTTP API (Hummingbird).
         .target(
             name: "ApoxyServer",

@@ -86,7 +86,7 @@ struct BackendAPITests {
     @Test func invalidSpecIs422ListingEveryCause() async throws {
         try await LiveServer.run { server in
             let body = backend(
-                "bad", endpoints: [["ip": "0.0.0.0"], ["fqdn": "Upper.Example.com"], ["ip": "10.0.0.1", "fqdn": "a.b"], [:]],
+                "bad", endpoints: [["ip": "0.0.0.0"], ["fqdn": "Upper.Example.com"], ["ip": "10.0.0.1", "fqdn": "a.example.com"], [:]],
                 protocol: "HTTP3")
             let (status, error, _) = try await server.send("POST", collection, json: body)
             #expect(status == 422)

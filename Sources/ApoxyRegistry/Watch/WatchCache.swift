@@ -1,0 +1,248 @@
+import ApoxyAPI
+import ApoxyStorage
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// What happened to an object.
+public enum WatchEventType: String, Sendable {
+    case added = "ADDED"
+    case modified = "MODIFIED"
+    case deleted = "DELETED"
+}
+
+/// One decoded change, shared by every watcher (decoded and serialised once, however many watchers).
+public struct CachedEvent<Object: APIObject>: Sendable {
+    public var type: WatchEventType
+    /// The object after the change (for deletes: its last state), with `resourceVersion` = `revision`.
+    public var object: Object
+    /// The object before the change, for modifications and deletions.
+    public var previous: Object?
+    public var revision: Int64
+    /// `object` serialised.
+    public var objectJSON: [UInt8]
+}
+
+/// The decoded events after a revision; ends with an error when the watcher falls too far behind.
+public typealias CachedEventStream<Object: APIObject> = AsyncThrowingStream<CachedEvent<Object>, any Error>
+
+/// An in-memory replica of one resource, kept current from one storage watch (kube's watch cache): lists at the
+/// latest revision are served from memory and every watcher is fed from it, so a change costs one decode however
+/// many watchers there are. A slow watcher is cut off; it never delays writers or other watchers.
+public final class WatchCache<Object: APIObject>: Service, Sendable {
+    private struct State {
+        var ready = false
+        var revision: Int64 = 0
+        var objects: [String: Object] = [:]
+        /// Recent events; a watch can start at any revision >= `floor`.
+        var history: [CachedEvent<Object>] = []
+        var historyStart = 0
+        var floor: Int64 = 0
+        var subscribers: [Int: CachedEventStream<Object>.Continuation] = [:]
+        var nextID = 0
+        var waiters: [(revision: Int64, continuation: CheckedContinuation<Void, Never>)] = []
+    }
+
+    private let storage: any RevisionedStorage
+    private let keyPrefix: String
+    private let state = Mutex(State())
+    private let historyLimit: Int
+    private let bufferLimit: Int
+    private let logger: Logger
+
+    /// Creates a cache of the objects stored under `keyPrefix`.
+    public init(storage: any RevisionedStorage, keyPrefix: String, historyLimit: Int = 10_000, bufferLimit: Int = 1_000, logger: Logger) {
+        self.storage = storage
+        self.keyPrefix = keyPrefix
+        self.historyLimit = historyLimit
+        self.bufferLimit = bufferLimit
+        self.logger = logger
+    }
+
+    // MARK: Service
+
+    /// Lists, then follows the storage watch; relists (ending every watcher) if the watch breaks.
+    public func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    let list = try await self.storage.list(prefix: self.keyPrefix)
+                    var objects: [String: Object] = [:]
+                    for stored in list.items {
+                        let object = try Self.decode(stored.value, revision: stored.modRevision)
+                        objects[String(stored.key.dropFirst(self.keyPrefix.count))] = object
+                    }
+                    self.reset(objects: objects, revision: list.revision)
+                    for try await change in try await self.storage.watch(after: list.revision) {
+                        try self.apply(change)
+                    }
+                } catch is CancellationError {
+                    break
+                } catch {
+                    if Task.isCancelled { break }
+                    self.logger.warning("watch cache restarting", metadata: ["prefix": "\(self.keyPrefix)", "error": "\(error)"])
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
+            }
+        }
+        let (subscribers, waiters) = state.withLock { state in
+            defer {
+                state.subscribers = [:]
+                state.waiters = []
+                state.ready = false
+            }
+            return (Array(state.subscribers.values), state.waiters)
+        }
+        for continuation in subscribers { continuation.finish() }
+        for waiter in waiters { waiter.continuation.resume() }
+    }
+
+    static func decode(_ bytes: [UInt8], revision: Int64) throws -> Object {
+        var object = Object(json: try JSONValue.parse(bytes).value)
+        object.metadata.resourceVersion = String(revision)
+        return object
+    }
+
+    private func reset(objects: [String: Object], revision: Int64) {
+        let (stale, ready) = state.withLock { state -> ([CachedEventStream<Object>.Continuation], [CheckedContinuation<Void, Never>]) in
+            let stale = Array(state.subscribers.values)
+            state.subscribers = [:]
+            state.objects = objects
+            state.revision = revision
+            state.floor = revision
+            state.history = []
+            state.historyStart = 0
+            state.ready = true
+            return (stale, takeWaiters(&state))
+        }
+        // Watchers of the previous incarnation may have missed changes: end them so their clients resume.
+        for continuation in stale { continuation.finish(throwing: StorageError(.unavailable, message: "watch cache restarted")) }
+        for waiter in ready { waiter.resume() }
+    }
+
+    private func takeWaiters(_ state: inout State) -> [CheckedContinuation<Void, Never>] {
+        let revision = state.revision
+        let due = state.waiters.filter { $0.revision <= revision }.map(\.continuation)
+        state.waiters.removeAll { $0.revision <= revision }
+        return due
+    }
+
+    private func apply(_ change: StorageChange) throws {
+        var event: CachedEvent<Object>?
+        if change.object.key.hasPrefix(keyPrefix) {
+            let name = String(change.object.key.dropFirst(keyPrefix.count))
+            let object = try Self.decode(change.object.value, revision: change.revision)
+            let previous = state.withLock { $0.objects[name] }
+            let type: WatchEventType
+            switch change.kind {
+            case .put: type = previous == nil ? .added : .modified
+            case .delete: type = .deleted
+            }
+            event = CachedEvent(type: type, object: object, previous: previous, revision: change.revision, objectJSON: object.json.serialized())
+        }
+        let (cutOff, due) = state.withLock { state -> ([CachedEventStream<Object>.Continuation], [CheckedContinuation<Void, Never>]) in
+            state.revision = change.revision
+            var slow: [Int] = []
+            if let event {
+                let name = String(change.object.key.dropFirst(keyPrefix.count))
+                state.objects[name] = event.type == .deleted ? nil : event.object
+                state.history.append(event)
+                if state.history.count - state.historyStart > historyLimit {
+                    state.floor = state.history[state.historyStart].revision
+                    state.historyStart += 1
+                    if state.historyStart >= historyLimit {
+                        state.history.removeFirst(state.historyStart)
+                        state.historyStart = 0
+                    }
+                }
+                for (id, continuation) in state.subscribers {
+                    if case .dropped = continuation.yield(event) { slow.append(id) }
+                }
+            }
+            return (slow.compactMap { state.subscribers.removeValue(forKey: $0) }, takeWaiters(&state))
+        }
+        for continuation in cutOff {
+            continuation.finish(throwing: StorageError(.unavailable, message: "watcher fell more than \(bufferLimit) events behind"))
+        }
+        for waiter in due { waiter.resume() }
+    }
+
+    // MARK: Reads
+
+    /// Whether the cache has loaded.
+    public var isReady: Bool { state.withLock { $0.ready } }
+
+    /// Waits until the cache reflects `revision` (or `timeout` passes); returns whether it does.
+    public func waitUntilFresh(_ revision: Int64, timeout: Duration = .seconds(3)) async -> Bool {
+        let isFresh = { self.state.withLock { $0.ready && $0.revision >= revision } }
+        if isFresh() { return true }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let resumeNow = self.state.withLock { state -> Bool in
+                        if state.ready && state.revision >= revision { return true }
+                        state.waiters.append((revision, continuation))
+                        return false
+                    }
+                    if resumeNow { continuation.resume() }
+                }
+            }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+            // Release a waiter left behind by the timeout.
+            let left = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
+                let due = state.waiters.filter { $0.revision == revision }.map(\.continuation)
+                state.waiters.removeAll { $0.revision == revision }
+                return due
+            }
+            for waiter in left { waiter.resume() }
+        }
+        return isFresh()
+    }
+
+    /// Every cached object, sorted by name, and the revision they reflect.
+    public func snapshot() -> (objects: [Object], revision: Int64) {
+        state.withLock { state in
+            (state.objects.keys.sorted().map { state.objects[$0]! }, state.revision)
+        }
+    }
+
+    /// Events after `revision`; nil when that revision is older than the cache's history.
+    public func watch(after revision: Int64) -> CachedEventStream<Object>? {
+        let subscription: (stream: CachedEventStream<Object>, extra: Void)? = subscribe { state in
+            guard state.ready, revision >= state.floor else { return nil }
+            return (state.history[state.historyStart...].filter { $0.revision > revision }, ())
+        }
+        return subscription?.stream
+    }
+
+    /// The current objects plus the events after them, taken atomically (no gap, no overlap).
+    public func watchFromCurrentState() -> (objects: [Object], revision: Int64, stream: CachedEventStream<Object>)? {
+        let subscription: (stream: CachedEventStream<Object>, extra: ([Object], Int64))? = subscribe { state in
+            guard state.ready else { return nil }
+            return ([], (state.objects.keys.sorted().map { state.objects[$0]! }, state.revision))
+        }
+        return subscription.map { ($0.extra.0, $0.extra.1, $0.stream) }
+    }
+
+    private func subscribe<Extra>(
+        _ prepare: (inout State) -> (backlog: [CachedEvent<Object>], extra: Extra)?
+    ) -> (stream: CachedEventStream<Object>, extra: Extra)? {
+        state.withLock { state in
+            guard let (backlog, extra) = prepare(&state) else { return nil }
+            let (stream, continuation) = CachedEventStream<Object>.makeStream(bufferingPolicy: .bufferingOldest(bufferLimit + backlog.count))
+            for event in backlog { continuation.yield(event) }
+            let id = state.nextID
+            state.nextID += 1
+            state.subscribers[id] = continuation
+            continuation.onTermination = { [weak self] _ in
+                _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+            }
+            return (stream, extra)
+        }
+    }
+
+    /// Number of live watchers.
+    public var watcherCount: Int { state.withLock { $0.subscribers.count } }
+}
