@@ -80,6 +80,23 @@ public final class HTTPConnection: Sendable {
         return try await promise.futureResult.get()
     }
 
+    /// Sends a request whose response body streams (a watch): returns the status and headers as soon as they
+    /// arrive, and the body as newline-delimited lines. Use a connection of its own for it.
+    public func streamLines(
+        _ method: String, _ path: String, headers: [(String, String)] = []
+    ) async throws -> (response: HTTPClientResponse, lines: LineSequence<AsyncThrowingStream<ByteBuffer, any Error>>) {
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path)
+        head.headers.add(name: "Host", value: host)
+        for (name, value) in headers { head.headers.add(name: name, value: value) }
+        let promise = channel.eventLoop.makePromise(of: HTTPClientResponse.self)
+        let (chunks, sink) = AsyncThrowingStream.makeStream(of: ByteBuffer.self)
+        let request = PendingRequest(head: head, body: nil, promise: promise, bodySink: sink)
+        channel.writeAndFlush(request).whenFailure { promise.fail($0) }
+        let response = try await promise.futureResult.get()
+        let lines = LineSequence(base: chunks)
+        return (response, lines)
+    }
+
     /// Closes the connection.
     public func close() async {
         try? await channel.close()
@@ -91,6 +108,8 @@ struct PendingRequest: Sendable {
     var head: HTTPRequestHead
     var body: ByteBuffer?
     var promise: EventLoopPromise<HTTPClientResponse>
+    /// For streamed responses: `promise` completes at the head and body parts flow here.
+    var bodySink: AsyncThrowingStream<ByteBuffer, any Error>.Continuation?
 }
 
 /// Writes requests and completes their promises with responses, in order.
@@ -99,14 +118,14 @@ final class ResponseCollector: ChannelDuplexHandler {
     typealias OutboundIn = PendingRequest
     typealias OutboundOut = HTTPClientRequestPart
 
-    private var waiting = CircularBuffer<EventLoopPromise<HTTPClientResponse>>()
+    private var waiting = CircularBuffer<PendingRequest>()
     private var status = 0
     private var headers: [(name: String, value: String)] = []
     private var body: [UInt8] = []
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
-        waiting.append(request.promise)
+        waiting.append(request)
         context.write(wrapOutboundOut(.head(request.head)), promise: nil)
         if let body = request.body, body.readableBytes > 0 {
             context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
@@ -120,11 +139,23 @@ final class ResponseCollector: ChannelDuplexHandler {
             status = Int(head.status.code)
             headers = head.headers.map { ($0.name, $0.value) }
             body = []
+            if let first = waiting.first, first.bodySink != nil {
+                first.promise.succeed(HTTPClientResponse(status: status, headers: headers, body: []))
+            }
         case .body(let buffer):
-            body.append(contentsOf: buffer.readableBytesView)
+            if let sink = waiting.first?.bodySink {
+                sink.yield(buffer)
+            } else {
+                body.append(contentsOf: buffer.readableBytesView)
+            }
         case .end:
-            let response = HTTPClientResponse(status: status, headers: headers, body: body)
-            if !waiting.isEmpty { waiting.removeFirst().succeed(response) }
+            guard !waiting.isEmpty else { return }
+            let request = waiting.removeFirst()
+            if let sink = request.bodySink {
+                sink.finish()
+            } else {
+                request.promise.succeed(HTTPClientResponse(status: status, headers: headers, body: body))
+            }
         }
     }
 
@@ -139,6 +170,45 @@ final class ResponseCollector: ChannelDuplexHandler {
     }
 
     private func failAll(_ error: any Error) {
-        while !waiting.isEmpty { waiting.removeFirst().fail(error) }
+        while !waiting.isEmpty {
+            let request = waiting.removeFirst()
+            request.promise.fail(error)
+            request.bodySink?.finish(throwing: error)
+        }
+    }
+}
+
+/// The lines (without newlines) of a stream of byte chunks.
+public struct LineSequence<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
+    public typealias Element = String
+    let base: Base
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator()) }
+
+    /// Iterates lines.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var base: Base.AsyncIterator
+        var pending: [UInt8] = []
+        var done = false
+
+        public mutating func next() async throws -> String? {
+            while true {
+                if let newline = pending.firstIndex(of: 0x0A) {
+                    let line = String(decoding: pending[..<newline], as: UTF8.self)
+                    pending.removeSubrange(...newline)
+                    return line
+                }
+                if done {
+                    guard !pending.isEmpty else { return nil }
+                    defer { pending = [] }
+                    return String(decoding: pending, as: UTF8.self)
+                }
+                if let chunk = try await base.next() {
+                    pending.append(contentsOf: chunk.readableBytesView)
+                } else {
+                    done = true
+                }
+            }
+        }
     }
 }

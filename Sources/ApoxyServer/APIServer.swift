@@ -17,11 +17,14 @@ public struct APIServerConfiguration: Sendable {
     public var host: String
     /// Port to listen on; 0 picks a free port (see `onListening`).
     public var port: Int
+    /// How often an idle watch that allows bookmarks gets one.
+    public var bookmarkInterval: Duration
 
     /// Creates a configuration.
-    public init(host: String = "127.0.0.1", port: Int = 8080) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, bookmarkInterval: Duration = .seconds(30)) {
         self.host = host
         self.port = port
+        self.bookmarkInterval = bookmarkInterval
     }
 }
 
@@ -40,13 +43,17 @@ public enum APIServer {
         let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
         let router = Router(context: BasicRequestContext.self)
         router.middlewares.add(StatusErrorMiddleware(logger: logger))
-        let backends = ResourceEndpoints(store: ResourceStore(storage: storage, strategy: BackendStrategy(), now: now), now: now)
+        let backendCache = WatchCache<Backend>(
+            storage: storage, keyPrefix: ResourceStore<BackendStrategy>.keyPrefix, logger: logger)
+        let backends = ResourceEndpoints(
+            store: ResourceStore(storage: storage, strategy: BackendStrategy(), cache: backendCache, now: now), now: now,
+            bookmarkInterval: configuration.bookmarkInterval)
         backends.register(on: router)
         registerDiscovery(on: router, resources: resources)
         return Application(
             router: router,
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            services: services,
+            services: [backendCache] + services,
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
     }

@@ -15,6 +15,13 @@ struct LiveServer: Sendable {
 
     static let collection = "/apis/core.apoxy.dev/v1alpha2/backends"
 
+    /// Opens a watch on a connection of its own; returns the status and the decoded events.
+    func watch(_ query: String, headers: [(String, String)] = []) async throws -> (status: Int, events: WatchReader) {
+        let connection = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
+        let (response, lines) = try await connection.streamLines("GET", Self.collection + "?watch=true&" + query, headers: headers)
+        return (response.status, WatchReader(connection: connection, iterator: lines.makeAsyncIterator()))
+    }
+
     /// Sends a request with a JSON body (if given) and returns status, parsed JSON (if any) and the raw response.
     func send(
         _ method: String, _ path: String, json: JSONValue? = nil, raw: [UInt8]? = nil,
@@ -38,7 +45,8 @@ struct LiveServer: Sendable {
         logger.logLevel = .warning
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let app = APIServer.application(
-            storage: storage, configuration: APIServerConfiguration(host: "127.0.0.1", port: 0), logger: logger,
+            storage: storage, configuration: APIServerConfiguration(host: "127.0.0.1", port: 0, bookmarkInterval: .milliseconds(200)),
+            logger: logger,
             onListening: { port in portContinuation.yield(port) })
         defer { Task { await storage.close() } }
         return try await withThrowingTaskGroup(of: Void.self) { group in
@@ -88,3 +96,37 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 /// Whether a missing external tool must fail the test (CI) rather than skip it.
 let requireTools = ProcessInfo.processInfo.environment["CI"] == "true"
     || ProcessInfo.processInfo.environment["APOXY_REQUIRE_TOOLS"] == "1"
+
+/// Reads watch events one at a time.
+final class WatchReader: @unchecked Sendable {
+    // Used by one test task at a time.
+    let connection: HTTPConnection
+    var iterator: LineSequence<AsyncThrowingStream<NIOCore.ByteBuffer, any Error>>.AsyncIterator
+
+    init(connection: HTTPConnection, iterator: LineSequence<AsyncThrowingStream<NIOCore.ByteBuffer, any Error>>.AsyncIterator) {
+        self.connection = connection
+        self.iterator = iterator
+    }
+
+    /// The next event (`type`, `object`), or nil when the stream ended.
+    func next() async throws -> (type: String, object: JSONValue)? {
+        while let line = try await iterator.next() {
+            if line.isEmpty { continue }
+            let event = try JSONValue.parse(line)
+            return (event["type"]?.stringValue ?? "", event["object"] ?? .null)
+        }
+        return nil
+    }
+
+    /// The next event that is not a BOOKMARK.
+    func nextChange() async throws -> (type: String, object: JSONValue)? {
+        while let event = try await next() {
+            if event.type != "BOOKMARK" { return event }
+        }
+        return nil
+    }
+
+    func close() async { await connection.close() }
+}
+
+import NIOCore

@@ -50,6 +50,10 @@ extension ResourceStore {
             return ObjectList(items: items, resourceVersion: String(current), continueToken: nil, remainingItemCount: nil)
         }
 
+        if let cached = try await listFromCache(options, limit: limit, filtering: filtering, continuing: cursor != nil, exact: revision != nil) {
+            return cached
+        }
+
         var items: [Object] = []
         var listRevision = revision
         var nextStart: String?
@@ -95,6 +99,34 @@ extension ResourceStore {
             items: items, resourceVersion: String(finalRevision),
             continueToken: nextStart.map { Self.encodeContinue(revision: finalRevision, start: $0) },
             remainingItemCount: remaining)
+    }
+
+    /// Serves a first page at the latest revision from the watch cache (consistent: it first catches up with
+    /// storage's current revision); later pages come from storage at the same revision.
+    func listFromCache(
+        _ options: ListOptions, limit: Int?, filtering: Bool, continuing: Bool, exact: Bool
+    ) async throws(StatusError) -> ObjectList<Object>? {
+        guard let cache, !continuing, !exact else { return nil }
+        let version = options.resourceVersion ?? ""
+        let target: Int64
+        if version == "0" {
+            target = 0
+        } else if let requested = Int64(version) {
+            target = requested
+        } else {
+            target = try await run(name: "") { try await storage.currentRevision() }
+        }
+        guard await cache.waitUntilFresh(target) else { return nil }
+        let (objects, revision) = cache.snapshot()
+        let selected = filtering ? objects.filter { matches($0, options) } : objects
+        guard let limit, selected.count > limit else {
+            return ObjectList(items: selected, resourceVersion: String(revision), continueToken: nil, remainingItemCount: nil)
+        }
+        let page = Array(selected.prefix(limit))
+        return ObjectList(
+            items: page, resourceVersion: String(revision),
+            continueToken: Self.encodeContinue(revision: revision, start: page[page.count - 1].metadata.name),
+            remainingItemCount: filtering ? nil : Int64(selected.count - limit))
     }
 
     func matches(_ object: Object, _ options: ListOptions) -> Bool {

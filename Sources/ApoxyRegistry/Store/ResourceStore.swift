@@ -48,21 +48,27 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
     let storage: any RevisionedStorage
     let strategy: Strategy
     let now: @Sendable () -> Int64
+    /// The in-memory replica serving watches and latest-revision lists; nil serves everything from storage.
+    public let cache: WatchCache<Object>?
 
     /// The descriptor of the served resource.
     public var descriptor: ResourceDescriptor { Object.descriptor }
     var groupResource: GroupResource { descriptor.groupResource }
-    var keyPrefix: String { "/\(descriptor.group)/\(descriptor.plural)/" }
+    var keyPrefix: String { Self.keyPrefix }
 
-    /// Creates a store over `storage`.
+    /// Creates a store over `storage`; with `cache`, lists at the latest revision and watches come from memory.
     public init(
-        storage: any RevisionedStorage, strategy: Strategy,
+        storage: any RevisionedStorage, strategy: Strategy, cache: WatchCache<Object>? = nil,
         now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
     ) {
         self.storage = storage
         self.strategy = strategy
+        self.cache = cache
         self.now = now
     }
+
+    /// The storage key prefix of this resource (`/<group>/<plural>/`).
+    public static var keyPrefix: String { "/\(Object.descriptor.group)/\(Object.descriptor.plural)/" }
 
     /// The strategy's table columns.
     public var tableColumns: [TableColumn] { strategy.tableColumns }

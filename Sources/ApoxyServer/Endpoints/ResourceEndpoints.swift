@@ -10,6 +10,8 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
 
     let store: ResourceStore<Strategy>
     let now: @Sendable () -> Int64
+    /// How often an idle watch gets a BOOKMARK (when it asked for them).
+    let bookmarkInterval: Duration
 
     var descriptor: ResourceDescriptor { Object.descriptor }
     var collectionPath: String { "/apis/\(descriptor.group)/\(descriptor.version)/\(descriptor.plural)" }
@@ -51,16 +53,16 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
             return APIResponse.json(object.json, pretty: query.flag("pretty"))
         case .table:
             return APIResponse.json(
-                try table([object], resourceVersion: object.metadata.resourceVersion, continueToken: nil, query: query))
+                try table([object], resourceVersion: object.metadata.resourceVersion, continueToken: nil, includeObject: query["includeObject"]))
         }
     }
 
     func list(_ request: Request) async throws -> Response {
         let query = QueryParameters(request.uri.query)
-        if query.flag("watch") {
-            throw StatusError.methodNotAllowed("watch is not supported by this server yet")
-        }
         let format = try negotiateFormat(request.headers[.accept], allowTable: true)
+        if query.flag("watch") {
+            return try await watch(request, query: query, format: format)
+        }
         let options = try listOptions(query)
         let result = try await store.list(options: options)
         switch format {
@@ -68,7 +70,7 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
             return APIResponse.raw(listDocument(result), warnings: [])
         case .table:
             return APIResponse.json(
-                try table(result.items, resourceVersion: result.resourceVersion, continueToken: result.continueToken, query: query))
+                try table(result.items, resourceVersion: result.resourceVersion, continueToken: result.continueToken, includeObject: query["includeObject"]))
         }
     }
 
@@ -196,8 +198,8 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
     // MARK: Table
 
     /// A meta.k8s.io/v1 Table of `objects` (kube's server-side printing) with NAME first and AGE last.
-    func table(_ objects: [Object], resourceVersion: String, continueToken: String?, query: QueryParameters) throws(StatusError) -> JSONValue {
-        let includeObject = query["includeObject"] ?? "Metadata"
+    func table(_ objects: [Object], resourceVersion: String, continueToken: String?, includeObject: String?) throws(StatusError) -> JSONValue {
+        let includeObject = includeObject ?? "Metadata"
         guard ["None", "Metadata", "Object"].contains(includeObject) else {
             throw .badRequest("includeObject: Unsupported value: \"\(includeObject)\": supported values: \"Metadata\", \"None\", \"Object\"")
         }
