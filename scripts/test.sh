@@ -12,4 +12,4 @@ export APOXY_BINARY
 export APOXY_KUBECTL="$PWD/.venv/bin/kubectl"
 export APOXY_REQUIRE_TOOLS=1
 swift test --skip-build "$@"
-.venv/bin/python -m pytest -q tests-python
+PYTHONDONTWRITEBYTECODE=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests-python

@@ -10,6 +10,8 @@ public struct FieldError: Sendable, Hashable, CustomStringConvertible {
         case tooMany = "FieldValueTooMany"
         case duplicate = "FieldValueDuplicate"
         case typeInvalid = "FieldValueTypeInvalid"
+        /// Server-side apply: another manager owns the field with another value.
+        case fieldManagerConflict = "FieldManagerConflict"
 
         /// The phrase kube puts in the message.
         var phrase: String {
@@ -21,6 +23,7 @@ public struct FieldError: Sendable, Hashable, CustomStringConvertible {
             case .tooLong: return "Too long"
             case .tooMany: return "Too many"
             case .duplicate: return "Duplicate value"
+            case .fieldManagerConflict: return ""
             }
         }
     }
@@ -44,6 +47,7 @@ public struct FieldError: Sendable, Hashable, CustomStringConvertible {
 
     /// `StatusCause.message`: the error without its field, e.g. `Invalid value: "x": must be ...`.
     public var causeMessage: String {
+        if kind == .fieldManagerConflict { return detail }
         var text = kind.phrase
         switch kind {
         case .required, .forbidden, .tooLong, .tooMany:

@@ -11,10 +11,11 @@ public struct SchemaCheckResult: Sendable {
 extension Schema {
     /// Validates `value` against this schema, prunes unknown members and applies defaults, as kube-apiserver
     /// does for a structural custom-resource schema.
-    public func check(_ value: JSONValue, at path: FieldPath = FieldPath()) -> SchemaCheckResult {
+    /// With `applyDefaults` false, missing members stay missing (server-side apply computes ownership that way).
+    public func check(_ value: JSONValue, at path: FieldPath = FieldPath(), applyDefaults: Bool = true) -> SchemaCheckResult {
         var errors: [FieldError] = []
         var unknown: [String] = []
-        let pruned = walk(value, path, &errors, &unknown)
+        let pruned = walk(value, path, &errors, &unknown, applyDefaults)
         return SchemaCheckResult(value: pruned, errors: errors, unknownFields: unknown)
     }
 
@@ -29,7 +30,7 @@ extension Schema {
     }
 
     private func walk(
-        _ value: JSONValue, _ path: FieldPath, _ errors: inout [FieldError], _ unknown: inout [String]
+        _ value: JSONValue, _ path: FieldPath, _ errors: inout [FieldError], _ unknown: inout [String], _ defaults: Bool
     ) -> JSONValue {
         switch kind {
         case .object:
@@ -42,19 +43,19 @@ extension Schema {
             for (name, member) in members {
                 if let propertySchema = property(name) {
                     if member.isNull { continue }  // kube drops nulls for non-nullable members before defaulting
-                    result[name] = propertySchema.walk(member, path.child(name), &errors, &unknown)
+                    result[name] = propertySchema.walk(member, path.child(name), &errors, &unknown, defaults)
                 } else if let valueSchema = additionalProperties {
                     if member.isNull { continue }
-                    result[name] = valueSchema.walk(member, path.key(name), &errors, &unknown)
+                    result[name] = valueSchema.walk(member, path.key(name), &errors, &unknown, defaults)
                 } else if preservesUnknownFields {
                     result[name] = member
                 } else {
                     unknown.append(path.child(name).description)
                 }
             }
-            for (name, propertySchema) in properties where result[name] == nil {
+            for (name, propertySchema) in properties where defaults && result[name] == nil {
                 if let defaultValue = propertySchema.defaultValue {
-                    result[name] = propertySchema.walk(defaultValue, path.child(name), &errors, &unknown)
+                    result[name] = propertySchema.walk(defaultValue, path.child(name), &errors, &unknown, defaults)
                 }
             }
             for name in required where result[name] == nil {
@@ -78,7 +79,7 @@ extension Schema {
             var result: [JSONValue] = []
             result.reserveCapacity(elements.count)
             for (i, element) in elements.enumerated() {
-                result.append(items.walk(element, path.index(i), &errors, &unknown))
+                result.append(items.walk(element, path.index(i), &errors, &unknown, defaults))
             }
             return .array(result)
         case .string:
@@ -108,7 +109,7 @@ extension Schema {
         case .integer:
             guard case .integer(let integer) = value else {
                 if case .double(let d) = value, let i = value.integerValue, Double(i) == d {
-                    return walk(.integer(i), path, &errors, &unknown)
+                    return walk(.integer(i), path, &errors, &unknown, defaults)
                 }
                 errors.append(typeError(value, path))
                 return value

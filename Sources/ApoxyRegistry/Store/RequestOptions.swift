@@ -21,14 +21,20 @@ public struct WriteOptions: Sendable {
     /// `dryRun=All`: validate and answer, persist nothing.
     public var dryRun = false
     public var fieldValidation: FieldValidation = .warn
+    /// The manager recorded in managedFields (the `fieldManager` parameter, else derived from the User-Agent).
     public var fieldManager: String?
+    /// `force=true` on server-side apply: take over conflicting fields.
+    public var force = false
 
     /// Creates options.
-    public init(dryRun: Bool = false, fieldValidation: FieldValidation = .warn, fieldManager: String? = nil) {
+    public init(dryRun: Bool = false, fieldValidation: FieldValidation = .warn, fieldManager: String? = nil, force: Bool = false) {
         self.dryRun = dryRun
         self.fieldValidation = fieldValidation
         self.fieldManager = fieldManager
+        self.force = force
     }
+
+    var manager: String { fieldManager ?? "unknown" }
 }
 
 /// metav1.DeleteOptions (the members this server acts on).
@@ -91,6 +97,8 @@ public func parseDryRun(_ values: [String]) throws(StatusError) -> Bool {
 public enum PatchType: String, Sendable, CaseIterable {
     case json = "application/json-patch+json"
     case merge = "application/merge-patch+json"
+    /// Server-side apply.
+    case apply = "application/apply-patch+yaml"
 
     /// The types accepted, as listed in 415 errors and OpenAPI.
     public static let accepted = allCases.map(\.rawValue)

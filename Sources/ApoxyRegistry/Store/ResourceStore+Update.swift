@@ -39,14 +39,25 @@ extension ResourceStore {
     public func patch(
         name: String, type: PatchType, body: [UInt8], subresource: Subresource, options: WriteOptions
     ) async throws(StatusError) -> WriteResult<Object> {
+        if options.force && type != .apply {
+            throw StatusError.invalid(
+                kind: "PatchOptions", group: "meta.k8s.io", name: "",
+                [FieldError(.forbidden, "force", nil, "may not be specified for non-apply patch")])
+        }
         let parsed: ParsedJSON
         do {
             parsed = try JSONValue.parse(body)
         } catch {
+            if type == .apply {
+                throw .unsupportedMediaType("apply configurations must be JSON (YAML apply bodies are not supported yet): \(error.message)")
+            }
             throw .badRequest("error decoding patch: \(error.message)")
         }
+        if type == .apply { return try await apply(name: name, config: parsed, subresource: subresource, options: options) }
         let jsonPatch: JSONPatch?
         switch type {
+        case .apply:
+            jsonPatch = nil
         case .json:
             do {
                 jsonPatch = try JSONPatch(parsed.value)
@@ -103,7 +114,7 @@ extension ResourceStore {
     /// Applies kube's update rules to a checked document and writes it guarded by `stored.modRevision`.
     func commitUpdate(
         name: String, stored: StoredObject, json: JSONValue, schemaErrors: [FieldError], warnings: [String],
-        subresource: Subresource, options: WriteOptions
+        subresource: Subresource, options: WriteOptions, managedFields: [ManagedFieldsEntry]? = nil
     ) async throws(StatusError) -> WriteResult<Object> {
         let old = try decode(stored)
         let oldJSON = old.json
@@ -145,6 +156,13 @@ extension ResourceStore {
             relevantSchemaErrors = schemaErrors.filter { isStatusField($0.field) }
         }
         object.metadata.resourceVersion = ""
+        // Ownership: an apply brings its own entries; any other write owns what it changed.
+        var ownershipBase = oldJSON
+        ownershipBase["metadata"]?["resourceVersion"] = nil
+        let entries = managedFields ?? fieldManager.update(
+            old: ownershipBase, new: object.json, entries: FieldManager.entries(old.metadata.managedFields),
+            manager: options.manager, subresource: subresource == .status ? "status" : "", now: now())
+        object.metadata.managedFields = FieldManager.json(entries)
         try validate(object, schemaErrors: relevantSchemaErrors, extra: metadataErrors)
         let encoded = encode(object)
         if encoded == stored.value {
@@ -166,5 +184,92 @@ extension ResourceStore {
         }
         object.metadata.resourceVersion = String(written.modRevision)
         return WriteResult(object: object, warnings: warnings, created: false)
+    }
+}
+
+extension ResourceStore {
+    // MARK: Server-side apply
+
+    /// Server-side apply (`application/apply-patch+yaml`): merges the configuration with field ownership, answers
+    /// 409 listing each conflicting field and its manager unless `force`, and creates a missing object (201).
+    func apply(name: String, config parsed: ParsedJSON, subresource: Subresource, options: WriteOptions) async throws(StatusError) -> WriteResult<Object> {
+        guard let manager = options.fieldManager, !manager.isEmpty else {
+            throw StatusError.invalid(
+                kind: "PatchOptions", group: "meta.k8s.io", name: "",
+                [FieldError(.required, "fieldManager", nil, "is required for apply patch")])
+        }
+        var configErrors: [FieldError] = []
+        // Ownership comes from what the configuration says, not from server defaults.
+        let (config, warnings) = try checkDocument(
+            parsed.value, duplicateFields: parsed.duplicateFields, fieldValidation: options.fieldValidation,
+            schemaErrors: &configErrors, applyDefaults: false)
+        let configName = config["metadata"]?["name"]?.stringValue ?? ""
+        guard configName == name else {
+            throw .badRequest("the name of the object (\(configName)) does not match the name on the URL (\(name))")
+        }
+        let subresourceName = subresource == .status ? "status" : ""
+        var lastError = StatusError.conflict(groupResource, name)
+        for _ in 0..<5 {
+            let stored = try await run(name: name) { try await storage.get(key: key(name)) }
+            let live = try stored.map { stored throws(StatusError) in try decode(stored) }
+            if let version = config["metadata"]?["resourceVersion"]?.stringValue, !version.isEmpty,
+                version != live?.metadata.resourceVersion
+            {
+                throw live == nil ? .notFound(groupResource, name) : .conflict(groupResource, name)
+            }
+            var liveJSON = live?.json
+            liveJSON?["metadata"]?["resourceVersion"] = nil
+            let outcome = fieldManager.apply(
+                live: liveJSON, config: config, entries: FieldManager.entries(live?.metadata.managedFields),
+                manager: manager, force: options.force, subresource: subresourceName, now: now())
+            let merged: JSONValue
+            let entries: [ManagedFieldsEntry]
+            switch outcome {
+            case .failure(let failure):
+                throw Self.conflictError(failure.conflicts, apiVersion: descriptor.apiVersion, resource: groupResource, name: name)
+            case .success(let result):
+                (merged, entries) = result
+            }
+            var schemaErrors: [FieldError] = []
+            let (checked, _) = try checkDocument(merged, duplicateFields: [], fieldValidation: .ignore, schemaErrors: &schemaErrors)
+            guard let stored else {
+                if subresource == .status { throw .notFound(groupResource, name) }
+                do {
+                    return try await create(
+                        json: checked, warnings: warnings, schemaErrors: schemaErrors, options: options, managedFields: entries)
+                } catch where error.reason == "AlreadyExists" {
+                    continue  // created concurrently: apply onto it
+                }
+            }
+            var withVersion = checked
+            withVersion["metadata"]?["resourceVersion"] = .string(String(stored.modRevision))
+            do {
+                return try await commitUpdate(
+                    name: name, stored: stored, json: withVersion, schemaErrors: schemaErrors, warnings: warnings,
+                    subresource: subresource, options: options, managedFields: entries)
+            } catch where error.reason == "Conflict" && error.code == 409 {
+                lastError = error
+                continue
+            }
+        }
+        throw lastError
+    }
+
+    static func conflictError(_ conflicts: [ApplyConflict], apiVersion: String, resource: GroupResource, name: String) -> StatusError {
+        let byManager = Dictionary(grouping: conflicts, by: \.manager)
+        var parts: [String] = []
+        for manager in byManager.keys.sorted() {
+            let paths = byManager[manager]!.map(\.path)
+            if paths.count == 1 {
+                parts.append("conflict with \"\(manager)\" using \(apiVersion): \(paths[0])")
+            } else {
+                parts.append("conflicts with \"\(manager)\" using \(apiVersion):\n" + paths.map { "- \($0)" }.joined(separator: "\n"))
+            }
+        }
+        let noun = conflicts.count == 1 ? "conflict" : "conflicts"
+        return StatusError(
+            code: 409, reason: "Conflict", message: "Apply failed with \(conflicts.count) \(noun): " + parts.joined(separator: "\n"),
+            name: name, group: resource.group, kind: resource.resource,
+            causes: conflicts.map { FieldError(.fieldManagerConflict, $0.path, nil, "conflict with \"\($0.manager)\" using \(apiVersion)") })
     }
 }

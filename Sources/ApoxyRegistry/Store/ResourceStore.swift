@@ -50,6 +50,8 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
     let now: @Sendable () -> Int64
     /// The in-memory replica serving watches and latest-revision lists; nil serves everything from storage.
     public let cache: WatchCache<Object>?
+    /// Tracks field ownership (managedFields) and performs server-side apply.
+    let fieldManager: FieldManager
 
     /// The descriptor of the served resource.
     public var descriptor: ResourceDescriptor { Object.descriptor }
@@ -65,6 +67,7 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
         self.strategy = strategy
         self.cache = cache
         self.now = now
+        self.fieldManager = FieldManager(schema: Object.descriptor.schema, apiVersion: Object.descriptor.apiVersion)
     }
 
     /// The storage key prefix of this resource (`/<group>/<plural>/`).
@@ -141,7 +144,8 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
     }
 
     func checkDocument(
-        _ document: JSONValue, duplicateFields: [String], fieldValidation: FieldValidation, schemaErrors: inout [FieldError]
+        _ document: JSONValue, duplicateFields: [String], fieldValidation: FieldValidation, schemaErrors: inout [FieldError],
+        applyDefaults: Bool = true
     ) throws(StatusError) -> (JSONValue, [String]) {
         guard case .object = document else {
             throw .badRequest("couldn't get version/kind; json parse error: expected a JSON object, got \(document.typeName)")
@@ -165,7 +169,7 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
         }
         var normalized = document
         strategy.normalize(&normalized)
-        let checked = descriptor.schema.check(normalized)
+        let checked = descriptor.schema.check(normalized, applyDefaults: applyDefaults)
         schemaErrors = checked.errors
         var problems: [String] = []
         for field in checked.unknownFields { problems.append("unknown field \"\(field)\"") }
@@ -214,6 +218,14 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
     public func create(body: [UInt8], options: WriteOptions) async throws(StatusError) -> WriteResult<Object> {
         var schemaErrors: [FieldError] = []
         let (json, warnings) = try decodeBody(body, fieldValidation: options.fieldValidation, schemaErrors: &schemaErrors)
+        return try await create(json: json, warnings: warnings, schemaErrors: schemaErrors, options: options, managedFields: nil)
+    }
+
+    /// Creates a checked document; `managedFields` (from an apply) replaces the ownership a create records.
+    func create(
+        json: JSONValue, warnings: [String], schemaErrors: [FieldError], options: WriteOptions,
+        managedFields: [ManagedFieldsEntry]?
+    ) async throws(StatusError) -> WriteResult<Object> {
         var object = Object(json: json.removingMember("status"))
         var metadataErrors: [FieldError] = []
         if object.metadata.name.isEmpty {
@@ -234,6 +246,10 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
         object.metadata.resourceVersion = ""
         object.metadata.deletionTimestamp = nil
         object.metadata.deletionGracePeriodSeconds = nil
+        object.metadata.managedFields = nil
+        let entries = managedFields
+            ?? fieldManager.update(old: nil, new: object.json, entries: [], manager: options.manager, subresource: "", now: now())
+        object.metadata.managedFields = FieldManager.json(entries)
         try validate(object, schemaErrors: schemaErrors, extra: metadataErrors)
         if options.dryRun {
             if try await run(name: object.metadata.name, { try await storage.get(key: key(object.metadata.name)) }) != nil {
