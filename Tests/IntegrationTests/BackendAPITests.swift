@@ -474,7 +474,7 @@ struct BackendAPITests {
             #expect(s2 == 200)
             let patch = try #require(doc["paths"]?["/apis/core.apoxy.dev/v1alpha2/backends/{name}"]?["patch"])
             let contentTypes = Set(patch["requestBody"]?["content"]?.objectValue?.keys.map { $0 } ?? [])
-            #expect(contentTypes == ["application/json-patch+json", "application/merge-patch+json"])
+            #expect(contentTypes == ["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"])
             #expect(patch["parameters"]?.arrayValue?.contains { $0["name"] == "fieldValidation" } == true)
             #expect(patch["x-kubernetes-group-version-kind"] == ["group": "core.apoxy.dev", "version": "v1alpha2", "kind": "Backend"])
             let schema = try #require(doc["components"]?["schemas"]?["dev.apoxy.core.v1alpha2.Backend"])

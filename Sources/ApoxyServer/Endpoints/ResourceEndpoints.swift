@@ -119,11 +119,22 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
         return Array(buffer.readableBytesView)
     }
 
-    func writeOptions(_ query: QueryParameters) throws(StatusError) -> WriteOptions {
-        WriteOptions(
+    func writeOptions(_ query: QueryParameters, _ request: Request) throws(StatusError) -> WriteOptions {
+        var manager = query["fieldManager"]
+        if let name = manager, name.utf8.count > 128 || name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            throw StatusError.invalid(
+                kind: "PatchOptions", group: "meta.k8s.io", name: "",
+                [FieldError(.invalid, "fieldManager", .string(name), "must be at most 128 printable characters")])
+        }
+        if manager == nil, let agent = request.headers[.userAgent], !agent.isEmpty {
+            // kube records writers without a fieldManager under their User-Agent's product name.
+            manager = String(agent.split(separator: "/", maxSplits: 1).first ?? Substring(agent))
+        }
+        return WriteOptions(
             dryRun: try parseDryRun(query.all("dryRun")),
             fieldValidation: try FieldValidation.parse(query["fieldValidation"]),
-            fieldManager: query["fieldManager"])
+            fieldManager: manager,
+            force: query.flag("force"))
     }
 
     func requireJSONBody(_ request: Request) throws(StatusError) {
@@ -137,7 +148,7 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
     func create(_ request: Request) async throws -> Response {
         let query = QueryParameters(request.uri.query)
         try requireJSONBody(request)
-        let result = try await store.create(body: try await body(request), options: try writeOptions(query))
+        let result = try await store.create(body: try await body(request), options: try writeOptions(query, request))
         return APIResponse.json(result.object.json, status: .created, warnings: result.warnings, pretty: query.flag("pretty"))
     }
 
@@ -145,7 +156,7 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
         let query = QueryParameters(request.uri.query)
         try requireJSONBody(request)
         let result = try await store.update(
-            name: name, body: try await body(request), subresource: subresource, options: try writeOptions(query))
+            name: name, body: try await body(request), subresource: subresource, options: try writeOptions(query, request))
         return APIResponse.json(result.object.json, warnings: result.warnings, pretty: query.flag("pretty"))
     }
 
@@ -157,9 +168,13 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
                 "the body of the request was in an unknown format - accepted media types include: "
                     + PatchType.accepted.joined(separator: ", "))
         }
+        var options = try writeOptions(query, request)
+        // Apply records exactly the fieldManager given (it is required); other writes fall back to the User-Agent.
+        if type == .apply { options.fieldManager = query["fieldManager"] }
         let result = try await store.patch(
-            name: name, type: type, body: try await body(request), subresource: subresource, options: try writeOptions(query))
-        return APIResponse.json(result.object.json, warnings: result.warnings, pretty: query.flag("pretty"))
+            name: name, type: type, body: try await body(request), subresource: subresource, options: options)
+        return APIResponse.json(
+            result.object.json, status: result.created ? .created : .ok, warnings: result.warnings, pretty: query.flag("pretty"))
     }
 
     func deleteOptions(_ request: Request, _ query: QueryParameters) async throws -> DeleteOptions {

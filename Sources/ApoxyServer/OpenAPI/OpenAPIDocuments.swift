@@ -56,7 +56,8 @@ struct OpenAPIDocuments: Sendable {
         case "name": return Parameter(name: name, location: "path", type: "string", description: "name of the resource", required: true, uniqueItems: true)
         case "pretty": return Parameter(name: name, location: "query", type: "string", description: "If 'true', then the output is pretty printed.", uniqueItems: true)
         case "dryRun": return Parameter(name: name, location: "query", type: "string", description: "When present, indicates that modifications should not be persisted. Valid values are: - All: all dry run stages will be processed", uniqueItems: true)
-        case "fieldManager": return Parameter(name: name, location: "query", type: "string", description: "fieldManager is a name associated with the actor or entity that is making these changes.", uniqueItems: true)
+        case "fieldManager": return Parameter(name: name, location: "query", type: "string", description: "fieldManager is a name associated with the actor or entity that is making these changes. Required for apply requests (application/apply-patch+yaml).", uniqueItems: true)
+        case "force": return Parameter(name: name, location: "query", type: "boolean", description: "Force is going to \"force\" Apply requests: the request re-acquires conflicting fields owned by other people. Must be unset for non-apply patch requests.", uniqueItems: true)
         case "fieldValidation": return Parameter(name: name, location: "query", type: "string", description: "fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing unknown or duplicate fields. Valid values are: - Ignore - Warn (default) - Strict", uniqueItems: true)
         case "continue": return Parameter(name: name, location: "query", type: "string", description: "The continue option should be set when retrieving more results from the server.", uniqueItems: true)
         case "fieldSelector": return Parameter(name: name, location: "query", type: "string", description: "A selector to restrict the list of returned objects by their fields (metadata.name, spec.protocol). Defaults to everything.", uniqueItems: true)
@@ -109,7 +110,7 @@ struct OpenAPIDocuments: Sendable {
                           parameters: ["dryRun", "fieldManager", "fieldValidation"], requestSchema: object,
                           responses: [("200", object), ("201", object)], kind: r.kind),
                 Operation(method: "patch", action: "patch", operationID: "patch\(id)\(r.kind)", description: "partially update the specified \(r.kind)",
-                          parameters: ["dryRun", "fieldManager", "fieldValidation"], requestSchema: metaPrefix + "Patch", requestContentTypes: patchTypes,
+                          parameters: ["dryRun", "fieldManager", "fieldValidation", "force"], requestSchema: metaPrefix + "Patch", requestContentTypes: patchTypes,
                           responses: [("200", object), ("201", object)], kind: r.kind),
                 Operation(method: "delete", action: "delete", operationID: "delete\(id)\(r.kind)", description: "delete a \(r.kind)",
                           parameters: ["dryRun", "gracePeriodSeconds", "propagationPolicy"], requestSchema: metaPrefix + "DeleteOptions",
@@ -124,7 +125,7 @@ struct OpenAPIDocuments: Sendable {
                           parameters: ["dryRun", "fieldManager", "fieldValidation"], requestSchema: object,
                           responses: [("200", object), ("201", object)], kind: r.kind),
                 Operation(method: "patch", action: "patch", operationID: "patch\(id)\(r.kind)Status", description: "partially update status of the specified \(r.kind)",
-                          parameters: ["dryRun", "fieldManager", "fieldValidation"], requestSchema: metaPrefix + "Patch", requestContentTypes: patchTypes,
+                          parameters: ["dryRun", "fieldManager", "fieldValidation", "force"], requestSchema: metaPrefix + "Patch", requestContentTypes: patchTypes,
                           responses: [("200", object), ("201", object)], kind: r.kind),
             ]))
         }
