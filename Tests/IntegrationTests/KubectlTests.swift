@@ -165,3 +165,98 @@ struct KubectlTests {
         #expect(resources.stdout.contains("be "))
     }
 }
+
+extension KubectlTests {
+    @Test func serverSideApplyConflictsAndForce() async throws {
+        let session = try await Session.start()
+        defer { Task { await session.stop() } }
+        let file = try session.write("web.yaml", Self.manifest)
+        let applied = try await session.kubectl("apply", "--server-side", "-f", file)
+        #expect(applied.status == 0, "\(applied.stderr)")
+        #expect(applied.stdout.contains("serverside-applied"))
+        _ = try session.write("web.yaml", Self.manifest.replacingOccurrences(of: "protocol: tls", with: "protocol: h2"))
+        let conflicting = try await session.kubectl("apply", "--server-side", "--field-manager", "other", "-f", file)
+        #expect(conflicting.status != 0)
+        #expect(conflicting.stderr.contains("conflict with \"kubectl\""))
+        #expect(conflicting.stderr.contains(".spec.protocol"))
+        let forced = try await session.kubectl("apply", "--server-side", "--field-manager", "other", "--force-conflicts", "-f", file)
+        #expect(forced.status == 0, "\(forced.stderr)")
+        let managed = try await session.kubectl("get", "backend", "web", "-o", "json", "--show-managed-fields")
+        let object = try JSONValue.parse(managed.stdout)
+        #expect(object["spec"]?["protocol"] == "h2")
+        let owners = (object["metadata"]?["managedFields"]?.arrayValue ?? []).compactMap { $0["manager"]?.stringValue }
+        #expect(owners.contains("other") && owners.contains("kubectl"))
+        // Server-side dry run changes nothing.
+        let dry = try await session.kubectl("patch", "backend", "web", "--type", "merge", "-p", #"{"spec":{"protocol":"h2c"}}"#, "--dry-run=server")
+        #expect(dry.status == 0, "\(dry.stderr)")
+        let after = try await session.kubectl("get", "backend", "web", "-o", "jsonpath={.spec.protocol}")
+        #expect(after.stdout == "h2")
+        // diff shows a pending change and exits 1.
+        _ = try session.write("web.yaml", Self.manifest.replacingOccurrences(of: "protocol: tls", with: "protocol: h2c"))
+        let diff = try await session.kubectl("diff", "--server-side", "--field-manager", "other", "-f", file)
+        #expect(diff.status == 1, "\(diff.stderr)")
+        #expect(diff.stdout.contains("+  protocol: h2c"))
+    }
+
+    @Test func labelAnnotateEditWaitAndDeleteAll() async throws {
+        let session = try await Session.start()
+        defer { Task { await session.stop() } }
+        let file = try session.write("web.yaml", Self.manifest)
+        #expect(try await session.kubectl("apply", "-f", file).status == 0)
+        let labelled = try await session.kubectl("label", "backend", "web", "team=edge")
+        #expect(labelled.status == 0, "\(labelled.stderr)")
+        let annotated = try await session.kubectl("annotate", "backend", "web", "example.com/note=hello")
+        #expect(annotated.status == 0, "\(annotated.stderr)")
+        let selected = try await session.kubectl("get", "backends", "-l", "team=edge", "-o", "name")
+        #expect(selected.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "backend.core.apoxy.dev/web")
+
+        // edit: the first save is invalid, kubectl reopens the editor with the error, the second save fixes it.
+        let counter = session.directory.appendingPathComponent("edits").path
+        let editor = try session.write(
+            "editor.sh",
+            """
+            #!/bin/sh
+            n=$(cat "\(counter)" 2>/dev/null || echo 0)
+            echo $((n + 1)) > "\(counter)"
+            if [ "$n" = 0 ]; then
+              sed -i 's/protocol: tls/protocol: quic/' "$1"
+            else
+              cp "$1" "\(counter).reopened"; grep -q 'spec.protocol: Unsupported value' "$1" || exit 3
+              sed -i 's/protocol: quic/protocol: h2c/' "$1"
+            fi
+            """)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: editor)
+        let edited = try await runProcess(
+            kubectlPath, ["edit", "backend", "web"],
+            environment: ["KUBECONFIG": session.kubeconfig, "HOME": session.directory.path, "EDITOR": editor, "KUBE_EDITOR": editor])
+        #expect(edited.status == 0, "\(edited.stdout)\(edited.stderr)")
+        #expect(try String(contentsOfFile: counter, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+        let protocolNow = try await session.kubectl("get", "backend", "web", "-o", "jsonpath={.spec.protocol}")
+        #expect(protocolNow.stdout == "h2c")
+
+        // get -w sees ADDED, MODIFIED and DELETED; wait --for=delete returns once it is gone.
+        let env = ["KUBECONFIG": session.kubeconfig, "HOME": session.directory.path]
+        async let watched = runProcess("/usr/bin/timeout", ["6", kubectlPath, "get", "backends", "-w", "--output-watch-events"], environment: env)
+        async let waited = runProcess(kubectlPath, ["wait", "--for=delete", "backend/web", "--timeout=20s"], environment: env)
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(try await session.kubectl("patch", "backend", "web", "--type", "merge", "-p", #"{"spec":{"protocol":"h2"}}"#).status == 0)
+        #expect(try await session.kubectl("delete", "backend", "web").status == 0)
+        let waitResult = try await waited
+        #expect(waitResult.status == 0, "\(waitResult.stderr)")
+        #expect(waitResult.stdout.contains("condition met"))
+        let watchResult = try await watched
+        let events = watchResult.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
+        #expect(events.contains("ADDED"), "\(watchResult.stdout)\(watchResult.stderr)")
+        #expect(events.contains("MODIFIED"))
+        #expect(events.contains("DELETED"))
+
+        // delete --all
+        for name in ["one", "two", "three"] {
+            #expect(try await session.kubectl("create", "-f", "-", stdin: Self.manifest.replacingOccurrences(of: "name: web", with: "name: \(name)")).status == 0)
+        }
+        let deleteAll = try await session.kubectl("delete", "backends", "--all")
+        #expect(deleteAll.status == 0, "\(deleteAll.stderr)")
+        let empty = try await session.kubectl("get", "backends", "-o", "name")
+        #expect(empty.stdout.isEmpty)
+    }
+}
