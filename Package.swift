@@ -10,7 +10,8 @@ let package = Package(
     name: "apoxy-backends",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "apoxy", targets: ["apoxy"])
+        .executable(name: "apoxy", targets: ["apoxy"]),
+        .executable(name: "apoxy-bench", targets: ["apoxy-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
@@ -76,6 +77,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The benchmark: API over HTTP against raw storage, in one run.
+        .executableTarget(
+            name: "apoxy-bench",
+            dependencies: [
+                "ApoxyAPI", "ApoxyClient", "ApoxyStorage",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

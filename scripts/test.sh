@@ -12,4 +12,6 @@ export APOXY_BINARY
 export APOXY_KUBECTL="$PWD/.venv/bin/kubectl"
 export APOXY_REQUIRE_TOOLS=1
 swift test --skip-build "$@"
+# The benchmark in its quick configuration, so it cannot rot (no timing assertions; see BENCHMARKS.md).
+"$(swift build --show-bin-path)/apoxy-bench" --quick --output "$(swift build --show-bin-path)/benchmark-quick.json"
 PYTHONDONTWRITEBYTECODE=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests-python

@@ -1,0 +1,127 @@
+import ApoxyAPI
+import ApoxyClient
+import ApoxyStorage
+import ArgumentParser
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `apoxy-bench`: the API's speed side by side with the raw storage engine, in one run on one machine.
+@main
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apoxy-bench",
+        abstract: "Benchmark the apoxy API server against raw SQLite storage; prints a table and writes JSON.",
+        discussion: """
+            Starts `apoxy server` itself (a fresh data directory on loopback) and measures, at each concurrency:
+            raw durable storage inserts/updates, API create/get/update/patch/delete, lists of 1,000 and 10,000
+            Backends, watch delivery latency to many watchers, and server memory.
+
+            Examples:
+              swift build -c release && .build/release/apoxy-bench
+              .build/debug/apoxy-bench --quick            # seconds; what CI runs
+            """)
+
+    @Flag(help: "A small, fast configuration (CI): fewer operations, no 100,000-object memory step.")
+    var quick = false
+
+    @Option(help: "Path of the apoxy binary (default: next to this executable).")
+    var server: String?
+
+    @Option(help: "Where to write the JSON results.")
+    var output = "benchmark-results.json"
+
+    @Option(help: "Concurrency levels (comma-separated).")
+    var concurrency = "1,16,64"
+
+    @Option(help: "Concurrent watchers for the fan-out step.")
+    var watchers: Int?
+
+    mutating func run() async throws {
+        raiseFileLimit()
+        let levels = concurrency.split(separator: ",").compactMap { Int($0) }
+        let operations = quick ? 64 : 4096
+        let watcherCount = watchers ?? (quick ? 50 : 1000)
+        let serverPath = server ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("apoxy").path
+        let workspace = FileManager.default.temporaryDirectory.appendingPathComponent("apoxy-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: workspace) }
+        let cpuStart = processCPUSeconds()
+        let wallStart = ContinuousClock.now
+        var results: [Measurement] = []
+        var ratios: [(String, Int, Double)] = []
+
+        print("apoxy-bench: \(quick ? "quick" : "full") run, \(ProcessInfo.processInfo.activeProcessorCount) cores, operations per step \(operations)")
+        for level in levels {
+            let raw = try await RawStorageBench.run(directory: workspace, concurrency: level, operations: operations)
+            results += raw
+        }
+
+        let runner = try await ServerRunner.start(binary: serverPath, dataDir: workspace.appendingPathComponent("server").path)
+        defer { runner.stop() }
+        var memory: [String: Int] = ["empty_kib": residentKiB(pid: runner.pid)]
+        for level in levels {
+            let api = try await APIBench.crud(port: runner.port, concurrency: level, operations: operations, prefix: "c\(level)")
+            results += api
+            for kind in ["insert", "update"] {
+                let rawName = "raw sqlite \(kind) c=\(level)"
+                let apiName = "api \(kind == "insert" ? "create" : "update (PUT)") c=\(level)"
+                if let r = results.first(where: { $0.name == rawName }), let a = results.first(where: { $0.name == apiName }), r.throughput > 0 {
+                    ratios.append((kind == "insert" ? "create" : "update", level, a.throughput / r.throughput))
+                }
+            }
+        }
+        let getP99 = try await APIBench.getLatency(port: runner.port, concurrency: 32, operations: operations)
+        results.append(getP99)
+
+        let listSizes = quick ? [200, 1_000] : [1_000, 10_000]
+        for count in listSizes {
+            try await APIBench.populate(port: runner.port, to: count)
+            results.append(try await APIBench.list(port: runner.port, expected: count, iterations: quick ? 3 : 10))
+            if count == listSizes.last { memory["with_\(count)_kib"] = residentKiB(pid: runner.pid) }
+        }
+        let watch = try await WatchBench.run(port: runner.port, watchers: watcherCount, updates: quick ? 40 : 200, rate: 50)
+        results.append(watch)
+        if !quick {
+            try await APIBench.populate(port: runner.port, to: 100_000)
+            memory["with_100000_kib"] = residentKiB(pid: runner.pid)
+        }
+
+        let cpuUsed = processCPUSeconds() - cpuStart
+        let wall = micros(ContinuousClock.now - wallStart) / 1e6
+        let generatorLoad = cpuUsed / wall
+        // Printing
+        print("")
+        print(pad("step", 34) + pad("ops", 8) + pad("ops/s", 10) + pad("p50 ms", 9) + pad("p99 ms", 9) + pad("max ms", 9) + "note")
+        for m in results {
+            print(
+                pad(m.name, 34) + pad(String(m.operations), 8) + pad(format(m.throughput, 0), 10) + pad(format(m.percentile(50) / 1000, 2), 9)
+                    + pad(format(m.percentile(99) / 1000, 2), 9) + pad(format((m.latenciesMicros.max() ?? 0) / 1000, 2), 9) + m.note)
+        }
+        print("")
+        print("API / raw storage throughput (same concurrency, same run):")
+        for (kind, level, ratio) in ratios { print("  \(pad(kind, 7)) c=\(pad(String(level), 3)) \(format(ratio, 2))x") }
+        print("")
+        let largest = listSizes.last!
+        let perObject = memory["with_\(largest)_kib"].map { ($0 - (memory["empty_kib"] ?? 0)) * 1024 / largest }
+        print("server RSS: empty \(memory["empty_kib"] ?? 0) KiB, \(largest) Backends \(memory["with_\(largest)_kib"] ?? 0) KiB"
+            + (memory["with_100000_kib"].map { ", 100,000 Backends \($0) KiB" } ?? ""))
+        if let perObject { print("memory per stored Backend (at \(largest)): \(perObject) bytes") }
+        if let big = memory["with_100000_kib"] {
+            print("memory per stored Backend (at 100000): \((big - (memory["empty_kib"] ?? 0)) * 1024 / 100_000) bytes")
+        }
+        let saturated = generatorLoad > 0.9
+        print("load generator CPU: \(format(generatorLoad * 100, 0))% of one core over \(format(wall, 1)) s" + (saturated ? " (SATURATED: numbers are a lower bound)" : ""))
+
+        let document: [String: Any] = [
+            "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount, "memory_bytes": ProcessInfo.processInfo.physicalMemory],
+            "quick": quick, "results": results.map(\.json),
+            "ratios": ratios.map { ["operation": $0.0, "concurrency": $0.1, "api_over_raw": $0.2] },
+            "memory_kib": memory, "load_generator_cpu_fraction": generatorLoad, "wall_seconds": wall,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
+        try data.write(to: URL(fileURLWithPath: output))
+        print("results written to \(output)")
+    }
+}
