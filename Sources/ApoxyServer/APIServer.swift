@@ -4,6 +4,7 @@ import ApoxyStorage
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -41,7 +42,7 @@ public enum APIServer {
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: APIRequestContext.self)
         router.middlewares.add(StatusErrorMiddleware(logger: logger))
         let backendCache = WatchCache<Backend>(
             storage: storage, keyPrefix: ResourceStore<BackendStrategy>.keyPrefix, logger: logger)
@@ -52,13 +53,14 @@ public enum APIServer {
         registerDiscovery(on: router, resources: resources)
         return Application(
             router: router,
+            server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [CloseOnInputClosedHandler()])),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             services: [backendCache] + services,
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
     }
 
-    static func registerDiscovery(on router: Router<BasicRequestContext>, resources: [ResourceDescriptor]) {
+    static func registerDiscovery(on router: Router<APIRequestContext>, resources: [ResourceDescriptor]) {
         let discovery = Discovery(resources: resources)
         let openAPI = OpenAPIDocuments(resources: resources)
         let ok: JSONValue = "ok"

@@ -86,6 +86,33 @@ struct ServerProcessTests {
         await restarted.stop()
     }
 
+    @Test func watchesOfClientsThatLeftAreReleased() async throws {
+        let dataDir = try Self.temporaryDataDir()
+        let server = try await ServerProcess.start(dataDir: dataDir)
+        func openDescriptors() -> Int {
+            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.process.processIdentifier)/fd").count) ?? -1
+        }
+        let before = openDescriptors()
+        var watchers: [HTTPConnection] = []
+        for _ in 0..<20 {
+            let connection = try await HTTPConnection.connect(host: "127.0.0.1", port: server.port)
+            // A selector nothing matches: the server never has a reason to write to these watches.
+            let (response, _) = try await connection.streamLines(
+                "GET", LiveServer.collection + "?watch=true&fieldSelector=metadata.name%3Dnobody")
+            #expect(response.status == 200)
+            watchers.append(connection)
+        }
+        #expect(openDescriptors() >= before + 20)
+        for connection in watchers { await connection.close() }
+        var after = openDescriptors()
+        for _ in 0..<40 where after >= before + 20 {
+            try await Task.sleep(for: .milliseconds(100))
+            after = openDescriptors()
+        }
+        #expect(after < before + 5, "the server must notice closed watch connections (before \(before), after \(after))")
+        await server.stop()
+    }
+
     @Test func badFlagsAreRejectedWithAMessage() async throws {
         let result = try await runProcess(apoxyBinary, ["server", "--listen", "nonsense"])
         #expect(result.status != 0)

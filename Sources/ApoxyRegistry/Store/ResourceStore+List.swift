@@ -117,16 +117,18 @@ extension ResourceStore {
             target = try await run(name: "") { try await storage.currentRevision() }
         }
         guard await cache.waitUntilFresh(target) else { return nil }
-        let (objects, revision) = cache.snapshot()
-        let selected = filtering ? objects.filter { matches($0, options) } : objects
+        let (entries, revision) = cache.snapshot()
+        let selected = filtering ? entries.filter { matches($0.object, options) } : entries
         guard let limit, selected.count > limit else {
-            return ObjectList(items: selected, resourceVersion: String(revision), continueToken: nil, remainingItemCount: nil)
+            return ObjectList(
+                items: selected.map(\.object), resourceVersion: String(revision), continueToken: nil, remainingItemCount: nil,
+                encodedItems: selected.map(\.json))
         }
-        let page = Array(selected.prefix(limit))
+        let page = selected.prefix(limit)
         return ObjectList(
-            items: page, resourceVersion: String(revision),
-            continueToken: Self.encodeContinue(revision: revision, start: page[page.count - 1].metadata.name),
-            remainingItemCount: filtering ? nil : Int64(selected.count - limit))
+            items: page.map(\.object), resourceVersion: String(revision),
+            continueToken: Self.encodeContinue(revision: revision, start: page[page.endIndex - 1].object.metadata.name),
+            remainingItemCount: filtering ? nil : Int64(selected.count - limit), encodedItems: page.map(\.json))
     }
 
     func matches(_ object: Object, _ options: ListOptions) -> Bool {

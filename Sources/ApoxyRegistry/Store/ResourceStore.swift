@@ -25,6 +25,8 @@ public struct ObjectList<Object: APIObject>: Sendable {
     public var resourceVersion: String
     public var continueToken: String?
     public var remainingItemCount: Int64?
+    /// The items already serialised (from the watch cache), parallel to `items`, when available.
+    public var encodedItems: [[UInt8]]? = nil
 }
 
 /// Options of list and delete-collection.

@@ -33,7 +33,8 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
     private struct State {
         var ready = false
         var revision: Int64 = 0
-        var objects: [String: Object] = [:]
+        /// Each object with its serialisation, so lists copy bytes instead of re-encoding.
+        var objects: [String: (object: Object, json: [UInt8])] = [:]
         /// Recent events; a watch can start at any revision >= `floor`.
         var history: [CachedEvent<Object>] = []
         var historyStart = 0
@@ -67,10 +68,10 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
             while !Task.isCancelled {
                 do {
                     let list = try await self.storage.list(prefix: self.keyPrefix)
-                    var objects: [String: Object] = [:]
+                    var objects: [String: (object: Object, json: [UInt8])] = [:]
                     for stored in list.items {
                         let object = try Self.decode(stored.value, revision: stored.modRevision)
-                        objects[String(stored.key.dropFirst(self.keyPrefix.count))] = object
+                        objects[String(stored.key.dropFirst(self.keyPrefix.count))] = (object, object.json.serialized())
                     }
                     self.reset(objects: objects, revision: list.revision)
                     for try await change in try await self.storage.watch(after: list.revision) {
@@ -103,7 +104,7 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
         return object
     }
 
-    private func reset(objects: [String: Object], revision: Int64) {
+    private func reset(objects: [String: (object: Object, json: [UInt8])], revision: Int64) {
         let (stale, ready) = state.withLock { state -> ([CachedEventStream<Object>.Continuation], [CheckedContinuation<Void, Never>]) in
             let stale = Array(state.subscribers.values)
             state.subscribers = [:]
@@ -132,7 +133,7 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
         if change.object.key.hasPrefix(keyPrefix) {
             let name = String(change.object.key.dropFirst(keyPrefix.count))
             let object = try Self.decode(change.object.value, revision: change.revision)
-            let previous = state.withLock { $0.objects[name] }
+            let previous = state.withLock { $0.objects[name]?.object }
             let type: WatchEventType
             switch change.kind {
             case .put: type = previous == nil ? .added : .modified
@@ -145,7 +146,7 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
             var slow: [Int] = []
             if let event {
                 let name = String(change.object.key.dropFirst(keyPrefix.count))
-                state.objects[name] = event.type == .deleted ? nil : event.object
+                state.objects[name] = event.type == .deleted ? nil : (event.object, event.objectJSON)
                 state.history.append(event)
                 if state.history.count - state.historyStart > historyLimit {
                     state.floor = state.history[state.historyStart].revision
@@ -201,8 +202,8 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
         return isFresh()
     }
 
-    /// Every cached object, sorted by name, and the revision they reflect.
-    public func snapshot() -> (objects: [Object], revision: Int64) {
+    /// Every cached object with its serialisation, sorted by name, and the revision they reflect.
+    public func snapshot() -> (objects: [(object: Object, json: [UInt8])], revision: Int64) {
         state.withLock { state in
             (state.objects.keys.sorted().map { state.objects[$0]! }, state.revision)
         }
@@ -221,7 +222,7 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
     public func watchFromCurrentState() -> (objects: [Object], revision: Int64, stream: CachedEventStream<Object>)? {
         let subscription: (stream: CachedEventStream<Object>, extra: ([Object], Int64))? = subscribe { state in
             guard state.ready else { return nil }
-            return ([], (state.objects.keys.sorted().map { state.objects[$0]! }, state.revision))
+            return ([], (state.objects.keys.sorted().map { state.objects[$0]!.object }, state.revision))
         }
         return subscription.map { ($0.extra.0, $0.extra.1, $0.stream) }
     }

@@ -16,7 +16,7 @@ extension ResourceEndpoints {
 
     /// `?watch=true`: a newline-delimited stream of `WatchEvent`s (chunked on HTTP/1.1), with bookmarks,
     /// `timeoutSeconds`, selectors, Table rendering for `kubectl get -w`, and graceful shutdown.
-    func watch(_ request: Request, query: QueryParameters, format: ResponseFormat) async throws -> Response {
+    func watch(_ request: Request, query: QueryParameters, format: ResponseFormat, channel: any Channel) async throws -> Response {
         var options = WatchOptions()
         options.list = try listOptions(query)
         options.allowBookmarks = query.flag("allowWatchBookmarks")
@@ -38,6 +38,7 @@ extension ResourceEndpoints {
             status: .ok, headers: [.contentType: "application/json"],
             body: ResponseBody { writer in
                 var lastRevision = subscription.revision
+                var lastBookmark = ContinuousClock.now
                 func line(_ type: String, _ object: [UInt8]) -> ByteBuffer {
                     var buffer = ByteBuffer()
                     buffer.reserveCapacity(object.count + 32)
@@ -89,8 +90,9 @@ extension ResourceEndpoints {
                         }
                     }
                     group.addTask {
+                        // Ticks drive bookmarks and notice a client that went away while nothing matched it.
                         while !Task.isCancelled {
-                            try await Task.sleep(for: bookmarkInterval)
+                            try await Task.sleep(for: min(bookmarkInterval, .seconds(1)))
                             itemSink.yield(.tick)
                         }
                     }
@@ -111,7 +113,11 @@ extension ResourceEndpoints {
                                     try await writer.write(render(filtered.type, filtered.object, shared: filtered.sharedJSON))
                                 }
                             case .tick:
-                                if allowBookmarks { try await writer.write(bookmark(lastRevision, initialEventsEnd: false)) }
+                                if !channel.isActive { break loop }
+                                if allowBookmarks && ContinuousClock.now - lastBookmark >= bookmarkInterval {
+                                    lastBookmark = ContinuousClock.now
+                                    try await writer.write(bookmark(lastRevision, initialEventsEnd: false))
+                                }
                             case .end, .failed:
                                 break loop
                             }

@@ -17,8 +17,8 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
     var collectionPath: String { "/apis/\(descriptor.group)/\(descriptor.version)/\(descriptor.plural)" }
 
     /// Registers the collection, item and status routes.
-    func register<Context: RequestContext>(on router: Router<Context>) {
-        router.get(RouterPath(collectionPath)) { request, _ in try await self.list(request) }
+    func register(on router: Router<APIRequestContext>) {
+        router.get(RouterPath(collectionPath)) { request, context in try await self.list(request, channel: context.channel) }
         router.post(RouterPath(collectionPath)) { request, _ in try await self.create(request) }
         router.delete(RouterPath(collectionPath)) { request, _ in try await self.deleteCollection(request) }
         let item = collectionPath + "/:name"
@@ -57,11 +57,11 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
         }
     }
 
-    func list(_ request: Request) async throws -> Response {
+    func list(_ request: Request, channel: any Channel) async throws -> Response {
         let query = QueryParameters(request.uri.query)
         let format = try negotiateFormat(request.headers[.accept], allowTable: true)
         if query.flag("watch") {
-            return try await watch(request, query: query, format: format)
+            return try await watch(request, query: query, format: format, channel: channel)
         }
         let options = try listOptions(query)
         let result = try await store.list(options: options)
@@ -96,13 +96,20 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
         if let token = result.continueToken { metadata["continue"] = .string(token) }
         if let remaining = result.remainingItemCount { metadata["remainingItemCount"] = .integer(remaining) }
         var out: [UInt8] = []
-        out.reserveCapacity(128 + result.items.count * 512)
+        out.reserveCapacity(128 + (result.encodedItems?.reduce(0) { $0 + $1.count + 1 } ?? result.items.count * 512))
         out.append(contentsOf: "{\"apiVersion\":".utf8)
         JSONValue.string(descriptor.apiVersion).write(to: &out, indent: nil, level: 0)
         out.append(contentsOf: ",\"items\":[".utf8)
-        for (i, item) in result.items.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            item.json.write(to: &out, indent: nil, level: 0)
+        if let encoded = result.encodedItems {
+            for (i, item) in encoded.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: item)
+            }
+        } else {
+            for (i, item) in result.items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                item.json.write(to: &out, indent: nil, level: 0)
+            }
         }
         out.append(contentsOf: "],\"kind\":".utf8)
         JSONValue.string(descriptor.listKind).write(to: &out, indent: nil, level: 0)

@@ -1,0 +1,15 @@
+import Hummingbird
+import NIOCore
+
+/// The request context of the API server: Hummingbird's core context plus the connection's channel, which a long
+/// watch checks so that a client that went away stops costing the server anything, even when no event matches it.
+public struct APIRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The connection this request arrived on.
+    public let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+    }
+}
