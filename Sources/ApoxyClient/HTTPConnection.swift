@@ -1,6 +1,8 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
+import NIOTLS
 
 /// A response read in full.
 public struct HTTPClientResponse: Sendable {
@@ -46,20 +48,47 @@ public final class HTTPConnection: Sendable {
         self.host = host
     }
 
-    /// Connects to `host:port`.
+    /// Connects to `host:port`; with `tls`, speaks HTTPS and returns once the TLS handshake has succeeded.
+    /// `serverName` is the name sent as SNI and checked against the certificate (default: `host` unless it is an
+    /// IP address, in which case the certificate's IP SANs are checked against the peer address).
     public static func connect(
-        host: String, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        host: String, port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        tls: TLSConfiguration? = nil, serverName: String? = nil
     ) async throws -> HTTPConnection {
+        // Plain HTTP (tls == nil) builds exactly the pipeline it always had.
+        let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
+        // SNI must not carry an IP address (RFC 6066), and NIOSSL refuses one.
+        let sniName = sslContext == nil ? nil : serverName ?? (isIPAddress(host) ? nil : host)
+        let handshake = sslContext.map { _ in TLSHandshakeWaiter() }
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let sslContext, let handshake {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: sslContext, serverHostname: sniName))
+                        try channel.pipeline.syncOperations.addHandler(handshake)
+                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(ResponseCollector())
                 }
             }
             .connect(host: host, port: port).get()
+        if let handshake {
+            // Wait for the handshake here so a certificate error is reported as such, not as a closed connection
+            // on the first request.
+            do {
+                try await handshake.completed(on: channel.eventLoop).get()
+            } catch {
+                try? await channel.close()
+                throw error
+            }
+        }
         return HTTPConnection(channel: channel, host: host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
+    }
+
+    /// Whether `host` is an IPv4 or IPv6 literal rather than a name.
+    static func isIPAddress(_ host: String) -> Bool {
+        (try? SocketAddress(ipAddress: host, port: 0)) != nil
     }
 
     /// Sends a request and reads the whole response.
@@ -100,6 +129,46 @@ public final class HTTPConnection: Sendable {
     /// Closes the connection.
     public func close() async {
         try? await channel.close()
+    }
+}
+
+/// Completes once the TLS handshake succeeds, or fails with the first error (a bad certificate, say) or the
+/// connection closing before it finished. Lives on the channel's event loop only.
+final class TLSHandshakeWaiter: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = NIOAny
+
+    private var promise: EventLoopPromise<Void>?
+    private var outcome: Result<Void, any Error>?
+
+    /// The handshake's outcome, as a future on `eventLoop` (the channel's).
+    func completed(on eventLoop: any EventLoop) -> EventLoopFuture<Void> {
+        eventLoop.flatSubmit {
+            if let outcome = self.outcome { return eventLoop.makeCompletedFuture(outcome) }
+            let promise = self.promise ?? eventLoop.makePromise(of: Void.self)
+            self.promise = promise
+            return promise.futureResult
+        }
+    }
+
+    private func finish(_ result: Result<Void, any Error>) {
+        guard outcome == nil else { return }
+        outcome = result
+        promise?.completeWith(result)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event { finish(.success(())) }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        finish(.failure(error))
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(.failure(HTTPClientError(message: "connection closed during the TLS handshake")))
+        context.fireChannelInactive()
     }
 }
 

@@ -1,3 +1,4 @@
+import ApoxyCLI
 import ApoxyServer
 import ApoxyStorage
 import ArgumentParser
@@ -11,9 +12,20 @@ import UnixSignals
 struct Apoxy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apoxy",
-        abstract: "Apoxy: a Kubernetes-style API server for core.apoxy.dev Backends.",
-        subcommands: [Server.self]
+        abstract: "Apoxy: a Kubernetes-style API server for core.apoxy.dev Backends, and its client.",
+        discussion: """
+            Run the server with `apoxy server`; manage Backends on it with `apoxy backend` (alias `be`).
+            Shell completion: `apoxy --generate-completion-script bash` (or zsh, fish).
+
+            \(CLIExitCode.helpTable)
+            """,
+        subcommands: [Server.self, BackendCommand.self, VersionCommand.self]
     )
+
+    /// ArgumentParser's entry point, except that usage errors exit with 2 (see CommandLineEntry).
+    static func main() async {
+        await CommandLineEntry.main(Apoxy.self)
+    }
 }
 
 /// `apoxy server`: serve the API on embedded SQLite.

@@ -1,0 +1,63 @@
+import ApoxyAPI
+import ArgumentParser
+
+extension BackendCommand {
+    /// `apoxy backend apply -f FILE`: server-side apply of each object in the files.
+    struct Apply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "apply",
+            abstract: "Create or update Backends from files with server-side apply.",
+            discussion: """
+                Sends each document as a server-side apply patch (PATCH, Content-Type \
+                application/apply-patch+yaml) under the field manager apoxy-cli: the server creates the object \
+                if it is missing ("created") and otherwise sets exactly the fields in the file ("configured"), \
+                keeping fields other managers own. A field another manager owns is a conflict (exit code 4) \
+                listing each field and its manager; --force-conflicts takes them over.
+
+                Examples:
+                  apoxy backend apply -f web.yaml
+                  apoxy be apply -f web.yaml --force-conflicts
+                  apoxy be apply -f web.yaml --field-manager ops
+                  apoxy be apply -f - <<'YAML'
+                  apiVersion: core.apoxy.dev/v1alpha2
+                  kind: Backend
+                  metadata: {name: web}
+                  spec: {endpoints: [{fqdn: api.example.com}], protocol: tls}
+                  YAML
+
+                \(CLIExitCode.helpTable)
+                """
+        )
+
+        @OptionGroup(title: "Connection Options") var connection: ConnectionOptions
+        @OptionGroup var manifests: ManifestOptions
+
+        @Flag(help: "Take over fields other field managers own instead of failing with a conflict.")
+        var forceConflicts = false
+
+        @Option(help: ArgumentHelp("The field manager recorded for the applied fields.", valueName: "name"))
+        var fieldManager = APIClient.fieldManager
+
+        func run() async throws {
+            try await reportingErrors {
+                let objects = try ManifestReader.read(manifests.filenames)
+                for manifest in objects where (manifest.name ?? "").isEmpty {
+                    throw CLIError.client(.badInput, "\(manifest.source): metadata.name is required for apply")
+                }
+                let client = APIClient(target: try connection.resolve())
+                var query = [("fieldManager", fieldManager)]
+                if forceConflicts { query.append(("force", "true")) }
+                if manifests.dryRun { query.append(("dryRun", "All")) }
+                let (applied, failure) = await client.forEach(objects) { session, manifest throws(CLIError) in
+                    let (status, object) = try await session.call(
+                        "PATCH", APIClient.collectionPath + "/" + APIClient.pathSegment(manifest.name ?? ""), query: query,
+                        contentType: "application/apply-patch+yaml", body: manifest.object)
+                    manifests.report(object, status == 201 ? "created" : "configured")
+                    return object
+                }
+                manifests.printResults(applied)
+                if let failure { throw failure }
+            }
+        }
+    }
+}

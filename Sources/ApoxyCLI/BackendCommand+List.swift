@@ -1,0 +1,66 @@
+import ApoxyAPI
+import ArgumentParser
+
+extension BackendCommand {
+    /// `apoxy backend list`: every Backend, or those the selectors pick.
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "list",
+            abstract: "List Backends (the default subcommand).",
+            discussion: """
+                Prints the server's table (NAME, ENDPOINTS, PROTOCOL, AGE) unless -o says otherwise: json and \
+                yaml print the BackendList, name prints backend.core.apoxy.dev/NAME lines, wide adds the \
+                columns the server marks as extra. managedFields are left out of json and yaml unless \
+                --show-managed-fields is given. With no match, prints "No resources found" on stderr.
+
+                Examples:
+                  apoxy backend list
+                  apoxy be ls --show-labels
+                  apoxy be list -l team=edge,tier!=db
+                  apoxy be list --field-selector spec.protocol=h2 -o name
+                  apoxy be list -o yaml > backends.yaml
+
+                \(CLIExitCode.helpTable)
+                """,
+            aliases: ["ls"]
+        )
+
+        @OptionGroup(title: "Connection Options") var connection: ConnectionOptions
+        @OptionGroup var selectors: SelectorOptions
+
+        @Option(name: .shortAndLong, help: ArgumentHelp("Output format: json, yaml, name or wide (default: table).", valueName: "format"))
+        var output: OutputFormat?
+
+        @Flag(help: "Add a LABELS column to the table.")
+        var showLabels = false
+
+        @Flag(help: "Keep metadata.managedFields in json and yaml output.")
+        var showManagedFields = false
+
+        func run() async throws {
+            try await reportingErrors {
+                let client = APIClient(target: try connection.resolve())
+                try await client.withSession { session throws(CLIError) in
+                    switch output {
+                    case nil, .wide:
+                        let table = try await session.call(
+                            "GET", APIClient.collectionPath, query: selectors.query, accept: APIClient.tableMediaType
+                        ).body
+                        let text = TextTable(serverTable: table, wide: output == .wide, showLabels: showLabels)
+                        if text.rows.isEmpty {
+                            Console.error(["No resources found"])
+                        } else {
+                            Console.print(text.lines())
+                        }
+                    case .name:
+                        let list = try await session.call("GET", APIClient.collectionPath, query: selectors.query).body
+                        Console.print((list["items"]?.arrayValue ?? []).map(ObjectPrinter.qualifiedName))
+                    case .json, .yaml:
+                        let list = try await session.call("GET", APIClient.collectionPath, query: selectors.query).body
+                        Console.write(ObjectPrinter.document(showManagedFields ? list : ObjectPrinter.withoutManagedFields(list), output!))
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Adapted from Tests/IntegrationTests/Subprocess.swift (test targets cannot import each other): child processes
+// with their output in files, a timeout, and the `apoxy server` child.
+
+/// The output of a finished child process.
+struct ProcessResult: Sendable {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// The package's root folder.
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The `apoxy` executable under test: `APOXY_BINARY`, or the debug build in this package.
+let apoxyBinary = ProcessInfo.processInfo.environment["APOXY_BINARY"]
+    ?? packageRoot.appendingPathComponent(".build/debug/apoxy").path
+
+/// Runs a program to completion without blocking a Swift concurrency thread; output goes through files, so a
+/// chatty child can never fill a pipe and stall. After `timeout` the child gets SIGTERM (then SIGKILL).
+func runProcess(
+    _ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
+    timeout: Duration = .seconds(60)
+) async throws -> ProcessResult {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("apoxy-cli-proc-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let outURL = directory.appendingPathComponent("out")
+    let errURL = directory.appendingPathComponent("err")
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+    process.standardOutput = try FileHandle(forWritingTo: outURL)
+    process.standardError = try FileHandle(forWritingTo: errURL)
+    if let stdin {
+        let inURL = directory.appendingPathComponent("in")
+        try Data(stdin.utf8).write(to: inURL)
+        process.standardInput = try FileHandle(forReadingFrom: inURL)
+    } else {
+        process.standardInput = FileHandle.nullDevice
+    }
+    let (exits, exitContinuation) = AsyncStream.makeStream(of: Int32.self)
+    process.terminationHandler = { finished in
+        exitContinuation.yield(finished.terminationStatus)
+        exitContinuation.finish()
+    }
+    try process.run()
+    let pid = process.processIdentifier
+    let status = await withTaskGroup(of: Int32?.self) { group in
+        group.addTask {
+            for await status in exits { return status }
+            return -1
+        }
+        group.addTask {
+            try? await Task.sleep(for: timeout)
+            return nil
+        }
+        var status: Int32 = -1
+        while let next = await group.next() {
+            if let next {
+                status = next
+                group.cancelAll()
+                break
+            }
+            // Timed out: ask the child to stop, then insist; its exit still arrives through `exits`.
+            kill(pid, SIGTERM)
+            group.addTask {
+                try? await Task.sleep(for: .seconds(5))
+                kill(pid, SIGKILL)
+                return nil
+            }
+        }
+        return status
+    }
+    return ProcessResult(
+        status: status, stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+}
+
+/// A running `apoxy server` child process.
+final class ServerProcess: @unchecked Sendable {
+    let process: Process
+    let port: Int
+    let logURL: URL
+
+    private init(process: Process, port: Int, logURL: URL) {
+        self.process = process
+        self.port = port
+        self.logURL = logURL
+    }
+
+    /// Starts `apoxy server` on a port the kernel picks (`--listen 127.0.0.1:0`, read back from its log, so two
+    /// tests can never race for one port), and waits until it answers `/readyz`.
+    static func start(dataDir: String) async throws -> ServerProcess {
+        let logURL = URL(fileURLWithPath: dataDir).deletingLastPathComponent().appendingPathComponent("server.log")
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: apoxyBinary)
+        process.arguments = ["server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "notice"]
+        let log = try FileHandle(forWritingTo: logURL)
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<300 {
+            if !process.isRunning { break }
+            let output = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
+            if let match = output.firstMatch(of: /address=127\.0\.0\.1:([0-9]+)/), let port = Int(match.1),
+                await isReady(port: port)
+            {
+                return ServerProcess(process: process, port: port, logURL: logURL)
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let output = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
+        process.terminate()
+        throw TestSetupError(message: "apoxy server did not become ready: \(output)")
+    }
+
+    /// SIGTERM, then SIGKILL if it lingers; waits for the exit.
+    func stop() async {
+        kill(process.processIdentifier, SIGTERM)
+        for _ in 0..<200 where process.isRunning {
+            try? await Task.sleep(for: .milliseconds(25))
+        }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
+
+struct TestSetupError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// A port nothing listens on right now (bound then released).
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    guard bound == 0 else { throw TestSetupError(message: "bind failed") }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+import ApoxyClient
+
+/// Whether the server on `port` answers `/readyz` with 200.
+func isReady(port: Int) async -> Bool {
+    guard let client = try? await HTTPConnection.connect(host: "127.0.0.1", port: port) else { return false }
+    let status = try? await client.request("GET", "/readyz").status
+    await client.close()
+    return status == 200
+}
