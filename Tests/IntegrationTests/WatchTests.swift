@@ -90,7 +90,8 @@ struct WatchTests {
             let (_, timed) = try await server.watch("resourceVersion=0&timeoutSeconds=1")
             _ = try await timed.next()
             #expect(try await timed.nextChange() == nil)
-            #expect(ContinuousClock.now - started < .seconds(5))
+            // A guard against a watch that never ends, not a timing assertion (the machine may be loaded).
+            #expect(ContinuousClock.now - started < .seconds(60))
             await timed.close()
             // Watch-list: initial state, then the initial-events-end bookmark.
             let (_, list) = try await server.watch("sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true")
@@ -188,6 +189,7 @@ struct WatchTests {
             _ = events
             // Returning triggers graceful shutdown with the watch still open.
         }
-        #expect(ContinuousClock.now - started < .seconds(10))
+        // A guard against a shutdown that hangs on an open watch, not a timing assertion.
+        #expect(ContinuousClock.now - started < .seconds(60))
     }
 }
