@@ -114,17 +114,24 @@ let package = Package(
             dependencies: ["ApoxyStorage"],
             swiftSettings: swiftSettings
         ),
+        // Child processes and the `apoxy server` child, shared by the integration and CLI tests.
+        .target(
+            name: "ApoxyTestSupport",
+            dependencies: ["ApoxyClient"],
+            path: "Tests/ApoxyTestSupport",
+            swiftSettings: swiftSettings
+        ),
         // Integration tests: the real server on loopback, a real SQLite file, real kubectl.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["ApoxyServer", "ApoxyClient", "ApoxyAPI"],
+            dependencies: ["ApoxyServer", "ApoxyClient", "ApoxyAPI", "ApoxyTestSupport"],
             swiftSettings: swiftSettings
         ),
         // CLI tests: the real `apoxy` binary as a subprocess against a real `apoxy server` (and a TLS terminator).
         .testTarget(
             name: "CLITests",
             dependencies: [
-                "ApoxyAPI", "ApoxyCLI", "ApoxyClient",
+                "ApoxyAPI", "ApoxyCLI", "ApoxyClient", "ApoxyTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,3 +1,4 @@
+import ApoxyTestSupport
 import Foundation
 import NIOCore
 import NIOPosix

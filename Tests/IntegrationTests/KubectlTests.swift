@@ -1,3 +1,4 @@
+import ApoxyTestSupport
 import ApoxyAPI
 import Foundation
 import Testing

@@ -2,6 +2,7 @@ import ApoxyAPI
 import ApoxyClient
 import ApoxyServer
 import ApoxyStorage
+import ApoxyTestSupport
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -90,8 +91,6 @@ func backend(
     return ["apiVersion": "core.apoxy.dev/v1alpha2", "kind": "Backend", "metadata": .object(meta), "spec": .object(spec)]
 }
 
-/// The package root, found from this file's path.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// Whether a missing external tool must fail the test (CI) rather than skip it.
 let requireTools = ProcessInfo.processInfo.environment["CI"] == "true"

@@ -3,26 +3,26 @@ import Foundation
 import Glibc
 #endif
 
-// Adapted from Tests/IntegrationTests/Subprocess.swift (test targets cannot import each other): child processes
-// with their output in files, a timeout, and the `apoxy server` child.
+// Test support shared by IntegrationTests and CLITests: child processes with their output in files and a
+// timeout, and the `apoxy server` child.
 
 /// The output of a finished child process.
-struct ProcessResult: Sendable {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+public struct ProcessResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
 }
 
 /// The package's root folder.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// The `apoxy` executable under test: `APOXY_BINARY`, or the debug build in this package.
-let apoxyBinary = ProcessInfo.processInfo.environment["APOXY_BINARY"]
+public let apoxyBinary = ProcessInfo.processInfo.environment["APOXY_BINARY"]
     ?? packageRoot.appendingPathComponent(".build/debug/apoxy").path
 
 /// Runs a program to completion without blocking a Swift concurrency thread; output goes through files, so a
 /// chatty child can never fill a pipe and stall. After `timeout` the child gets SIGTERM (then SIGKILL).
-func runProcess(
+public func runProcess(
     _ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
     timeout: Duration = .seconds(60)
 ) async throws -> ProcessResult {
@@ -85,10 +85,10 @@ func runProcess(
 }
 
 /// A running `apoxy server` child process.
-final class ServerProcess: @unchecked Sendable {
-    let process: Process
-    let port: Int
-    let logURL: URL
+public final class ServerProcess: @unchecked Sendable {
+    public let process: Process
+    public let port: Int
+    public let logURL: URL
 
     private init(process: Process, port: Int, logURL: URL) {
         self.process = process
@@ -98,7 +98,7 @@ final class ServerProcess: @unchecked Sendable {
 
     /// Starts `apoxy server` on a port the kernel picks (`--listen 127.0.0.1:0`, read back from its log, so two
     /// tests can never race for one port), and waits until it answers `/readyz`.
-    static func start(dataDir: String) async throws -> ServerProcess {
+    public static func start(dataDir: String) async throws -> ServerProcess {
         let logURL = URL(fileURLWithPath: dataDir).deletingLastPathComponent().appendingPathComponent("server.log")
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let process = Process()
@@ -124,24 +124,32 @@ final class ServerProcess: @unchecked Sendable {
         throw TestSetupError(message: "apoxy server did not become ready: \(output)")
     }
 
-    /// SIGTERM, then SIGKILL if it lingers; waits for the exit.
-    func stop() async {
-        kill(process.processIdentifier, SIGTERM)
+    /// Sends `signal` (SIGTERM by default; SIGKILL if it lingers) and waits for the exit; returns the exit status.
+    @discardableResult
+    public func stop(signal: Int32 = SIGTERM) async -> Int32 {
+        kill(process.processIdentifier, signal)
         for _ in 0..<200 where process.isRunning {
             try? await Task.sleep(for: .milliseconds(25))
         }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
+        return process.terminationStatus
     }
+
+    /// What the server logged.
+    public var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
 }
 
-struct TestSetupError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
+public struct TestSetupError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+
+    /// Creates an error.
+    public init(message: String) { self.message = message }
 }
 
 /// A port nothing listens on right now (bound then released).
-func freePort() throws -> Int {
+public func freePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
@@ -162,9 +170,16 @@ func freePort() throws -> Int {
 import ApoxyClient
 
 /// Whether the server on `port` answers `/readyz` with 200.
-func isReady(port: Int) async -> Bool {
+public func isReady(port: Int) async -> Bool {
     guard let client = try? await HTTPConnection.connect(host: "127.0.0.1", port: port) else { return false }
     let status = try? await client.request("GET", "/readyz").status
     await client.close()
     return status == 200
+}
+
+/// The status of one GET, on a fresh connection.
+public func httpStatus(port: Int, path: String) async throws -> Int {
+    let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
+    defer { Task { await client.close() } }
+    return try await client.request("GET", path).status
 }
