@@ -52,7 +52,7 @@ let package = Package(
         .target(
             name: "ApoxyServer",
             dependencies: [
-                "ApoxyRegistry",
+                "ApoxyRegistry", "ApoxyYAML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -73,16 +73,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // YAML documents to and from JSONValue (Yams), for request bodies and the CLI's manifests.
+        .target(
+            name: "ApoxyYAML",
+            dependencies: ["ApoxyAPI", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
         // The `apoxy backend` and `apoxy version` commands: kubeconfig, YAML manifests, output formats, edit.
         .target(
             name: "ApoxyCLI",
             dependencies: [
-                "ApoxyAPI", "ApoxyClient",
+                "ApoxyAPI", "ApoxyClient", "ApoxyYAML",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -131,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: [
-                "ApoxyAPI", "ApoxyCLI", "ApoxyClient", "ApoxyTestSupport",
+                "ApoxyAPI", "ApoxyCLI", "ApoxyClient", "ApoxyTestSupport", "ApoxyYAML",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -1,3 +1,4 @@
+import ApoxyYAML
 import ApoxyAPI
 import Foundation
 

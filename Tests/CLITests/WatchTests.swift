@@ -1,3 +1,4 @@
+import ApoxyYAML
 import ApoxyTestSupport
 import ApoxyAPI
 import ApoxyCLI

@@ -64,6 +64,35 @@ struct ServerSideApplyTests {
         }
     }
 
+    @Test func yamlBodiesForApplyCreateAndReplace() async throws {
+        try await LiveServer.run { server in
+            let yaml = """
+                apiVersion: core.apoxy.dev/v1alpha2
+                kind: Backend
+                metadata:
+                  name: yml
+                  labels: {app: web}
+                spec:
+                  endpoints:
+                  - fqdn: api.example.com
+                  protocol: h2
+                """
+            let (applied, object, _) = try await server.send(
+                "PATCH", collection + "/yml?fieldManager=yaml-user", raw: Array(yaml.utf8), contentType: applyType)
+            #expect(applied == 201)
+            #expect(object["spec"]?["protocol"] == "h2")
+            #expect(object["metadata"]?["labels"] == ["app": "web"])
+            let (created, _, _) = try await server.send(
+                "POST", collection, raw: Array(yaml.replacingOccurrences(of: "name: yml", with: "name: yml2").utf8), contentType: "application/yaml")
+            #expect(created == 201)
+            let (bad, error, _) = try await server.send("POST", collection, raw: Array("kind: [Backend".utf8), contentType: "application/yaml")
+            #expect(bad == 400)
+            #expect(error["message"]?.stringValue?.hasPrefix("error decoding YAML") == true)
+            let (two, _, _) = try await server.send("POST", collection, raw: Array((yaml + "\n---\n" + yaml).utf8), contentType: "application/yaml")
+            #expect(two == 400)
+        }
+    }
+
     @Test func droppingAFieldFromTheConfigurationRemovesIt() async throws {
         try await LiveServer.run { server in
             let first = backend("drop", labels: ["keep": "1", "drop": "2"])

@@ -48,9 +48,6 @@ extension ResourceStore {
         do {
             parsed = try JSONValue.parse(body)
         } catch {
-            if type == .apply {
-                throw .unsupportedMediaType("apply configurations must be JSON (YAML apply bodies are not supported yet): \(error.message)")
-            }
             throw .badRequest("error decoding patch: \(error.message)")
         }
         if type == .apply { return try await apply(name: name, config: parsed, subresource: subresource, options: options) }

@@ -1,5 +1,6 @@
 import ApoxyAPI
 import ApoxyRegistry
+import ApoxyYAML
 import HTTPTypes
 import Hummingbird
 import NIOCore
@@ -144,26 +145,44 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
             force: query.flag("force"))
     }
 
-    func requireJSONBody(_ request: Request) throws(StatusError) {
+    /// The request body as JSON: JSON as sent, or a single YAML document converted (kube accepts both).
+    func objectBody(_ request: Request) async throws -> [UInt8] {
         let contentType = MediaType.list(request.headers[.contentType]).first?.type ?? ""
-        guard contentType.isEmpty || contentType == "application/json" else {
-            throw .unsupportedMediaType(
-                "the body of the request was in an unknown format - accepted media types include: application/json")
+        switch contentType {
+        case "", "application/json":
+            return try await body(request)
+        case "application/yaml":
+            return try Self.jsonFromYAML(try await body(request))
+        default:
+            throw StatusError.unsupportedMediaType(
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml")
         }
+    }
+
+    /// Converts one YAML document to JSON bytes (400 for bad YAML or several documents).
+    static func jsonFromYAML(_ bytes: [UInt8]) throws(StatusError) -> [UInt8] {
+        let documents: [JSONValue]
+        do {
+            documents = try YAMLCoding.parseDocuments(String(decoding: bytes, as: UTF8.self))
+        } catch {
+            throw .badRequest("error decoding YAML: \(error.message)")
+        }
+        guard documents.count == 1 else {
+            throw .badRequest("error decoding YAML: expected exactly one document, found \(documents.count)")
+        }
+        return documents[0].serialized()
     }
 
     func create(_ request: Request) async throws -> Response {
         let query = QueryParameters(request.uri.query)
-        try requireJSONBody(request)
-        let result = try await store.create(body: try await body(request), options: try writeOptions(query, request))
+        let result = try await store.create(body: try await objectBody(request), options: try writeOptions(query, request))
         return APIResponse.json(result.object.json, status: .created, warnings: result.warnings, pretty: query.flag("pretty"))
     }
 
     func update(_ request: Request, name: String, subresource: Subresource) async throws -> Response {
         let query = QueryParameters(request.uri.query)
-        try requireJSONBody(request)
         let result = try await store.update(
-            name: name, body: try await body(request), subresource: subresource, options: try writeOptions(query, request))
+            name: name, body: try await objectBody(request), subresource: subresource, options: try writeOptions(query, request))
         return APIResponse.json(result.object.json, warnings: result.warnings, pretty: query.flag("pretty"))
     }
 
@@ -178,8 +197,13 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
         var options = try writeOptions(query, request)
         // Apply records exactly the fieldManager given (it is required); other writes fall back to the User-Agent.
         if type == .apply { options.fieldManager = query["fieldManager"] }
+        var patchBody = try await body(request)
+        // An apply configuration may be YAML or JSON; JSON is YAML too, but the strict JSON parser keeps number types.
+        if type == .apply, patchBody.first(where: { ![0x20, 0x0A, 0x0D, 0x09].contains($0) }) != UInt8(ascii: "{") {
+            patchBody = try Self.jsonFromYAML(patchBody)
+        }
         let result = try await store.patch(
-            name: name, type: type, body: try await body(request), subresource: subresource, options: options)
+            name: name, type: type, body: patchBody, subresource: subresource, options: options)
         return APIResponse.json(
             result.object.json, status: result.created ? .created : .ok, warnings: result.warnings, pretty: query.flag("pretty"))
     }
