@@ -74,7 +74,7 @@ struct Server: AsyncParsableCommand {
         let (host, port) = Self.parseListen(listen)!
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let databasePath = (dataDir as NSString).appendingPathComponent("apoxy.sqlite")
-        let storage = try SQLiteStorage(path: databasePath, logger: logger)
+        let storage = try SQLiteStorage(path: databasePath)
         let application = APIServer.application(
             storage: storage, configuration: APIServerConfiguration(host: host, port: port), logger: logger,
             onListening: { port in

@@ -1,4 +1,3 @@
-import Logging
 import NIOPosix
 import Synchronization
 
@@ -9,22 +8,17 @@ public final class SQLiteStorage: RevisionedStorage {
     /// The schema version this code writes (`PRAGMA user_version`).
     public static let schemaVersion: Int64 = 1
 
-    private let path: String
     private let writerPool: NIOThreadPool
     private let readerPool: NIOThreadPool
     private let writer: Writer
     private let readers: SQLiteConnectionPool
     private let broadcaster: ChangeBroadcaster
-    private let logger: Logger
 
     /// Opens or creates the database at `path`, migrating the schema if needed. `watchHistory` changes stay in
     /// memory for watchers; a watcher may lag `watchBuffer` changes before it is cut off.
     public init(
-        path: String, readerThreads: Int = 2, watchHistory: Int = 10_000, watchBuffer: Int = 10_000,
-        logger: Logger = Logger(label: "apoxy.storage.sqlite")
+        path: String, readerThreads: Int = 2, watchHistory: Int = 10_000, watchBuffer: Int = 10_000
     ) throws {
-        self.path = path
-        self.logger = logger
         let connection = try SQLiteConnection(path: path)
         try Self.migrate(connection)
         var revision: Int64 = 0
