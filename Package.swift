@@ -104,6 +104,12 @@ let package = Package(
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
+        // Translation: API objects -> intermediate model -> Envoy resources. Pure functions, no I/O.
+        .target(
+            name: "ApoxyTranslation",
+            dependencies: ["ApoxyAPI", "EnvoyAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings
+        ),
         // The xDS server: ADS (state of the world) over gRPC, versioned snapshots, ACK/NACK per node.
         .target(
             name: "ApoxyXDS",
@@ -156,6 +162,13 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["ApoxyServer", "ApoxyClient", "ApoxyAPI", "ApoxyTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        // Translator tests: golden in/out files, and our output against the verified reference Envoy objects.
+        .testTarget(
+            name: "TranslationTests",
+            dependencies: ["ApoxyAPI", "ApoxyTranslation", "ApoxyTestSupport", "ApoxyYAML"],
+            exclude: ["Golden", "Reference"],
             swiftSettings: swiftSettings
         ),
         // CLI tests: the real `apoxy` binary as a subprocess against a real `apoxy server` (and a TLS terminator).
