@@ -1,0 +1,335 @@
+"""End-to-end data-plane tests: `apoxy dev` (API server + ADS control plane + a real Envoy 1.40) with real upstream
+servers, a real DNS server and a test CA, all on loopback.
+
+Objects go in with `kubectl apply -f -` (YAML written here); traffic goes through Envoy's listener; every wait is a
+poll (wait_until), never a fixed sleep. The fixtures (tests-python/dataplane/) are proven independently of our
+control plane by dataplane/test_fixtures_with_static_envoy.py.
+
+Runs when APOXY_DEV_E2E is set or CI=true; skipped otherwise (so it can land before `apoxy dev` exists). The binary is
+env APOXY_BINARY (default .build/debug/apoxy), Envoy is APOXY_ENVOY or .venv/bin/envoy, kubectl APOXY_KUBECTL or
+.venv/bin/kubectl. See dataplane/stack.py for the command-line contract.
+"""
+import os
+import textwrap
+
+import pytest
+
+if not os.environ.get("APOXY_DEV_E2E") and os.environ.get("CI") != "true":
+    pytest.skip("set APOXY_DEV_E2E=1 to run the `apoxy dev` end-to-end tests (they always run under CI=true)",
+                allow_module_level=True)
+
+import yaml  # noqa: E402 (PyYAML, a dependency of the kubernetes client)
+
+from dataplane.envoy import find_envoy  # noqa: E402
+from dataplane.stack import (ApoxyDev, curl_proxy, find_apoxy, find_kubectl, process_alive,  # noqa: E402
+                             servers_reached, wait_until)
+from dataplane.tools import require  # noqa: E402
+from dataplane.world import World  # noqa: E402
+
+CONVERGE = 20  # seconds allowed for an applied change to show up in Envoy or in status
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    ok, missing = World.tools_present()
+    if not ok:
+        require(None, ", ".join(missing))
+    w = World(str(tmp_path_factory.mktemp("world"))).start()
+    w.dns.set("wrong-san.test", a=["127.0.0.1"])   # tls-a's server; its certificate says backend-a.test
+    w.dns.set("dual2.test", a=["127.0.0.1"], aaaa=["::1"])
+    yield w
+    w.stop()
+
+
+def _require_binaries():
+    require(find_apoxy(), "apoxy binary (APOXY_BINARY)")
+    require(find_envoy(), "envoy (.venv/bin/envoy or APOXY_ENVOY)")
+    require(find_kubectl(), "kubectl (.venv/bin/kubectl or APOXY_KUBECTL)")
+
+
+@pytest.fixture(scope="module")
+def dev(world, tmp_path_factory):
+    _require_binaries()
+    stack = ApoxyDev(workdir=str(tmp_path_factory.mktemp("apoxy-dev")), dns_resolver=world.dns_address,
+                     ca_file=world.bundle)
+    try:
+        stack.start()
+    except Exception as e:
+        pytest.fail(f"apoxy dev did not start: {e}")
+    yield stack
+    stack.stop()
+
+
+class Objects:
+    """kubectl apply for one test; everything applied is deleted after the test. (A failing test's report carries
+    the `apoxy dev` log through the `dev` fixture, see conftest.py.)"""
+
+    def __init__(self, dev):
+        self.dev = dev
+        self.k = dev.kubectl
+        self.applied = []
+
+    def apply(self, text):
+        text = textwrap.dedent(text)
+        for doc in yaml.safe_load_all(text):
+            if doc:
+                ref = (_resource(doc["kind"]), doc["metadata"]["name"])
+                if ref not in self.applied:
+                    self.applied.append(ref)
+        return self.k.apply(text)
+
+    def get(self, kind, name):
+        return self.k.get(_resource(kind), name)
+
+    def patch(self, kind, name, patch):
+        return self.k.patch(_resource(kind), name, patch)
+
+    def cleanup(self):
+        for kind, name in reversed(self.applied):
+            self.k.delete(kind, name, check=False)  # best effort: a dead stack must not hide the test's own failure
+
+
+@pytest.fixture
+def objs(dev):
+    o = Objects(dev)
+    yield o
+    o.cleanup()
+
+
+def _resource(kind):
+    return {"Backend": "backends.core.apoxy.dev", "HTTPRoute": "httproutes.gateway.apoxy.dev"}[kind]
+
+
+# --- YAML ----------------------------------------------------------------------------------------------------
+
+
+def backend(name, endpoints, protocol="", dns_lookup_family=None):
+    """A Backend; endpoints like ["ip:127.0.0.1", "fqdn:backend-a.test"]; dns_lookup_family makes it dynamicProxy."""
+    spec = {"protocol": protocol, "endpoints": [dict([e.split(":", 1)]) for e in endpoints]}
+    if dns_lookup_family:
+        spec["dynamicProxy"] = {"dnsCacheConfig": {"dnsLookupFamily": dns_lookup_family}}
+    return {"apiVersion": "core.apoxy.dev/v1alpha2", "kind": "Backend", "metadata": {"name": name}, "spec": spec}
+
+
+def route(name, hostnames, backend_name, port=None, matches=None):
+    """An HTTPRoute with one rule (a 5s request timeout) sending to `backend_name` (`port` omitted when None)."""
+    ref = {"name": backend_name, "weight": 1}
+    if port is not None:
+        ref["port"] = port
+    rule = {"backendRefs": [ref], "timeouts": {"request": "5s"}}
+    if matches:
+        rule = {"matches": matches, **rule}
+    return {"apiVersion": "gateway.apoxy.dev/v1", "kind": "HTTPRoute", "metadata": {"name": name},
+            "spec": {"hostnames": list(hostnames), "rules": [rule]}}
+
+
+def docs(*objects):
+    """The YAML text `kubectl apply -f -` receives."""
+    return yaml.safe_dump_all(objects, sort_keys=False, default_flow_style=None)
+
+
+# --- helpers -------------------------------------------------------------------------------------------------
+
+
+def served_by(dev, host, server, path="/", **kwargs):
+    """Wait until a request with Host `host` is answered 200 by upstream `server`; return that response."""
+    def check():
+        r = curl_proxy(dev.proxy, path, host_header=host, **kwargs)
+        return r if r.status == 200 and r.server == server else None
+    return wait_until(check, timeout=CONVERGE, message=f"Host {host}{path} served by {server}")
+
+
+def status_is(dev, host, status, path="/", **kwargs):
+    def check():
+        r = curl_proxy(dev.proxy, path, host_header=host, **kwargs)
+        return r if r.status == status else None
+    return wait_until(check, timeout=CONVERGE, message=f"Host {host}{path} answered {status}")
+
+
+def conditions(obj):
+    return {c["type"]: c for c in (obj or {}).get("status", {}).get("conditions") or []}
+
+
+def route_conditions(obj):
+    parents = (obj or {}).get("status", {}).get("parents") or []
+    return {c["type"]: c for c in parents[0].get("conditions") or []} if parents else {}
+
+
+def stat_sum(dev, suffix):
+    return sum(v for k, v in dev.admin.stats().items() if k.endswith(suffix) and isinstance(v, int))
+
+
+def uptime_seconds(dev):
+    return float(dev.admin.server_info()["uptime_current_epoch"].rstrip("s"))
+
+
+# --- tests ---------------------------------------------------------------------------------------------------
+
+
+def test_http1_to_ip_endpoint_with_host_routing(dev, world, objs):
+    objs.apply(docs(backend("plain-ip", ["ip:127.0.0.1"]),
+                    route("plain-ip", ["plain.test"], "plain-ip", port=world.plain_port)))
+    r = served_by(dev, "plain.test", "plain-a", path="/hello?x=1")
+    assert (r.json["http_version"], r.json["scheme"], r.json["host"], r.json["path"]) == \
+        ("1.1", "http", "plain.test", "/hello?x=1")
+    assert r.headers.get("server") == "envoy"
+    # the Host may carry the listener's port
+    assert curl_proxy(dev.proxy, "/", host_header=f"plain.test:{dev.proxy_port}").server == "plain-a"
+    # another Host matches no route
+    assert curl_proxy(dev.proxy, "/", host_header="elsewhere.test").status == 404
+
+
+def test_route_matches_path_header_and_method(dev, world, objs):
+    objs.apply(docs(backend("match-ip", ["ip:127.0.0.2"]),
+                    route("match-ip", ["match.test"], "match-ip", port=world.plain_port,
+                          matches=[{"path": {"type": "PathPrefix", "value": "/a"},
+                                    "headers": [{"name": "X-Env", "value": "prod"}], "method": "GET"}])))
+    served_by(dev, "match.test", "plain-b", path="/a/b", headers={"X-Env": "prod"})
+    assert curl_proxy(dev.proxy, "/a", host_header="match.test").status == 404                       # no header
+    assert curl_proxy(dev.proxy, "/a", host_header="match.test", headers={"X-Env": "dev"}).status == 404
+    assert curl_proxy(dev.proxy, "/b", host_header="match.test", headers={"X-Env": "prod"}).status == 404
+    assert curl_proxy(dev.proxy, "/a", host_header="match.test", method="POST",
+                      headers={"X-Env": "prod"}).status == 404
+
+
+def test_tls_two_fqdns_each_with_its_own_sni_and_wrong_san_fails(dev, world, objs):
+    objs.apply(docs(backend("tls-ab", ["fqdn:backend-a.test", "fqdn:backend-b.test"], protocol="tls"),
+                    route("tls-ab", ["tls.test"], "tls-ab", port=world.tls_port)))
+    served_by(dev, "tls.test", "tls-a")  # config is in
+    seen = wait_until(lambda: (lambda s: s if {"tls-a", "tls-b"} <= set(s) else None)(
+        servers_reached(dev.proxy, {"tls-a", "tls-b"}, host_header="tls.test")),
+        timeout=CONVERGE, message="both TLS upstreams answered")
+    assert {r.json["sni"] for r in seen["tls-a"]} == {"backend-a.test"}
+    assert {r.json["sni"] for r in seen["tls-b"]} == {"backend-b.test"}
+    assert all(r.json["scheme"] == "https" for r in seen["tls-a"] + seen["tls-b"])
+
+    san_failures = stat_sum(dev, "ssl.fail_verify_san")
+    a_requests = len(world["tls-a"].requests)
+    objs.apply(docs(backend("wrong-san", ["fqdn:wrong-san.test"], protocol="tls"),
+                    route("wrong-san", ["wrong-san.test"], "wrong-san", port=world.tls_port)))
+    wait_until(lambda: curl_proxy(dev.proxy, "/", host_header="wrong-san.test").status == 503
+               and stat_sum(dev, "ssl.fail_verify_san") > san_failures,
+               timeout=CONVERGE, message="wrong SAN refused by Envoy (503, ssl.fail_verify_san)")
+    assert not [r for r in world["tls-a"].requests[a_requests:] if r["host"] == "wrong-san.test"]
+
+
+def test_h2_over_tls_and_h2c_reach_upstreams_over_http2(dev, world, objs):
+    objs.apply(docs(backend("h2-tls", ["fqdn:h2.test"], protocol="h2"),
+                    route("h2-tls", ["h2.test"], "h2-tls", port=world.h2_port),
+                    backend("h2c-ip", ["ip:127.0.0.1"], protocol="h2c"),
+                    route("h2c-ip", ["h2c.test"], "h2c-ip", port=world.h2c_port)))
+    r = served_by(dev, "h2.test", "h2")
+    assert (r.json["http_version"], r.json["scheme"], r.json["sni"]) == ("2", "https", "h2.test")
+    r = served_by(dev, "h2c.test", "h2c")
+    assert (r.json["http_version"], r.json["scheme"]) == ("2", "http")
+
+
+def test_dynamic_proxy_family_and_live_dns_cache_edit(dev, world, objs):
+    objs.apply(docs(backend("dfp-dual", ["fqdn:dual.test"], dns_lookup_family="v4_only"),
+                    route("dfp-dual", ["dual.test"], "dfp-dual")))
+    host = f"dual.test:{world.dual_port}"
+    r = served_by(dev, host, "dual-ipv4")
+    assert r.json["host"] == host
+    envoys_before = sorted(dev.envoy_pids())
+    uptime_before = uptime_seconds(dev)
+    mark = world.dns.mark()
+
+    objs.patch("Backend", "dfp-dual", {"spec": {"dynamicProxy": {"dnsCacheConfig": {"dnsLookupFamily": "v6_only"}}}})
+    served_by(dev, host, "dual-ipv6")
+    assert "AAAA" in world.dns.query_types("dual.test", since=mark), world.dns.queries("dual.test", since=mark)
+    assert sorted(dev.envoy_pids()) == envoys_before and envoys_before, "Envoy was restarted"
+    assert uptime_seconds(dev) >= uptime_before
+
+
+def test_two_dynamic_proxy_backends_with_different_families_on_one_listener(dev, world, objs):
+    objs.apply(docs(backend("dfp-v4", ["fqdn:dual2.test"], dns_lookup_family="v4_only"),
+                    backend("dfp-v6", ["fqdn:dual2.test"], dns_lookup_family="v6_only"),
+                    route("dfp-v4", ["dual2.test"], "dfp-v4", matches=[{"path": {"type": "PathPrefix", "value": "/v4"}}]),
+                    route("dfp-v6", ["dual2.test"], "dfp-v6", matches=[{"path": {"type": "PathPrefix", "value": "/v6"}}])))
+    host = f"dual2.test:{world.dual_port}"
+    served_by(dev, host, "dual-ipv4", path="/v4")
+    served_by(dev, host, "dual-ipv6", path="/v6")
+    assert curl_proxy(dev.proxy, "/v4/again", host_header=host).server == "dual-ipv4"
+
+
+def test_spec_edit_adds_an_endpoint(dev, world, objs):
+    objs.apply(docs(backend("grow", ["ip:127.0.0.1"]), route("grow", ["grow.test"], "grow", port=world.plain_port)))
+    served_by(dev, "grow.test", "plain-a")
+    objs.apply(docs(backend("grow", ["ip:127.0.0.1", "ip:127.0.0.2"])))
+    wait_until(lambda: {"plain-a", "plain-b"} <= set(servers_reached(dev.proxy, {"plain-a", "plain-b"},
+                                                                     host_header="grow.test")),
+               timeout=CONVERGE, message="both endpoints answer after the edit")
+
+
+def test_invalid_routes_do_not_break_the_rest(dev, world, objs):
+    objs.apply(docs(backend("steady", ["ip:127.0.0.1"]),
+                    route("steady", ["steady.test"], "steady", port=world.plain_port)))
+    served_by(dev, "steady.test", "plain-a")
+
+    objs.apply(docs(route("broken", ["broken.test"], "does-not-exist", port=world.plain_port),
+                    route("noport", ["noport.test"], "steady")))
+    broken = wait_until(lambda: route_conditions(objs.get("HTTPRoute", "broken")).get("ResolvedRefs"),
+                        timeout=CONVERGE, message="broken route has ResolvedRefs")
+    assert (broken["status"], broken["reason"]) == ("False", "BackendNotFound"), broken
+    noport = wait_until(lambda: route_conditions(objs.get("HTTPRoute", "noport")).get("ResolvedRefs"),
+                        timeout=CONVERGE, message="noport route has ResolvedRefs")
+    assert (noport["status"], noport["reason"]) == ("False", "InvalidPort"), noport
+    assert noport.get("message"), noport
+    assert curl_proxy(dev.proxy, "/", host_header="broken.test").status != 200
+
+    # the good route keeps serving, and later edits still take effect
+    assert curl_proxy(dev.proxy, "/", host_header="steady.test").server == "plain-a"
+    objs.apply(docs(route("steady", ["steady.test", "steady2.test"], "steady", port=world.plain_port)))
+    served_by(dev, "steady2.test", "plain-a")
+    assert curl_proxy(dev.proxy, "/", host_header="steady.test").server == "plain-a"
+
+    # creating the missing Backend repairs the broken route
+    objs.apply(docs(backend("does-not-exist", ["ip:127.0.0.2"])))
+    served_by(dev, "broken.test", "plain-b")
+    wait_until(lambda: route_conditions(objs.get("HTTPRoute", "broken")).get("ResolvedRefs", {}).get("status")
+               == "True", timeout=CONVERGE, message="broken route ResolvedRefs=True once the Backend exists")
+    assert curl_proxy(dev.proxy, "/", host_header="steady.test").server == "plain-a"
+
+
+def _programmed_at(objs, name, generation):
+    obj = objs.get("Backend", name)
+    c = conditions(obj)
+    ok = all(c.get(t, {}).get("status") == "True" and c.get(t, {}).get("observedGeneration") == generation
+             for t in ("Accepted", "Programmed"))
+    return obj if ok and obj["metadata"]["generation"] == generation else None
+
+
+def test_backend_status_follows_generation(dev, world, objs):
+    objs.apply(docs(backend("status-be", ["ip:127.0.0.1"]),
+                    route("status-be", ["status.test"], "status-be", port=world.plain_port)))
+    obj = wait_until(lambda: _programmed_at(objs, "status-be", 1), timeout=CONVERGE,
+                     message="Accepted=True and Programmed=True at generation 1")
+    for c in conditions(obj).values():
+        assert c["reason"] and c["lastTransitionTime"], c
+    served_by(dev, "status.test", "plain-a")
+
+    objs.patch("Backend", "status-be", {"spec": {"endpoints": [{"ip": "127.0.0.1"}, {"ip": "127.0.0.2"}]}})
+    obj = wait_until(lambda: _programmed_at(objs, "status-be", 2), timeout=CONVERGE,
+                     message="observedGeneration follows generation 2")
+    assert obj["metadata"]["generation"] == 2
+    # a metadata-only change keeps the generation and the status
+    objs.patch("Backend", "status-be", {"metadata": {"labels": {"touched": "yes"}}})
+    assert _programmed_at(objs, "status-be", 2)
+
+
+def test_sigint_stops_everything_with_exit_code_0(world, tmp_path):
+    _require_binaries()
+    stack = ApoxyDev(workdir=str(tmp_path), dns_resolver=world.dns_address, ca_file=world.bundle)
+    try:
+        stack.start()
+        envoys = stack.envoy_pids()
+        assert envoys, "no Envoy child process found under apoxy dev"
+        code, took = stack.interrupt(timeout=10)
+        assert code == 0, f"exit code {code} after {took:.1f}s:\n{stack.log_tail()}"
+        assert took < 10
+        assert not [p for p in envoys if process_alive(p)], "Envoy left running"
+        assert stack.admin.ready() is None, "Envoy admin still answers"
+        with pytest.raises(OSError):
+            curl_proxy(stack.proxy, "/", host_header="plain.test", timeout=2)
+    finally:
+        stack.stop()
