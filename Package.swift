@@ -123,11 +123,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The control plane: watches the API, translates on every change, publishes xDS snapshots, writes status.
+        .target(
+            name: "ApoxyControlPlane",
+            dependencies: [
+                "ApoxyAPI", "ApoxyClient", "ApoxyTranslation", "ApoxyXDS",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The thin executable.
         .executableTarget(
             name: "apoxy",
             dependencies: [
-                "ApoxyServer", "ApoxyCLI",
+                "ApoxyAPI", "ApoxyServer", "ApoxyCLI", "ApoxyControlPlane", "ApoxyTranslation", "ApoxyXDS", "ApoxyStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -9,7 +9,7 @@ public enum Translator {
         var plans: [String: BackendPlan] = [:]
         for backend in backends.sorted(by: { $0.metadata.name < $1.metadata.name }) {
             let name = backend.metadata.name
-            let generation = backend.metadata.generation ?? 1
+            let generation = backend.metadata.generation
             switch plan(backend) {
             case .success(let plan):
                 plans[name] = plan

@@ -19,7 +19,7 @@ struct Apoxy: AsyncParsableCommand {
 
             \(CLIExitCode.helpTable)
             """,
-        subcommands: [Server.self, BackendCommand.self, VersionCommand.self]
+        subcommands: [Server.self, DevCommand.self, BackplaneCommand.self, BackendCommand.self, VersionCommand.self]
     )
 
     /// ArgumentParser's entry point, except that usage errors exit with 2 (see CommandLineEntry).

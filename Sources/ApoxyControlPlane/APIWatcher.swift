@@ -1,0 +1,114 @@
+import ApoxyAPI
+import ApoxyClient
+import Logging
+import Synchronization
+
+/// Where the control plane finds the API server.
+public struct APIEndpoint: Sendable, Hashable {
+    public var host: String
+    public var port: Int
+    /// Creates an endpoint (plain HTTP).
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+}
+
+/// The current objects of one resource, kept in sync with the API server by list and watch (a Kubernetes
+/// reflector): relists after a 410 or a dropped connection, with a capped backoff.
+final class APIWatcher: Sendable {
+    let api: APIEndpoint
+    let path: String
+    let logger: Logger
+    private let objects = Mutex<[String: JSONValue]?>(nil)
+    private let changes: AsyncStream<Void>.Continuation
+
+    init(api: APIEndpoint, path: String, logger: Logger, changes: AsyncStream<Void>.Continuation) {
+        self.api = api
+        self.path = path
+        self.logger = logger
+        self.changes = changes
+    }
+
+    /// The objects by name, or nil before the first list.
+    var current: [String: JSONValue]? { objects.withLock { $0 } }
+
+    /// Lists and watches until cancelled.
+    func run() async {
+        var backoff: Duration = .milliseconds(100)
+        while !Task.isCancelled {
+            do {
+                try await listAndWatch()
+                backoff = .milliseconds(100)
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.info("watch of \(path) ended; listing again", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+    }
+
+    struct WatchEnded: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    private func listAndWatch() async throws {
+        let list = try await api.withConnection { connection in
+            try await connection.request("GET", path, headers: [("Accept", "application/json")])
+        }
+        guard list.status == 200 else { throw WatchEnded(description: "list returned \(list.status): \(list.text)") }
+        let body = try JSONValue.parse(list.text)
+        var items: [String: JSONValue] = [:]
+        for item in body["items"]?.arrayValue ?? [] {
+            if let name = item["metadata"]?["name"]?.stringValue { items[name] = item }
+        }
+        let resourceVersion = body["metadata"]?["resourceVersion"]?.stringValue ?? "0"
+        objects.withLock { $0 = items }
+        changes.yield()
+
+        try await api.withConnection { watchConnection in
+            try await self.watch(on: watchConnection, from: resourceVersion)
+        }
+    }
+
+    private func watch(on watchConnection: HTTPConnection, from startVersion: String) async throws {
+        let resourceVersion = startVersion
+        let (response, lines) = try await watchConnection.streamLines(
+            "GET", "\(path)?watch=1&allowWatchBookmarks=true&resourceVersion=\(resourceVersion)",
+            headers: [("Accept", "application/json")])
+        guard response.status == 200 else { throw WatchEnded(description: "watch returned \(response.status)") }
+        for try await line in lines where !line.isEmpty {
+            let event = try JSONValue.parse(line)
+            let object = event["object"] ?? .null
+            switch event["type"]?.stringValue {
+            case "ADDED", "MODIFIED":
+                if let name = object["metadata"]?["name"]?.stringValue { objects.withLock { $0?[name] = object } }
+            case "DELETED":
+                if let name = object["metadata"]?["name"]?.stringValue { objects.withLock { _ = $0?.removeValue(forKey: name) } }
+            case "BOOKMARK":
+                break
+            default:
+                throw WatchEnded(description: "watch error: \(object["message"]?.stringValue ?? line)")
+            }
+            if event["type"]?.stringValue != "BOOKMARK" { changes.yield() }
+        }
+        throw WatchEnded(description: "watch closed by the server")
+    }
+}
+
+extension APIEndpoint {
+    /// Runs `body` on a new connection and closes it afterwards, whatever happens.
+    func withConnection<T: Sendable>(_ body: (HTTPConnection) async throws -> T) async throws -> T {
+        let connection = try await HTTPConnection.connect(host: host, port: port)
+        do {
+            let result = try await body(connection)
+            await connection.close()
+            return result
+        } catch {
+            await connection.close()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import ApoxyAPI
+import ApoxyClient
+import ApoxyTranslation
+import ApoxyXDS
+import Logging
+import ServiceLifecycle
+import Foundation
+import Synchronization
+
+/// The control plane as a `Service`: watches Backends and HTTPRoutes on an API server, translates them into a
+/// snapshot for the xDS server on every change (changes are coalesced), and writes each object's conditions back
+/// through `/status` from the translation outcome and what Envoy acknowledged.
+public struct ControlPlane: Service {
+    /// Resource paths on the API server.
+    static let backendsPath = "/apis/core.apoxy.dev/v1alpha2/backends"
+    static let routesPath = "/apis/gateway.apoxy.dev/v1/httproutes"
+    /// The controller name in route status, as Gateway API's `controllerName`.
+    public static let controllerName = "apoxy.dev/backplane"
+
+    let api: APIEndpoint
+    let options: TranslatorOptions
+    let snapshots: SnapshotStore
+    let tracker: ProxyTracker
+    let proxyName: String
+    let logger: Logger
+    let clock: @Sendable () -> Int64
+
+    /// Creates a control plane; `proxyName` names the parent in route status.
+    public init(
+        api: APIEndpoint, options: TranslatorOptions, snapshots: SnapshotStore, tracker: ProxyTracker,
+        proxyName: String = "apoxy", logger: Logger,
+        clock: @escaping @Sendable () -> Int64 = { Int64(Date.now.timeIntervalSince1970) }
+    ) {
+        self.api = api
+        self.options = options
+        self.snapshots = snapshots
+        self.tracker = tracker
+        self.proxyName = proxyName
+        self.logger = logger
+        self.clock = clock
+    }
+
+    public func run() async throws {
+        let (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let backends = APIWatcher(api: api, path: Self.backendsPath, logger: logger, changes: changed)
+        let routes = APIWatcher(api: api, path: Self.routesPath, logger: logger, changes: changed)
+        let (statusWork, statusNeeded) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let shared = SharedState()
+
+        await withDiscardingTaskGroup { group in
+            group.addTask { await backends.run() }
+            group.addTask { await routes.run() }
+            group.addTask {
+                for await _ in tracker.changes() { statusNeeded.yield() }
+            }
+            group.addTask {
+                // Status writes need the objects' current status; they run apart so that a slow API server never
+                // delays Envoy's configuration.
+                let writer = StatusWriter(api: api, logger: logger, clock: clock, proxyName: proxyName)
+                for await _ in statusWork {
+                    guard let ir = shared.lastIR.withLock({ $0 }), let currentBackends = backends.current,
+                        let currentRoutes = routes.current
+                    else { continue }
+                    let state = shared.programmed.withLock { $0 }
+                    await writer.reconcile(
+                        ir: ir, backends: currentBackends, routes: currentRoutes, programmed: state,
+                        nodes: tracker.connectedNodes)
+                }
+            }
+            // The translation loop runs here; when graceful shutdown ends it, the watchers and writers stop too.
+            await cancelWhenGracefullyShutDown {
+                for await _ in changes {
+                    // Both lists must have arrived, or the first snapshot would drop every route or Backend.
+                    guard let currentBackends = backends.current, let currentRoutes = routes.current else { continue }
+                    translate(backends: currentBackends, routes: currentRoutes, shared: shared)
+                    statusNeeded.yield()
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Runs `body` until it returns or graceful shutdown starts.
+    func cancelWhenGracefullyShutDown(_ body: @escaping @Sendable () async -> Void) async {
+        try? await cancelOnGracefulShutdown { await body() }
+    }
+
+    /// What the translation loop hands to the status loop.
+    final class SharedState: Sendable {
+        let programmed = Mutex(ProgrammedState())
+        let lastIR = Mutex<GatewayIR?>(nil)
+    }
+
+    func translate(backends: [String: JSONValue], routes: [String: JSONValue], shared: SharedState) {
+        let started = ContinuousClock.now
+        let ir = Translator.buildIR(
+            backends: backends.values.map(Backend.init(json:)), routes: routes.values.map(RouteSource.init(httpRoute:)),
+            options: options)
+        let version = snapshots.nextVersion()
+        do {
+            let resources = try Translator.envoyResources(ir, options: options)
+            let snapshot = try Snapshot(
+                version: version, clusters: resources.clusters, listeners: resources.listeners,
+                routeConfigurations: resources.routeConfigurations)
+            let published = snapshots.publish(snapshot)
+            let served = UInt64(published ? version : snapshots.current.version) ?? 0
+            shared.programmed.withLock { $0.record(ir: ir, version: served, published: published) }
+            shared.lastIR.withLock { $0 = ir }
+            if published {
+                logger.info(
+                    "published snapshot",
+                    metadata: [
+                        "version": "\(version)", "clusters": "\(resources.clusters.count)",
+                        "backends": "\(backends.count)", "routes": "\(routes.count)",
+                        "translation_ms": "\((ContinuousClock.now - started).milliseconds)",
+                    ])
+            }
+        } catch {
+            // The translator checks references itself, so this is a bug; keep serving the last good snapshot.
+            logger.error("translation produced an unusable snapshot; keeping the previous one", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, for logs.
+    var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+}

