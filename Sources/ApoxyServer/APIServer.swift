@@ -32,8 +32,12 @@ public struct APIServerConfiguration: Sendable {
 /// The Kubernetes-style API server for Apoxy resources, as a Hummingbird application (a swift-service-lifecycle
 /// `Service`).
 public enum APIServer {
+    /// The strategies of the served resources, in discovery order: serving another resource means adding its
+    /// strategy here (its type carries the descriptor and schema); every verb comes from the generic endpoints.
+    static let strategies: [any ResourceStrategy] = [BackendStrategy(), HTTPRouteStrategy()]
+
     /// The resources this server serves.
-    public static var resources: [ResourceDescriptor] { [Backend.descriptor] }
+    public static var resources: [ResourceDescriptor] { strategies.map(\.descriptor) }
 
     /// Builds the application over `storage`. `onListening` receives the bound port once the server accepts connections.
     public static func application(
@@ -44,20 +48,31 @@ public enum APIServer {
         let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
         let router = Router(context: APIRequestContext.self)
         router.middlewares.add(StatusErrorMiddleware(logger: logger))
-        let backendCache = WatchCache<Backend>(
-            storage: storage, keyPrefix: ResourceStore<BackendStrategy>.keyPrefix, logger: logger)
-        let backends = ResourceEndpoints(
-            store: ResourceStore(storage: storage, strategy: BackendStrategy(), cache: backendCache, now: now), now: now,
-            bookmarkInterval: configuration.bookmarkInterval)
-        backends.register(on: router)
+        let caches = strategies.map { strategy in
+            serve(strategy, storage: storage, router: router, configuration: configuration, logger: logger, now: now)
+        }
         registerDiscovery(on: router, resources: resources)
         return Application(
             router: router,
             server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [CloseOnInputClosedHandler()])),
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            services: [backendCache] + services,
+            services: caches + services,
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
+    }
+
+    /// Registers every verb of one resource on `router`, over a store fed by its own watch cache; returns the
+    /// cache, a service the application must run.
+    static func serve<Strategy: ResourceStrategy>(
+        _ strategy: Strategy, storage: any RevisionedStorage, router: Router<APIRequestContext>,
+        configuration: APIServerConfiguration, logger: Logger, now: @escaping @Sendable () -> Int64
+    ) -> any Service {
+        let cache = WatchCache<Strategy.Object>(storage: storage, keyPrefix: ResourceStore<Strategy>.keyPrefix, logger: logger)
+        let endpoints = ResourceEndpoints(
+            store: ResourceStore(storage: storage, strategy: strategy, cache: cache, now: now), now: now,
+            bookmarkInterval: configuration.bookmarkInterval)
+        endpoints.register(on: router)
+        return cache
     }
 
     static func registerDiscovery(on router: Router<APIRequestContext>, resources: [ResourceDescriptor]) {

@@ -12,7 +12,7 @@ import UnixSignals
 struct Apoxy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apoxy",
-        abstract: "Apoxy: a Kubernetes-style API server for core.apoxy.dev Backends, and its client.",
+        abstract: "Apoxy: a Kubernetes-style API server for core.apoxy.dev Backends and gateway.apoxy.dev HTTPRoutes, and its client.",
         discussion: """
             Run the server with `apoxy server`; manage Backends on it with `apoxy backend` (alias `be`).
             Shell completion: `apoxy --generate-completion-script bash` (or zsh, fish).
@@ -33,7 +33,8 @@ struct Server: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the API server on embedded, durable SQLite.",
         discussion: """
-            Serves /apis/core.apoxy.dev/v1alpha2/backends as kube-apiserver serves a cluster-scoped custom resource.
+            Serves /apis/core.apoxy.dev/v1alpha2/backends and /apis/gateway.apoxy.dev/v1/httproutes as kube-apiserver
+            serves cluster-scoped custom resources.
             Point kubectl at it with a kubeconfig whose cluster server is http://<listen>.
 
             Example:

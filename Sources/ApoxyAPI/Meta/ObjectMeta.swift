@@ -62,7 +62,7 @@ public struct ObjectMeta: Sendable, Hashable {
         [
             ("name", .string("Name must be unique within a namespace. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names")),
             ("generateName", .string("GenerateName is an optional prefix, used by the server, to generate a unique name ONLY IF the Name field has not been provided.")),
-            ("namespace", .string("Namespace defines the space within which each name must be unique. Backends are cluster-scoped: must be empty.")),
+            ("namespace", .string("Namespace defines the space within which each name must be unique. Every resource here is cluster-scoped: must be empty.")),
             ("uid", .string("UID is the unique in time and space value for this object. Populated by the system. Read-only.")),
             ("resourceVersion", .string("An opaque value that represents the internal version of this object. Populated by the system. Read-only. Value must be treated as opaque by clients.")),
             ("generation", .integer("A sequence number representing a specific generation of the desired state. Populated by the system. Read-only.")),

@@ -49,6 +49,8 @@ extension Schema {
                     result[name] = valueSchema.walk(member, path.key(name), &errors, &unknown, defaults)
                 } else if preservesUnknownFields {
                     result[name] = member
+                } else if let reason = unsupportedProperties[name] {
+                    if !member.isNull { errors.append(FieldError(.forbidden, path.child(name).description, nil, reason)) }
                 } else {
                     unknown.append(path.child(name).description)
                 }

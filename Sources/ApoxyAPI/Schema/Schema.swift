@@ -44,6 +44,9 @@ public final class Schema: Sendable {
     public let componentName: String?
     /// Vendor extensions (`x-kubernetes-list-type`, ...), published as is.
     public let extensions: [String: JSONValue]
+    /// Members a client may know from an upstream API but this server refuses, with the reason: any non-null value
+    /// is a Forbidden error whatever `fieldValidation` says (pruning them silently would drop intent). Not published.
+    public let unsupportedProperties: [String: String]
 
     private let propertyIndex: [String: Schema]
 
@@ -54,7 +57,8 @@ public final class Schema: Sendable {
         enumValues: [String]? = nil, pattern: Pattern? = nil, format: String? = nil,
         minimum: Int64? = nil, maximum: Int64? = nil, minLength: Int? = nil, maxLength: Int? = nil,
         minItems: Int? = nil, maxItems: Int? = nil, defaultValue: JSONValue? = nil,
-        preservesUnknownFields: Bool = false, componentName: String? = nil, extensions: [String: JSONValue] = [:]
+        preservesUnknownFields: Bool = false, componentName: String? = nil, extensions: [String: JSONValue] = [:],
+        unsupportedProperties: [String: String] = [:]
     ) {
         self.kind = kind
         self.description = description
@@ -75,6 +79,7 @@ public final class Schema: Sendable {
         self.preservesUnknownFields = preservesUnknownFields
         self.componentName = componentName
         self.extensions = extensions
+        self.unsupportedProperties = unsupportedProperties
         self.propertyIndex = Dictionary(properties.map { ($0.name, $0.schema) }, uniquingKeysWith: { first, _ in first })
     }
 
@@ -101,14 +106,16 @@ public final class Schema: Sendable {
             defaultValue: defaultValue)
     }
 
-    /// An object schema with declared members.
+    /// An object schema with declared members; `unsupported` names members refused with a reason.
     public static func object(
         _ description: String? = nil, _ properties: [(name: String, schema: Schema)], required: [String] = [],
-        default defaultValue: JSONValue? = nil, component: String? = nil, extensions: [String: JSONValue] = [:]
+        default defaultValue: JSONValue? = nil, component: String? = nil, extensions: [String: JSONValue] = [:],
+        unsupported: [String: String] = [:]
     ) -> Schema {
         Schema(
             kind: .object, description: description, properties: properties, required: required,
-            defaultValue: defaultValue, componentName: component, extensions: extensions)
+            defaultValue: defaultValue, componentName: component, extensions: extensions,
+            unsupportedProperties: unsupported)
     }
 
     /// A map from string keys to values of one schema.
@@ -119,11 +126,11 @@ public final class Schema: Sendable {
     /// An array schema.
     public static func array(
         _ description: String? = nil, of items: Schema, minItems: Int? = nil, maxItems: Int? = nil,
-        extensions: [String: JSONValue] = [:]
+        default defaultValue: JSONValue? = nil, extensions: [String: JSONValue] = [:]
     ) -> Schema {
         Schema(
             kind: .array, description: description, items: items, minItems: minItems, maxItems: maxItems,
-            extensions: extensions)
+            defaultValue: defaultValue, extensions: extensions)
     }
 
     /// A free-form value kept as sent (used for metadata members this server stores but does not interpret).

@@ -200,6 +200,11 @@ extension ResourceStore {
         let (config, warnings) = try checkDocument(
             parsed.value, duplicateFields: parsed.duplicateFields, fieldValidation: options.fieldValidation,
             schemaErrors: &configErrors, applyDefaults: false)
+        // The merge below starts from the pruned configuration, so refused members would vanish silently: report them now.
+        let refused = configErrors.filter { $0.kind == .forbidden }
+        if !refused.isEmpty {
+            throw StatusError.invalid(kind: descriptor.kind, group: descriptor.group, name: name, refused)
+        }
         let configName = config["metadata"]?["name"]?.stringValue ?? ""
         guard configName == name else {
             throw .badRequest("the name of the object (\(configName)) does not match the name on the URL (\(name))")

@@ -43,4 +43,7 @@ extension ResourceStrategy {
     public func normalize(_ json: inout JSONValue) {}
 
     public func specChanged(old: JSONValue, new: JSONValue) -> Bool { old["spec"] != new["spec"] }
+
+    /// The descriptor of the served resource (reachable from an `any ResourceStrategy`).
+    public var descriptor: ResourceDescriptor { Object.descriptor }
 }

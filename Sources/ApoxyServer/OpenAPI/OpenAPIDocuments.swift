@@ -60,7 +60,7 @@ struct OpenAPIDocuments: Sendable {
         case "force": return Parameter(name: name, location: "query", type: "boolean", description: "Force is going to \"force\" Apply requests: the request re-acquires conflicting fields owned by other people. Must be unset for non-apply patch requests.", uniqueItems: true)
         case "fieldValidation": return Parameter(name: name, location: "query", type: "string", description: "fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing unknown or duplicate fields. Valid values are: - Ignore - Warn (default) - Strict", uniqueItems: true)
         case "continue": return Parameter(name: name, location: "query", type: "string", description: "The continue option should be set when retrieving more results from the server.", uniqueItems: true)
-        case "fieldSelector": return Parameter(name: name, location: "query", type: "string", description: "A selector to restrict the list of returned objects by their fields (metadata.name, spec.protocol). Defaults to everything.", uniqueItems: true)
+        case "fieldSelector": return Parameter(name: name, location: "query", type: "string", description: "A selector to restrict the list of returned objects by their fields (metadata.name, and the fields a resource documents). Defaults to everything.", uniqueItems: true)
         case "labelSelector": return Parameter(name: name, location: "query", type: "string", description: "A selector to restrict the list of returned objects by their labels. Defaults to everything.", uniqueItems: true)
         case "limit": return Parameter(name: name, location: "query", type: "integer", description: "limit is a maximum number of responses to return for a list call.", uniqueItems: true)
         case "resourceVersion": return Parameter(name: name, location: "query", type: "string", description: "resourceVersion sets a constraint on what resource versions a request may be served from.", uniqueItems: true)
@@ -265,7 +265,7 @@ struct OpenAPIDocuments: Sendable {
         let first = resources[0]
         return [
             "openapi": "3.0.0",
-            "info": ["title": "Apoxy Core API", "version": .string(first.version)],
+            "info": ["title": "Apoxy API", "version": .string(first.version)],
             "paths": .object(paths),
             "components": ["schemas": .object(components(resources, refPrefix: refPrefix))],
         ]
@@ -314,7 +314,8 @@ struct OpenAPIDocuments: Sendable {
         }
         return [
             "swagger": "2.0",
-            "info": ["title": "Apoxy Core API", "version": "v1alpha2"],
+            // One document for every group: the version is the server's, as kube-apiserver publishes it.
+            "info": ["title": "Apoxy API", "version": Discovery.version["gitVersion"] ?? "unversioned"],
             "paths": .object(paths),
             "definitions": .object(components(resources, refPrefix: refPrefix)),
         ]
