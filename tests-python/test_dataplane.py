@@ -225,11 +225,12 @@ def test_h2_over_tls_and_h2c_reach_upstreams_over_http2(dev, world, objs):
 
 
 def test_dynamic_proxy_family_and_live_dns_cache_edit(dev, world, objs):
+    # The proxy resolves the Backend's one endpoint, with the backendRef's port, whatever Host the client sent.
     objs.apply(docs(backend("dfp-dual", ["fqdn:dual.test"], dns_lookup_family="v4_only"),
-                    route("dfp-dual", ["dual.test"], "dfp-dual")))
-    host = f"dual.test:{world.dual_port}"
+                    route("dfp-dual", ["dfp.test"], "dfp-dual", port=world.dual_port)))
+    host = "dfp.test"
     r = served_by(dev, host, "dual-ipv4")
-    assert r.json["host"] == host
+    assert r.json["host"] == f"dual.test:{world.dual_port}"
     envoys_before = sorted(dev.envoy_pids())
     uptime_before = uptime_seconds(dev)
     mark = world.dns.mark()
@@ -244,9 +245,11 @@ def test_dynamic_proxy_family_and_live_dns_cache_edit(dev, world, objs):
 def test_two_dynamic_proxy_backends_with_different_families_on_one_listener(dev, world, objs):
     objs.apply(docs(backend("dfp-v4", ["fqdn:dual2.test"], dns_lookup_family="v4_only"),
                     backend("dfp-v6", ["fqdn:dual2.test"], dns_lookup_family="v6_only"),
-                    route("dfp-v4", ["dual2.test"], "dfp-v4", matches=[{"path": {"type": "PathPrefix", "value": "/v4"}}]),
-                    route("dfp-v6", ["dual2.test"], "dfp-v6", matches=[{"path": {"type": "PathPrefix", "value": "/v6"}}])))
-    host = f"dual2.test:{world.dual_port}"
+                    route("dfp-v4", ["dual2.test"], "dfp-v4", port=world.dual_port,
+                          matches=[{"path": {"type": "PathPrefix", "value": "/v4"}}]),
+                    route("dfp-v6", ["dual2.test"], "dfp-v6", port=world.dual_port,
+                          matches=[{"path": {"type": "PathPrefix", "value": "/v6"}}])))
+    host = "dual2.test"
     served_by(dev, host, "dual-ipv4", path="/v4")
     served_by(dev, host, "dual-ipv6", path="/v6")
     assert curl_proxy(dev.proxy, "/v4/again", host_header=host).server == "dual-ipv4"

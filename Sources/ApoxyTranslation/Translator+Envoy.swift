@@ -244,15 +244,18 @@ extension Translator {
             action.weightedClusters = weighted
         }
         if let timeout = ir.timeout { action.timeout = duration(timeout) }
-        if let hostRewrite = ir.hostRewrite { action.hostRewriteLiteral = hostRewrite }
 
         var route = Envoy_Config_Route_V3_Route()
         route.match = match
         route.route = action
         for filter in ir.enabledFilters {
-            // An empty route.v3.FilterConfig re-enables a filter that the listener declares disabled.
+            // A route.v3.FilterConfig re-enables a filter that the listener declares disabled. Its config tells the
+            // proxy which host to resolve (the Backend's endpoint and the ref's port): the filter resolves before
+            // the router would apply a route-level host rewrite.
+            var perRoute = Envoy_Extensions_Filters_Http_DynamicForwardProxy_V3_PerRouteConfig()
+            if let hostRewrite = ir.hostRewrite { perRoute.hostRewriteLiteral = hostRewrite }
             var enable = Envoy_Config_Route_V3_FilterConfig()
-            enable.config = Google_Protobuf_Any()
+            enable.config = try Google_Protobuf_Any(message: perRoute)
             route.typedPerFilterConfig[filter] = try Google_Protobuf_Any(message: enable)
         }
         return route

@@ -74,7 +74,15 @@ struct TranslatorReferenceTests {
         let v4 = try #require(routes.first { $0["match"]?["prefix"] == "/v4" })
         let expectedRoutes = try #require(reference["route_configuration"]?["virtual_hosts"]?[0]?["routes"]?.arrayValue)
         let expectedV4 = try #require(expectedRoutes.first { $0["match"]?["prefix"] == "/v4" })
-        #expect(v4["typed_per_filter_config"] == expectedV4["typed_per_filter_config"])
+        // Same filter enabled with the same FilterConfig type; ours also carries the host to resolve (the
+        // reference resolved the request's Host instead).
+        let filterName = "envoy.filters.http.dynamic_forward_proxy/backend-dfp-v4"
+        let ours = try #require(v4["typed_per_filter_config"]?[filterName])
+        let theirs = try #require(expectedV4["typed_per_filter_config"]?[filterName])
+        #expect(ours["@type"] == theirs["@type"])
+        #expect(ours["config"]?["@type"] == "type.googleapis.com/envoy.extensions.filters.http.dynamic_forward_proxy.v3.PerRouteConfig")
+        #expect(ours["config"]?["host_rewrite_literal"] == "dual.test:18090")
+        #expect(v4["typed_per_filter_config"]?.objectValue?.count == 1)
         let plain = try #require(routes.first { $0["match"]?["prefix"] == "/" })
         #expect(plain["typed_per_filter_config"] == nil)
     }

@@ -131,16 +131,6 @@ public nonisolated struct Envoy_Config_Route_V3_RouteAction: Sendable {
     set {clusterSpecifier = .weightedClusters(newValue)}
   }
 
-  public var hostRewriteSpecifier: Envoy_Config_Route_V3_RouteAction.OneOf_HostRewriteSpecifier? = nil
-
-  public var hostRewriteLiteral: String {
-    get {
-      if case .hostRewriteLiteral(let v)? = hostRewriteSpecifier {return v}
-      return String()
-    }
-    set {hostRewriteSpecifier = .hostRewriteLiteral(newValue)}
-  }
-
   public var timeout: SwiftProtobuf.Google_Protobuf_Duration {
     get {_timeout ?? SwiftProtobuf.Google_Protobuf_Duration()}
     set {_timeout = newValue}
@@ -155,11 +145,6 @@ public nonisolated struct Envoy_Config_Route_V3_RouteAction: Sendable {
   public nonisolated enum OneOf_ClusterSpecifier: Equatable, Sendable {
     case cluster(String)
     case weightedClusters(Envoy_Config_Route_V3_WeightedCluster)
-
-  }
-
-  public nonisolated enum OneOf_HostRewriteSpecifier: Equatable, Sendable {
-    case hostRewriteLiteral(String)
 
   }
 
@@ -416,7 +401,7 @@ nonisolated extension Envoy_Config_Route_V3_Route: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Envoy_Config_Route_V3_RouteAction: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RouteAction"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cluster\0\u{4}\u{2}weighted_clusters\0\u{4}\u{3}host_rewrite_literal\0\u{2}\u{2}timeout\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cluster\0\u{4}\u{2}weighted_clusters\0\u{2}\u{5}timeout\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -445,14 +430,6 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction: SwiftProtobuf.Message, 
           self.clusterSpecifier = .weightedClusters(v)
         }
       }()
-      case 6: try {
-        var v: String?
-        try decoder.decodeSingularStringField(value: &v)
-        if let v = v {
-          if self.hostRewriteSpecifier != nil {try decoder.handleConflictingOneOf()}
-          self.hostRewriteSpecifier = .hostRewriteLiteral(v)
-        }
-      }()
       case 8: try { try decoder.decodeSingularMessageField(value: &self._timeout) }()
       default: break
       }
@@ -475,9 +452,6 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction: SwiftProtobuf.Message, 
     }()
     case nil: break
     }
-    try { if case .hostRewriteLiteral(let v)? = self.hostRewriteSpecifier {
-      try visitor.visitSingularStringField(value: v, fieldNumber: 6)
-    } }()
     try { if let v = self._timeout {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
     } }()
@@ -486,7 +460,6 @@ nonisolated extension Envoy_Config_Route_V3_RouteAction: SwiftProtobuf.Message, 
 
   public static func ==(lhs: Envoy_Config_Route_V3_RouteAction, rhs: Envoy_Config_Route_V3_RouteAction) -> Bool {
     if lhs.clusterSpecifier != rhs.clusterSpecifier {return false}
-    if lhs.hostRewriteSpecifier != rhs.hostRewriteSpecifier {return false}
     if lhs._timeout != rhs._timeout {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

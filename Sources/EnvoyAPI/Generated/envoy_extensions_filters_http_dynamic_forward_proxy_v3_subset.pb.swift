@@ -47,6 +47,31 @@ public nonisolated struct Envoy_Extensions_Filters_Http_DynamicForwardProxy_V3_F
   public init() {}
 }
 
+public nonisolated struct Envoy_Extensions_Filters_Http_DynamicForwardProxy_V3_PerRouteConfig: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var hostRewriteSpecifier: Envoy_Extensions_Filters_Http_DynamicForwardProxy_V3_PerRouteConfig.OneOf_HostRewriteSpecifier? = nil
+
+  public var hostRewriteLiteral: String {
+    get {
+      if case .hostRewriteLiteral(let v)? = hostRewriteSpecifier {return v}
+      return String()
+    }
+    set {hostRewriteSpecifier = .hostRewriteLiteral(newValue)}
+  }
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_HostRewriteSpecifier: Equatable, Sendable {
+    case hostRewriteLiteral(String)
+
+  }
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "envoy.extensions.filters.http.dynamic_forward_proxy.v3"
@@ -92,6 +117,47 @@ nonisolated extension Envoy_Extensions_Filters_Http_DynamicForwardProxy_V3_Filte
 
   public static func ==(lhs: Envoy_Extensions_Filters_Http_DynamicForwardProxy_V3_FilterConfig, rhs: Envoy_Extensions_Filters_Http_DynamicForwardProxy_V3_FilterConfig) -> Bool {
     if lhs.implementationSpecifier != rhs.implementationSpecifier {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Envoy_Extensions_Filters_Http_DynamicForwardProxy_V3_PerRouteConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PerRouteConfig"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}host_rewrite_literal\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try {
+        var v: String?
+        try decoder.decodeSingularStringField(value: &v)
+        if let v = v {
+          if self.hostRewriteSpecifier != nil {try decoder.handleConflictingOneOf()}
+          self.hostRewriteSpecifier = .hostRewriteLiteral(v)
+        }
+      }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if case .hostRewriteLiteral(let v)? = self.hostRewriteSpecifier {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Extensions_Filters_Http_DynamicForwardProxy_V3_PerRouteConfig, rhs: Envoy_Extensions_Filters_Http_DynamicForwardProxy_V3_PerRouteConfig) -> Bool {
+    if lhs.hostRewriteSpecifier != rhs.hostRewriteSpecifier {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
