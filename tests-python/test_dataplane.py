@@ -336,3 +336,32 @@ def test_sigint_stops_everything_with_exit_code_0(world, tmp_path):
             curl_proxy(stack.proxy, "/", host_header="plain.test", timeout=2)
     finally:
         stack.stop()
+
+
+def test_envoy_rejection_shows_as_programmed_false_and_the_rest_still_serves(world, tmp_path):
+    """A second stack whose upstream CA bundle path does not exist: Envoy NACKs every TLS cluster. The TLS Backend
+    gets Programmed=False with Envoy's message; a plain Backend pushed in the same update serves and is Programmed."""
+    _require_binaries()
+    stack = ApoxyDev(workdir=str(tmp_path / "nack-stack"), dns_resolver=world.dns_address,
+                     extra_args=["--system-ca-file", "/nonexistent/ca-bundle.pem"])
+    stack.start()
+    try:
+        objs = Objects(stack)
+        objs.apply(docs(backend("tls-nack", ["fqdn:backend-a.test"], protocol="tls"),
+                        backend("plain-ok", ["ip:127.0.0.1"]),
+                        route("tls-nack", ["tls-nack.test"], "tls-nack", port=world.tls_port),
+                        route("plain-ok", ["plain-ok.test"], "plain-ok", port=world.plain_port)))
+        programmed = wait_until(
+            lambda: (conditions(objs.get("Backend", "tls-nack")).get("Programmed") or {}).get("reason") == "Rejected"
+            and conditions(objs.get("Backend", "tls-nack"))["Programmed"],
+            timeout=CONVERGE, message="tls-nack Programmed=False (Rejected)")
+        assert programmed["status"] == "False", programmed
+        assert "/nonexistent/ca-bundle.pem" in programmed["message"], programmed
+        assert programmed["observedGeneration"] == objs.get("Backend", "tls-nack")["metadata"]["generation"]
+        assert conditions(objs.get("Backend", "tls-nack"))["Accepted"]["status"] == "True"
+        served_by(stack, "plain-ok.test", "plain-a")
+        ok = wait_until(lambda: (conditions(objs.get("Backend", "plain-ok")).get("Programmed") or {}).get("status") == "True",
+                        timeout=CONVERGE, message="plain-ok Programmed=True")
+        assert ok
+    finally:
+        stack.stop()

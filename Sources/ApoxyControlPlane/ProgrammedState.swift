@@ -34,7 +34,8 @@ struct ProgrammedState: Sendable {
 
     private mutating func note(_ key: String, _ generation: Int64, _ version: UInt64, _ clusters: [String]) -> Set<String> {
         var entries = history[key] ?? []
-        guard entries.last?.generation != generation else { return [] }
+        // A new generation, or the same one now built into other clusters (a route started or stopped using it).
+        guard entries.last?.generation != generation || entries.last?.clusters != clusters else { return [] }
         entries.append(Published(generation: generation, version: version, clusters: clusters))
         if entries.count > 16 { entries.removeFirst(entries.count - 16) }
         history[key] = entries
@@ -53,22 +54,33 @@ struct ProgrammedState: Sendable {
     func result(for key: String, nodes: [String: ProxyTracker.NodeState]) -> Result {
         guard let entries = history[key], let latest = entries.last else { return .pending(programmedGeneration: nil) }
         guard !nodes.isEmpty else { return .noProxy }
-        // The lowest version every node has acknowledged for every type.
-        var acked = UInt64.max
-        for node in nodes.values {
-            for type in XDSType.allCases {
-                acked = min(acked, node.types[type]?.ackedVersion.flatMap(UInt64.init) ?? 0)
-            }
+        func names(_ message: String) -> Bool {
+            history.values.contains { $0.last?.clusters.contains { message.contains($0) } ?? false }
         }
         for node in nodes.values {
             for (_, state) in node.types.sorted(by: { $0.key < $1.key }) {
                 guard let rejected = state.rejected, let version = UInt64(rejected.version), version >= latest.version
                 else { continue }
                 let named = latest.clusters.contains { rejected.message.contains($0) }
-                let anyNamed = history.values.contains { $0.last?.clusters.contains { rejected.message.contains($0) } ?? false }
-                if named || (!anyNamed && (changedIn[version]?.contains(key) ?? false)) {
+                if named || (!names(rejected.message) && (changedIn[version]?.contains(key) ?? false)) {
                     return .rejected(generation: latest.generation, message: rejected.message)
                 }
+            }
+        }
+        // The lowest version every node has applied for every type. Envoy applies the valid clusters of a CDS
+        // update it rejects and names the invalid ones, so a rejection that names other clusters counts as
+        // applied for this object.
+        var acked = UInt64.max
+        for node in nodes.values {
+            for type in XDSType.allCases {
+                let state = node.types[type]
+                var applied = state?.ackedVersion.flatMap(UInt64.init) ?? 0
+                if type == .cluster, let rejected = state?.rejected, let version = UInt64(rejected.version),
+                    names(rejected.message), !latest.clusters.contains(where: { rejected.message.contains($0) })
+                {
+                    applied = max(applied, version)
+                }
+                acked = min(acked, applied)
             }
         }
         let programmed = entries.last { $0.version <= acked }

@@ -107,6 +107,13 @@ struct StreamSession {
             return (opened, [])
         }
         var subscription = subscriptions[type] ?? Subscription()
+        logger.debug(
+            "xDS request",
+            metadata: [
+                "node": "\(node ?? "")", "type": "\(type.shortName)", "version": "\(request.versionInfo)",
+                "nonce": "\(request.responseNonce)", "sent_nonce": "\(subscription.sentNonce ?? "")",
+                "error": "\(request.hasErrorDetail ? request.errorDetail.message : "")",
+            ])
         // A response to anything but our latest push is stale: Envoy will answer that push too.
         if !request.responseNonce.isEmpty, request.responseNonce != subscription.sentNonce {
             return (opened, [])

@@ -116,7 +116,8 @@ class Kubectl:
 class ApoxyDev:
     """Starts `apoxy dev` with free loopback ports, waits for the API server (/readyz) and Envoy (/ready LIVE)."""
 
-    def __init__(self, workdir=None, dns_resolver=None, ca_file=None, binary=None, envoy=None, log_level="debug"):
+    def __init__(self, workdir=None, dns_resolver=None, ca_file=None, binary=None, envoy=None, log_level="debug",
+                 extra_args=()):
         self.binary = binary or find_apoxy()
         self.envoy = envoy or find_envoy()
         self.workdir = workdir or tempfile.mkdtemp(prefix="apoxy-dev-")
@@ -130,6 +131,7 @@ class ApoxyDev:
         self.dns_resolver = dns_resolver
         self.ca_file = ca_file
         self.log_level = log_level
+        self.extra_args = list(extra_args)
         self.proc = None
         self.started_envoy_pids = []
         self.api = f"http://127.0.0.1:{self.api_port}"
@@ -149,7 +151,7 @@ class ApoxyDev:
             cmd += ["--ca-file", self.ca_file]
         if self.log_level:
             cmd += ["--log-level", self.log_level]
-        return cmd
+        return cmd + self.extra_args
 
     def start(self, timeout=30):
         if not os.access(self.binary, os.X_OK):
