@@ -181,6 +181,16 @@ let package = Package(
             exclude: ["Golden", "Reference"],
             swiftSettings: swiftSettings
         ),
+        // The xDS state machine and the control plane's Programmed bookkeeping.
+        .testTarget(
+            name: "ControlPlaneTests",
+            dependencies: [
+                "ApoxyXDS", "ApoxyControlPlane", "ApoxyTranslation", "EnvoyAPI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // CLI tests: the real `apoxy` binary as a subprocess against a real `apoxy server` (and a TLS terminator).
         .testTarget(
             name: "CLITests",

@@ -37,6 +37,9 @@ public final class ProxyTracker: Sendable {
         state.withLock { $0.nodes.filter { $0.value.streams > 0 } }
     }
 
+    /// One node's state, open streams or not.
+    public func nodeState(_ node: String) -> NodeState? { state.withLock { $0.nodes[node] } }
+
     func streamOpened(node: String) { change { $0.nodes[node, default: NodeState()].streams += 1 } }
     func streamClosed(node: String) { change { $0.nodes[node, default: NodeState()].streams -= 1 } }
 
