@@ -1,0 +1,179 @@
+"""Data-plane benchmark: time from an API write to Envoy serving the change, with 1, 1,000 and 10,000 Backends present.
+
+Runs `apoxy dev` (APOXY_BINARY, default the release build) with a real Envoy and one HTTP upstream on loopback. For
+each size N it first fills the API with N Backends, each used by its own HTTPRoute (so Envoy holds N clusters and N
+virtual hosts), then measures, per sample: create a Backend and an HTTPRoute for a new host name, and poll Envoy
+every 2 ms until that host answers 200 through the new cluster. The clock starts when the API acknowledges the
+route (the second write) and stops at the first 200. It also reports the control plane's own translation time
+(API objects -> Envoy resources -> checked snapshot), read from its log, for the largest size.
+
+Usage: python -m dataplane.bench [--sizes 1,1000,10000] [--samples 20] [--output FILE]   (from tests-python/)
+"""
+import argparse
+import concurrent.futures
+import http.client
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+
+from dataplane.stack import ApoxyDev
+from dataplane.upstreams import HTTPUpstream
+from dataplane.ports import free_port
+
+
+def api_request(conn, method, path, body=None):
+    conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                 headers={"Content-Type": "application/json", "Accept": "application/json"})
+    response = conn.getresponse()
+    data = response.read()
+    if response.status >= 300:
+        raise RuntimeError(f"{method} {path}: {response.status} {data[:300]!r}")
+    return json.loads(data) if data else None
+
+
+def backend(name):
+    return {"apiVersion": "core.apoxy.dev/v1alpha2", "kind": "Backend", "metadata": {"name": name},
+            "spec": {"protocol": "", "endpoints": [{"ip": "127.0.0.1"}]}}
+
+
+def route(name, port):
+    return {"apiVersion": "gateway.apoxy.dev/v1", "kind": "HTTPRoute", "metadata": {"name": name},
+            "spec": {"hostnames": [f"{name}.bench.test"], "rules": [{"backendRefs": [{"name": name, "port": port}]}]}}
+
+
+BACKENDS = "/apis/core.apoxy.dev/v1alpha2/backends"
+ROUTES = "/apis/gateway.apoxy.dev/v1/httproutes"
+
+
+def fill(api_port, start, stop, upstream_port, workers=8):
+    """Creates Backends and routes start..stop-1 over several keep-alive connections."""
+    def work(indices):
+        conn = http.client.HTTPConnection("127.0.0.1", api_port, timeout=60)
+        for i in indices:
+            api_request(conn, "POST", BACKENDS, backend(f"fill-{i}"))
+            api_request(conn, "POST", ROUTES, route(f"fill-{i}", upstream_port))
+        conn.close()
+    chunks = [range(start + k, stop, workers) for k in range(workers)]
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        list(pool.map(work, chunks))
+
+
+def envoy_cluster_count(dev):
+    stats = dev.admin.stats(filter_regex="^cluster_manager.active_clusters$")
+    return stats.get("cluster_manager.active_clusters", 0)
+
+
+def wait_for_clusters(dev, count, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if envoy_cluster_count(dev) >= count:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def probe(dev, api_conn, name, upstream_port, timeout=60):
+    api_request(api_conn, "POST", BACKENDS, backend(name))
+    api_request(api_conn, "POST", ROUTES, route(name, upstream_port))
+    started = time.perf_counter()
+    proxy = http.client.HTTPConnection(*dev.proxy, timeout=5)
+    deadline = started + timeout
+    while time.perf_counter() < deadline:
+        try:
+            proxy.request("GET", "/", headers={"Host": f"{name}.bench.test"})
+            response = proxy.getresponse()
+            response.read()
+            if response.status == 200:
+                proxy.close()
+                return (time.perf_counter() - started) * 1000
+        except (OSError, http.client.HTTPException):
+            proxy.close()
+            proxy = http.client.HTTPConnection(*dev.proxy, timeout=5)
+        time.sleep(0.002)
+    raise RuntimeError(f"{name} not served within {timeout}s")
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1)))))
+    return ordered[k]
+
+
+def translation_times(log_path, backends_at_least):
+    pattern = re.compile(r"backends=(\d+) clusters=\d+ routes=\d+ translation_ms=(\d+)")
+    times = []
+    with open(log_path, errors="replace") as log:
+        for line in log:
+            match = pattern.search(line)
+            if match and int(match.group(1)) >= backends_at_least:
+                times.append(int(match.group(2)))
+    return times
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="1,1000,10000")
+    parser.add_argument("--samples", type=int, default=20)
+    parser.add_argument("--output", default="dataplane-results.json")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    work = tempfile.mkdtemp(prefix="apoxy-dataplane-bench-")
+    upstream_port = free_port()
+    upstream = HTTPUpstream("bench", "127.0.0.1", upstream_port)
+    upstream.start()
+    dev = ApoxyDev(workdir=work, log_level="info")
+    dev.start(timeout=60)
+    results = {"sizes": [], "binary": dev.binary}
+    try:
+        api = http.client.HTTPConnection("127.0.0.1", dev.api_port, timeout=60)
+        present = 0
+        for size in sizes:
+            fill_started = time.perf_counter()
+            # N Backends present, each with its route (the probes of earlier sizes count too).
+            fill(dev.api_port, present, size, upstream_port) if size > present else None
+            present = max(present, size)
+            if not wait_for_clusters(dev, present, timeout=600):
+                raise RuntimeError(f"Envoy never reached {present} clusters")
+            fill_seconds = time.perf_counter() - fill_started
+            latencies = []
+            for k in range(args.samples):
+                latencies.append(probe(dev, api, f"probe-{size}-{k}", upstream_port))
+            row = {
+                "backends_present": present, "samples": len(latencies),
+                "p50_ms": round(statistics.median(latencies), 1), "p99_ms": round(percentile(latencies, 99), 1),
+                "max_ms": round(max(latencies), 1), "fill_seconds": round(fill_seconds, 1),
+            }
+            results["sizes"].append(row)
+            print(f"N={present:>6}: write -> served p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, "
+                  f"max {row['max_ms']} ms ({row['samples']} samples; fill {row['fill_seconds']} s)", flush=True)
+        largest = max(sizes)
+        times = translation_times(dev.log_path, largest)
+        if times:
+            results["translation_ms_at_largest"] = {"backends": largest, "p50": statistics.median(times),
+                                                    "max": max(times), "count": len(times)}
+    finally:
+        dev.stop()
+        upstream.stop()
+
+    print()
+    print("| Backends present | write -> Envoy serving p50 | p99 | max | samples |")
+    print("|---:|---:|---:|---:|---:|")
+    for row in results["sizes"]:
+        print(f"| {row['backends_present']:,} | {row['p50_ms']} ms | {row['p99_ms']} ms | {row['max_ms']} ms | {row['samples']} |")
+    if "translation_ms_at_largest" in results:
+        t = results["translation_ms_at_largest"]
+        print(f"\ntranslation of {t['backends']:,}+ Backends (and as many routes): p50 {t['p50']} ms, "
+              f"max {t['max']} ms over {t['count']} translations")
+    with open(args.output, "w") as out:
+        json.dump(results, out, indent=2)
+    print(f"results: {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
