@@ -16,10 +16,13 @@ struct LiveServer: Sendable {
 
     static let collection = "/apis/core.apoxy.dev/v1alpha2/backends"
 
-    /// Opens a watch on a connection of its own; returns the status and the decoded events.
-    func watch(_ query: String, headers: [(String, String)] = []) async throws -> (status: Int, events: WatchReader) {
+    /// Opens a watch on a connection of its own (Backends unless `collection` says otherwise); returns the status and
+    /// the decoded events.
+    func watch(
+        _ query: String, collection: String = Self.collection, headers: [(String, String)] = []
+    ) async throws -> (status: Int, events: WatchReader) {
         let connection = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
-        let (response, lines) = try await connection.streamLines("GET", Self.collection + "?watch=true&" + query, headers: headers)
+        let (response, lines) = try await connection.streamLines("GET", collection + "?watch=true&" + query, headers: headers)
         return (response.status, WatchReader(connection: connection, iterator: lines.makeAsyncIterator()))
     }
 
