@@ -50,6 +50,11 @@ final class APIWatcher: Sendable {
         }
     }
 
+    /// Whether two versions of an object translate identically: same spec and generation.
+    static func sameTranslationInput(_ a: JSONValue, _ b: JSONValue) -> Bool {
+        a["spec"] == b["spec"] && a["metadata"]?["generation"] == b["metadata"]?["generation"]
+    }
+
     struct WatchEnded: Error, CustomStringConvertible {
         var description: String
     }
@@ -84,15 +89,22 @@ final class APIWatcher: Sendable {
             let object = event["object"] ?? .null
             switch event["type"]?.stringValue {
             case "ADDED", "MODIFIED":
-                if let name = object["metadata"]?["name"]?.stringValue { objects.withLock { $0?[name] = object } }
+                guard let name = object["metadata"]?["name"]?.stringValue else { continue }
+                let previous = objects.withLock { objects in
+                    defer { objects?[name] = object }
+                    return objects?[name]
+                }
+                // Status writes (ours included) and metadata-only edits do not change Envoy's configuration: the
+                // object is kept for the status writer, but nothing is translated again.
+                if let previous, Self.sameTranslationInput(previous, object) { continue }
             case "DELETED":
                 if let name = object["metadata"]?["name"]?.stringValue { objects.withLock { _ = $0?.removeValue(forKey: name) } }
             case "BOOKMARK":
-                break
+                continue
             default:
                 throw WatchEnded(description: "watch error: \(object["message"]?.stringValue ?? line)")
             }
-            if event["type"]?.stringValue != "BOOKMARK" { changes.yield() }
+            changes.yield()
         }
         throw WatchEnded(description: "watch closed by the server")
     }
