@@ -149,7 +149,7 @@ let package = Package(
         .executableTarget(
             name: "apoxy-bench",
             dependencies: [
-                "ApoxyAPI", "ApoxyClient", "ApoxyStorage",
+                "ApoxyAPI", "ApoxyClient", "ApoxyStorage", "ApoxyTranslation", "ApoxyXDS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],

@@ -7,7 +7,8 @@ public enum Translator {
     public static func buildIR(backends: [Backend], routes: [RouteSource], options: TranslatorOptions) -> GatewayIR {
         var ir = GatewayIR()
         var plans: [String: BackendPlan] = [:]
-        for backend in backends.sorted(by: { $0.metadata.name < $1.metadata.name }) {
+        // Input order does not matter: outcomes are keyed by name and every list below is sorted by a total order.
+        for backend in backends {
             let name = backend.metadata.name
             let generation = backend.metadata.generation
             switch plan(backend) {
@@ -27,7 +28,7 @@ public enum Translator {
         var filters: [String: GatewayIR.DNSCache] = [:]
         var hostRoutes: [String: [GatewayIR.Route]] = [:]
         var anyHostRoutes: [GatewayIR.Route] = []
-        for route in routes.sorted(by: { $0.name < $1.name }) {
+        for route in routes {
             var problems: [(reason: String, message: String)] = []
             var built: [GatewayIR.Route] = []
             for (ruleIndex, rule) in route.rules.enumerated() {
@@ -117,7 +118,8 @@ public enum Translator {
     static func hostOrder(_ a: String, _ b: String) -> Bool {
         let (wa, wb) = (a.hasPrefix("*"), b.hasPrefix("*"))
         if wa != wb { return !wa }
-        if a.count != b.count { return a.count > b.count }
+        // utf8.count is O(1); String.count walks the whole string.
+        if a.utf8.count != b.utf8.count { return a.utf8.count > b.utf8.count }
         return a < b
     }
 
@@ -125,7 +127,7 @@ public enum Translator {
     static func precedes(_ a: GatewayIR.Route, _ b: GatewayIR.Route) -> Bool {
         let (ea, eb) = (a.match.pathType == .exact, b.match.pathType == .exact)
         if ea != eb { return ea }
-        if a.match.path.count != b.match.path.count { return a.match.path.count > b.match.path.count }
+        if a.match.path.utf8.count != b.match.path.utf8.count { return a.match.path.utf8.count > b.match.path.utf8.count }
         if (a.match.method != nil) != (b.match.method != nil) { return a.match.method != nil }
         if a.match.headers.count != b.match.headers.count { return a.match.headers.count > b.match.headers.count }
         if a.routeName != b.routeName { return a.routeName < b.routeName }
