@@ -78,8 +78,7 @@ final class APIWatcher: Sendable {
         }
     }
 
-    private func watch(on watchConnection: HTTPConnection, from startVersion: String) async throws {
-        let resourceVersion = startVersion
+    private func watch(on watchConnection: HTTPConnection, from resourceVersion: String) async throws {
         let (response, lines) = try await watchConnection.streamLines(
             "GET", "\(path)?watch=1&allowWatchBookmarks=true&resourceVersion=\(resourceVersion)",
             headers: [("Accept", "application/json")])

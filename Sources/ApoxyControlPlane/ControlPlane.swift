@@ -58,17 +58,17 @@ public struct ControlPlane: Service {
                 // delays Envoy's configuration.
                 let writer = StatusWriter(api: api, logger: logger, clock: clock, proxyName: proxyName)
                 for await _ in statusWork {
-                    guard let ir = shared.lastIR.withLock({ $0 }), let currentBackends = backends.current,
+                    let last = shared.record.withLock { record in record.lastIR.map { ($0, record.programmed) } }
+                    guard let (ir, state) = last, let currentBackends = backends.current,
                         let currentRoutes = routes.current
                     else { continue }
-                    let state = shared.programmed.withLock { $0 }
                     await writer.reconcile(
                         ir: ir, backends: currentBackends, routes: currentRoutes, programmed: state,
                         nodes: tracker.connectedNodes)
                 }
             }
             // The translation loop runs here; when graceful shutdown ends it, the watchers and writers stop too.
-            await cancelWhenGracefullyShutDown {
+            try? await cancelOnGracefulShutdown {
                 for await _ in changes {
                     // Both lists must have arrived, or the first snapshot would drop every route or Backend.
                     guard let currentBackends = backends.current, let currentRoutes = routes.current else { continue }
@@ -80,32 +80,32 @@ public struct ControlPlane: Service {
         }
     }
 
-    /// Runs `body` until it returns or graceful shutdown starts.
-    func cancelWhenGracefullyShutDown(_ body: @escaping @Sendable () async -> Void) async {
-        try? await cancelOnGracefulShutdown { await body() }
-    }
-
-    /// What the translation loop hands to the status loop.
+    /// What the translation loop hands to the status loop: the last translation and the Programmed bookkeeping,
+    /// always updated and read together.
     final class SharedState: Sendable {
-        let programmed = Mutex(ProgrammedState())
-        let lastIR = Mutex<GatewayIR?>(nil)
+        struct Record {
+            var programmed = ProgrammedState()
+            var lastIR: GatewayIR?
+        }
+        let record = Mutex(Record())
     }
 
     func translate(backends: [String: JSONValue], routes: [String: JSONValue], shared: SharedState) {
         let started = ContinuousClock.now
-        let ir = Translator.buildIR(
-            backends: backends.values.map(Backend.init(json:)), routes: routes.values.map(RouteSource.init(httpRoute:)),
-            options: options)
         let version = snapshots.nextVersion()
         do {
-            let resources = try Translator.envoyResources(ir, options: options)
+            let (ir, resources) = try Translator.translate(
+                backends: backends.values.map(Backend.init(json:)),
+                routes: routes.values.map(RouteSource.init(httpRoute:)), options: options)
             let snapshot = try Snapshot(
                 version: version, clusters: resources.clusters, listeners: resources.listeners,
                 routeConfigurations: resources.routeConfigurations)
             let published = snapshots.publish(snapshot)
             let served = UInt64(published ? version : snapshots.current.version) ?? 0
-            shared.programmed.withLock { $0.record(ir: ir, version: served, published: published) }
-            shared.lastIR.withLock { $0 = ir }
+            shared.record.withLock { record in
+                record.programmed.record(ir: ir, version: served, published: published)
+                record.lastIR = ir
+            }
             if published {
                 logger.info(
                     "published snapshot",

@@ -2,17 +2,18 @@ import Synchronization
 
 /// What each connected Envoy (by node id) has acknowledged or rejected, per resource type.
 public final class ProxyTracker: Sendable {
+    /// A version Envoy refused, and why.
+    public struct Rejection: Sendable, Equatable {
+        public var version: String
+        public var message: String
+    }
+
     /// One node's view of one type.
     public struct TypeState: Sendable, Equatable {
         /// The last version the node accepted.
         public var ackedVersion: String?
         /// The last version the node rejected, with Envoy's reason; cleared by a later ACK.
-        public var rejected: (version: String, message: String)?
-
-        public static func == (a: TypeState, b: TypeState) -> Bool {
-            a.ackedVersion == b.ackedVersion && a.rejected?.version == b.rejected?.version
-                && a.rejected?.message == b.rejected?.message
-        }
+        public var rejected: Rejection?
     }
 
     /// One node: its open streams and per-type state.
@@ -23,11 +24,10 @@ public final class ProxyTracker: Sendable {
 
     private struct State {
         var nodes: [String: NodeState] = [:]
-        var subscribers: [Int: AsyncStream<Void>.Continuation] = [:]
-        var nextSubscriber = 0
     }
 
     private let state = Mutex(State())
+    private let subscribers = LatestValueSubscribers<Void>()
 
     /// Creates an empty tracker.
     public init() {}
@@ -51,39 +51,21 @@ public final class ProxyTracker: Sendable {
     }
 
     func rejected(node: String, type: XDSType, version: String, message: String) {
-        change { $0.nodes[node, default: NodeState()].types[type, default: TypeState()].rejected = (version, message) }
+        change { $0.nodes[node, default: NodeState()].types[type, default: TypeState()].rejected = Rejection(version: version, message: message) }
     }
 
     /// A signal each time any node's state changes (coalesced).
-    public func changes() -> AsyncStream<Void> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let id = state.withLock { state in
-            let id = state.nextSubscriber
-            state.nextSubscriber += 1
-            state.subscribers[id] = continuation
-            return id
-        }
-        continuation.onTermination = { [weak self] _ in
-            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
-        }
-        return stream
-    }
+    public func changes() -> AsyncStream<Void> { subscribers.subscribe() }
 
     /// Ends every subscriber's stream (shutdown).
-    public func finish() {
-        let subscribers = state.withLock { state in
-            defer { state.subscribers = [:] }
-            return Array(state.subscribers.values)
-        }
-        for subscriber in subscribers { subscriber.finish() }
-    }
+    public func finish() { subscribers.finish() }
 
     private func change(_ body: (inout State) -> Void) {
-        let subscribers = state.withLock { state in
+        let changed = state.withLock { state in
             let before = state.nodes
             body(&state)
-            return before == state.nodes ? [] : Array(state.subscribers.values)
+            return before != state.nodes
         }
-        for subscriber in subscribers { subscriber.yield() }
+        if changed { subscribers.yield(()) }
     }
 }

@@ -77,13 +77,6 @@ public struct Snapshot: Sendable, Equatable {
     public func hasSameResources(as other: Snapshot) -> Bool {
         resources == other.resources
     }
-
-    /// Names of resources of `type` that differ between `self` and `previous` (added, changed or removed).
-    public func changedNames(of type: XDSType, since previous: Snapshot) -> Set<String> {
-        let mine = resources[type] ?? [:]
-        let theirs = previous.resources[type] ?? [:]
-        return Set(mine.keys.filter { mine[$0] != theirs[$0] }).union(theirs.keys.filter { mine[$0] == nil })
-    }
 }
 
 /// A snapshot that would leave Envoy with dangling references; it is never published.

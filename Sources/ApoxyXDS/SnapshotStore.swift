@@ -6,11 +6,10 @@ public final class SnapshotStore: Sendable {
     private struct State {
         var current: Snapshot = .empty
         var nextVersion: UInt64 = 1
-        var subscribers: [Int: AsyncStream<Snapshot>.Continuation] = [:]
-        var nextSubscriber = 0
     }
 
     private let state = Mutex(State())
+    private let subscribers = LatestValueSubscribers<Snapshot>()
 
     /// Creates a store holding the empty snapshot.
     public init() {}
@@ -25,39 +24,22 @@ public final class SnapshotStore: Sendable {
     /// equal the current ones, so that Envoy sees no empty updates.
     @discardableResult
     public func publish(_ snapshot: Snapshot) -> Bool {
-        let subscribers: [AsyncStream<Snapshot>.Continuation]? = state.withLock { state in
-            guard !snapshot.hasSameResources(as: state.current) else { return nil }
+        let changed = state.withLock { state in
+            guard !snapshot.hasSameResources(as: state.current) else { return false }
             state.current = snapshot
             state.nextVersion = (UInt64(snapshot.version) ?? state.nextVersion) + 1
-            return Array(state.subscribers.values)
+            return true
         }
-        guard let subscribers else { return false }
-        for subscriber in subscribers { subscriber.yield(snapshot) }
-        return true
+        // A stream subscribing meanwhile may get this snapshot twice; a session ignores a version it already sent.
+        if changed { subscribers.yield(snapshot) }
+        return changed
     }
 
     /// A stream of snapshots from now on, starting with the current one.
     public func updates() -> AsyncStream<Snapshot> {
-        let (stream, continuation) = AsyncStream.makeStream(of: Snapshot.self, bufferingPolicy: .bufferingNewest(1))
-        let id = state.withLock { state in
-            let id = state.nextSubscriber
-            state.nextSubscriber += 1
-            state.subscribers[id] = continuation
-            continuation.yield(state.current)
-            return id
-        }
-        continuation.onTermination = { [weak self] _ in
-            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
-        }
-        return stream
+        state.withLock { subscribers.subscribe(startingWith: $0.current) }
     }
 
     /// Ends every subscriber's stream (shutdown).
-    public func finish() {
-        let subscribers = state.withLock { state in
-            defer { state.subscribers = [:] }
-            return Array(state.subscribers.values)
-        }
-        for subscriber in subscribers { subscriber.finish() }
-    }
+    public func finish() { subscribers.finish() }
 }

@@ -43,6 +43,9 @@ struct DataPlaneOptions: ParsableArguments {
         }
     }
 
+    /// The address a local client uses for a listen address: the wildcard is reached on loopback.
+    static func reachable(_ host: String) -> String { host == "0.0.0.0" ? "127.0.0.1" : host }
+
     var logger: Logger {
         var logger = Logger(label: "apoxy")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
@@ -131,12 +134,12 @@ struct DevCommand: AsyncParsableCommand {
         let tracker = ProxyTracker()
         let xdsServer = XDSServer(host: xds.host, port: xds.port, snapshots: snapshots, tracker: tracker, logger: logger)
         let controlPlane = ControlPlane(
-            api: APIEndpoint(host: api.host == "0.0.0.0" ? "127.0.0.1" : api.host, port: api.port), options: options,
+            api: APIEndpoint(host: DataPlaneOptions.reachable(api.host), port: api.port), options: options,
             snapshots: snapshots, tracker: tracker, logger: logger)
 
         let bootstrap = EnvoyBootstrap(
             nodeID: "apoxy-dev", adminHost: admin.host, adminPort: admin.port,
-            xdsHost: xds.host == "0.0.0.0" ? "127.0.0.1" : xds.host, xdsPort: xds.port)
+            xdsHost: DataPlaneOptions.reachable(xds.host), xdsPort: xds.port)
         let bootstrapPath = URL(fileURLWithPath: dataDir).appendingPathComponent("envoy-bootstrap.json").standardizedFileURL.path
         try Data(bootstrap.json.prettySerialized()).write(to: URL(fileURLWithPath: bootstrapPath), options: .atomic)
         let envoyLog = URL(fileURLWithPath: dataDir).appendingPathComponent("envoy.log").standardizedFileURL.path
@@ -201,7 +204,7 @@ struct BackplaneCommand: AsyncParsableCommand {
         if printBootstrap {
             let bootstrap = EnvoyBootstrap(
                 nodeID: proxyName, adminHost: "127.0.0.1", adminPort: 19000,
-                xdsHost: xds.host == "0.0.0.0" ? "127.0.0.1" : xds.host, xdsPort: xds.port)
+                xdsHost: DataPlaneOptions.reachable(xds.host), xdsPort: xds.port)
             print(String(decoding: bootstrap.json.prettySerialized(), as: UTF8.self))
             return
         }

@@ -21,7 +21,7 @@ struct ProgrammedStateTests {
         for type in XDSType.allCases {
             node.types[type] = .init(ackedVersion: acked, rejected: nil)
         }
-        if let rejected { node.types[.cluster]?.rejected = rejected }
+        if let rejected { node.types[.cluster]?.rejected = .init(version: rejected.0, message: rejected.1) }
         return node
     }
 

@@ -22,6 +22,7 @@ import time
 
 from dataplane.stack import ApoxyDev
 from dataplane.upstreams import HTTPUpstream
+from dataplane.httpcheck import wait_until
 from dataplane.ports import free_port
 
 
@@ -65,15 +66,6 @@ def fill(api_port, start, stop, upstream_port, workers=8):
 def envoy_cluster_count(dev):
     stats = dev.admin.stats(filter_regex="^cluster_manager.active_clusters$")
     return stats.get("cluster_manager.active_clusters", 0)
-
-
-def wait_for_clusters(dev, count, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if envoy_cluster_count(dev) >= count:
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def probe(dev, api_conn, name, upstream_port, timeout=60):
@@ -137,8 +129,8 @@ def main():
             # N Backends present, each with its route (the probes of earlier sizes count too).
             fill(dev.api_port, present, size, upstream_port) if size > present else None
             present = max(present, size)
-            if not wait_for_clusters(dev, present, timeout=600):
-                raise RuntimeError(f"Envoy never reached {present} clusters")
+            wait_until(lambda: envoy_cluster_count(dev) >= present, timeout=600, interval=0.05,
+                       message=f"Envoy holds {present} clusters")
             fill_seconds = time.perf_counter() - fill_started
             latencies = []
             for k in range(args.samples):
