@@ -38,8 +38,11 @@ public final class ChangeBroadcaster: Sendable {
     /// Publishes committed changes, in revision order. Never blocks on subscribers.
     public func publish(_ changes: [StorageChange]) {
         guard !changes.isEmpty else { return }
-        // Finishing a stream runs its onTermination, which takes the lock: finish outside it.
-        let cutOff = state.withLock { state -> [ChangeStream.Continuation] in
+        // Yield and finish outside the lock: resuming a waiting stream takes that task's status lock, and a task
+        // being cancelled holds its status lock while its stream's onTermination takes ours (a deadlock seen under
+        // load). Publishes come from the one writer thread, so yields stay in revision order; a subscriber added
+        // after the history was appended gets these changes from its backlog instead.
+        let subscribers = state.withLock { state -> [(Int, ChangeStream.Continuation)] in
             state.history.append(contentsOf: changes)
             state.revision = changes[changes.count - 1].revision
             if state.history.count - state.historyStart > historyLimit {
@@ -50,17 +53,18 @@ public final class ChangeBroadcaster: Sendable {
                     state.historyStart = 0
                 }
             }
-            var slow: [Int] = []
-            for (id, continuation) in state.subscribers {
-                for change in changes {
-                    if case .dropped = continuation.yield(change) {
-                        slow.append(id)
-                        break
-                    }
+            return state.subscribers.map { ($0.key, $0.value) }
+        }
+        var slow: [Int] = []
+        for (id, continuation) in subscribers {
+            for change in changes {
+                if case .dropped = continuation.yield(change) {
+                    slow.append(id)
+                    break
                 }
             }
-            return slow.compactMap { state.subscribers.removeValue(forKey: $0) }
         }
+        let cutOff = slow.isEmpty ? [] : state.withLock { state in slow.compactMap { state.subscribers.removeValue(forKey: $0) } }
         for continuation in cutOff {
             continuation.finish(throwing: StorageError(.unavailable, message: "watcher fell more than \(bufferLimit) changes behind"))
         }

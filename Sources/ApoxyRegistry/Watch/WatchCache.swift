@@ -141,9 +141,10 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
             }
             event = CachedEvent(type: type, object: object, previous: previous, revision: change.revision, objectJSON: object.json.serialized())
         }
-        let (cutOff, due) = state.withLock { state -> ([CachedEventStream<Object>.Continuation], [CheckedContinuation<Void, Never>]) in
+        // Yield outside the lock (see ChangeBroadcaster.publish: yielding under it can deadlock with a watcher
+        // being cancelled). Changes are applied from this one task, so watchers still see them in order.
+        let (subscribers, due) = state.withLock { state -> ([(Int, CachedEventStream<Object>.Continuation)], [CheckedContinuation<Void, Never>]) in
             state.revision = change.revision
-            var slow: [Int] = []
             if let event {
                 let name = String(change.object.key.dropFirst(keyPrefix.count))
                 state.objects[name] = event.type == .deleted ? nil : (event.object, event.objectJSON)
@@ -156,12 +157,16 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
                         state.historyStart = 0
                     }
                 }
-                for (id, continuation) in state.subscribers {
-                    if case .dropped = continuation.yield(event) { slow.append(id) }
-                }
             }
-            return (slow.compactMap { state.subscribers.removeValue(forKey: $0) }, takeWaiters(&state))
+            return (event == nil ? [] : state.subscribers.map { ($0.key, $0.value) }, takeWaiters(&state))
         }
+        var slow: [Int] = []
+        if let event {
+            for (id, continuation) in subscribers {
+                if case .dropped = continuation.yield(event) { slow.append(id) }
+            }
+        }
+        let cutOff = slow.isEmpty ? [] : state.withLock { state in slow.compactMap { state.subscribers.removeValue(forKey: $0) } }
         for continuation in cutOff {
             continuation.finish(throwing: StorageError(.unavailable, message: "watcher fell more than \(bufferLimit) events behind"))
         }
@@ -200,6 +205,15 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
             for waiter in left { waiter.resume() }
         }
         return isFresh()
+    }
+
+    /// The named object and its serialisation when the cache already reflects `revision` (`.some(nil)`: no such
+    /// object at that state); nil when the cache is behind `revision` or not loaded, so the caller reads storage.
+    public func entry(named name: String, freshAt revision: Int64) -> (object: Object, json: [UInt8])?? {
+        state.withLock { state in
+            guard state.ready, state.revision >= revision else { return nil }
+            return .some(state.objects[name])
+        }
     }
 
     /// Every cached object with its serialisation, sorted by name, and the revision they reflect.

@@ -48,9 +48,10 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
     func get(_ request: Request, name: String) async throws -> Response {
         let query = QueryParameters(request.uri.query)
         let format = try negotiateFormat(request.headers[.accept], allowTable: true)
-        let object = try await store.get(name: name)
+        let (object, encoded) = try await store.getEncoded(name: name)
         switch format {
         case .json:
+            if let encoded, !query.flag("pretty") { return APIResponse.raw(encoded) }
             return APIResponse.json(object.json, pretty: query.flag("pretty"))
         case .table:
             return APIResponse.json(
