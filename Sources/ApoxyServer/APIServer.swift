@@ -67,7 +67,8 @@ public enum APIServer {
         _ strategy: Strategy, storage: any RevisionedStorage, router: Router<APIRequestContext>,
         configuration: APIServerConfiguration, logger: Logger, now: @escaping @Sendable () -> Int64
     ) -> any Service {
-        let cache = WatchCache<Strategy.Object>(storage: storage, keyPrefix: ResourceStore<Strategy>.keyPrefix, logger: logger)
+        let cache = WatchCache<Strategy.Object>(
+            storage: storage, keyPrefix: ResourceStore<Strategy>.keyPrefix, selectableFields: strategy.selectableFields, logger: logger)
         let endpoints = ResourceEndpoints(
             store: ResourceStore(storage: storage, strategy: strategy, cache: cache, now: now), now: now,
             bookmarkInterval: configuration.bookmarkInterval)

@@ -153,6 +153,33 @@ struct WatchTests {
         }
     }
 
+    @Test func fieldSelectorOnProtocolFollowsTransitionsAndLists() async throws {
+        try await LiveServer.run { server in
+            _ = try await server.send("POST", collection, json: backend("fs", protocol: "h2"))
+            _ = try await server.send("POST", collection, json: backend("plain"))
+            let (_, events) = try await server.watch("resourceVersion=0&fieldSelector=spec.protocol%3Dh2")
+            let initial = try #require(try await events.nextChange())
+            #expect(initial.type == "ADDED" && name(initial.object) == "fs")
+            let (_, patched, _) = try await server.send("PATCH", collection + "/fs", json: ["spec": ["protocol": "h2c"]], contentType: merge)
+            let left = try #require(try await events.nextChange())
+            #expect(left.type == "DELETED")
+            #expect(left.object["spec"]?["protocol"] == "h2", "the last state that matched")
+            #expect(left.object["metadata"]?["resourceVersion"] == patched["metadata"]?["resourceVersion"], "stamped with the change's revision")
+            _ = try await server.send("PATCH", collection + "/plain", json: ["spec": ["protocol": "h2"]], contentType: merge)
+            let joined = try #require(try await events.nextChange())
+            #expect(joined.type == "ADDED" && name(joined.object) == "plain")
+            await events.close()
+            // The cached list agrees; an absent protocol compares as "".
+            let (_, h2c, _) = try await server.send("GET", collection + "?fieldSelector=spec.protocol%3Dh2c")
+            #expect(h2c["items"]?.arrayValue?.compactMap(name) == ["fs"])
+            _ = try await server.send("POST", collection, json: backend("none"))
+            let (_, empty, _) = try await server.send("GET", collection + "?fieldSelector=spec.protocol%3D")
+            #expect(empty["items"]?.arrayValue?.compactMap(name) == ["none"])
+            let (_, notH2, _) = try await server.send("GET", collection + "?fieldSelector=spec.protocol!%3Dh2")
+            #expect(notH2["items"]?.arrayValue?.compactMap(name) == ["fs", "none"])
+        }
+    }
+
     @Test func tableWatchForKubectlGetW() async throws {
         try await LiveServer.run { server in
             _ = try await server.send("POST", collection, json: backend("tw", protocol: "h2c"))

@@ -118,23 +118,29 @@ extension ResourceStore {
         }
         guard await cache.waitUntilFresh(target) else { return nil }
         let (entries, revision) = cache.snapshot()
-        let selected = filtering ? entries.filter { matches($0.object, options) } : entries
+        let selected = filtering ? entries.filter { matches($0, options) } : entries
         guard let limit, selected.count > limit else {
             return ObjectList(
-                items: selected.map(\.object), resourceVersion: String(revision), continueToken: nil, remainingItemCount: nil,
-                encodedItems: selected.map(\.json))
+                encodedItems: selected.map(\.json), resourceVersion: String(revision), continueToken: nil, remainingItemCount: nil)
         }
         let page = selected.prefix(limit)
         return ObjectList(
-            items: page.map(\.object), resourceVersion: String(revision),
-            continueToken: Self.encodeContinue(revision: revision, start: page[page.endIndex - 1].object.metadata.name),
-            remainingItemCount: filtering ? nil : Int64(selected.count - limit), encodedItems: page.map(\.json))
+            encodedItems: page.map(\.json), resourceVersion: String(revision),
+            continueToken: Self.encodeContinue(revision: revision, start: page[page.endIndex - 1].name),
+            remainingItemCount: filtering ? nil : Int64(selected.count - limit))
     }
 
     func matches(_ object: Object, _ options: ListOptions) -> Bool {
         options.labelSelector.matches(object.metadata.labels)
             && options.fieldSelector.matches { field in
                 field == "metadata.name" ? object.metadata.name : strategy.fieldValue(object, field: field)
+            }
+    }
+
+    func matches(_ object: CachedObject, _ options: ListOptions) -> Bool {
+        options.labelSelector.matches(object.labels)
+            && options.fieldSelector.matches { field in
+                field == "metadata.name" ? object.name : cache?.fieldValue(of: object, field: field)
             }
     }
 

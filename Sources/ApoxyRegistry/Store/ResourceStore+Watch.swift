@@ -15,7 +15,7 @@ public struct WatchOptions: Sendable {
 /// An accepted watch: the synthetic initial events (already filtered), the revision they reflect, and the changes after.
 public struct WatchSubscription<Object: APIObject>: Sendable {
     /// Objects to send as ADDED before any change.
-    public var initial: [Object]
+    public var initial: [CachedObject]
     /// Whether to end the initial events with a bookmark annotated `k8s.io/initial-events-end`.
     public var initialEventsEnd: Bool
     /// The revision the initial state reflects (or the requested start revision).
@@ -27,11 +27,10 @@ public struct WatchSubscription<Object: APIObject>: Sendable {
 }
 
 /// A change as one watcher sees it, after selectors.
-public struct FilteredEvent<Object: APIObject>: Sendable {
+public struct FilteredEvent: Sendable {
     public var type: WatchEventType
-    public var object: Object
-    /// The shared serialisation when `object` is the cached one (not rewritten for this watcher).
-    public var sharedJSON: [UInt8]?
+    /// The object serialised: the shared cached bytes, unless this watcher sees a previous state.
+    public var json: [UInt8]
 }
 
 extension ResourceStore {
@@ -88,25 +87,26 @@ extension ResourceStore {
 
     /// What one watcher with `options` sees of `event`: ADDED when an object starts matching, DELETED (its previous
     /// state at the event's revision) when it stops, nothing when it never matched.
-    public func filter(_ event: CachedEvent<Object>, _ options: ListOptions) -> FilteredEvent<Object>? {
+    public func filter(_ event: CachedEvent<Object>, _ options: ListOptions) -> FilteredEvent? {
         let filtering = !options.labelSelector.isEmpty || !options.fieldSelector.isEmpty
-        if !filtering { return FilteredEvent(type: event.type, object: event.object, sharedJSON: event.objectJSON) }
+        if !filtering { return FilteredEvent(type: event.type, json: event.object.json) }
         switch event.type {
         case .added:
-            return matches(event.object, options) ? FilteredEvent(type: .added, object: event.object, sharedJSON: event.objectJSON) : nil
+            return matches(event.object, options) ? FilteredEvent(type: .added, json: event.object.json) : nil
         case .deleted:
             let matched = event.previous.map { matches($0, options) } ?? matches(event.object, options)
-            return matched ? FilteredEvent(type: .deleted, object: event.object, sharedJSON: event.objectJSON) : nil
+            return matched ? FilteredEvent(type: .deleted, json: event.object.json) : nil
         case .modified:
             let now = matches(event.object, options)
             let before = event.previous.map { matches($0, options) } ?? false
             switch (before, now) {
-            case (true, true): return FilteredEvent(type: .modified, object: event.object, sharedJSON: event.objectJSON)
-            case (false, true): return FilteredEvent(type: .added, object: event.object, sharedJSON: event.objectJSON)
+            case (true, true): return FilteredEvent(type: .modified, json: event.object.json)
+            case (false, true): return FilteredEvent(type: .added, json: event.object.json)
             case (true, false):
-                guard var previous = event.previous else { return nil }
-                previous.metadata.resourceVersion = String(event.revision)
-                return FilteredEvent(type: .deleted, object: previous, sharedJSON: nil)
+                guard let previous = event.previous else { return nil }
+                var object: Object = previous.decoded()
+                object.metadata.resourceVersion = String(event.revision)
+                return FilteredEvent(type: .deleted, json: object.json.serialized())
             case (false, false): return nil
             }
         }

@@ -21,12 +21,50 @@ public enum DeleteOutcome<Object: APIObject>: Sendable {
 
 /// A page of objects at one revision.
 public struct ObjectList<Object: APIObject>: Sendable {
-    public var items: [Object]
     public var resourceVersion: String
     public var continueToken: String?
     public var remainingItemCount: Int64?
-    /// The items already serialised (from the watch cache), parallel to `items`, when available.
-    public var encodedItems: [[UInt8]]? = nil
+    /// The items already serialised, when they came from the watch cache; `items` then decodes them.
+    public var encodedItems: [[UInt8]]?
+    private var decodedItems: [Object]
+
+    /// The items decoded (from `encodedItems` when the list came from the watch cache, so read it once).
+    public var items: [Object] {
+        guard let encodedItems else { return decodedItems }
+        return encodedItems.map { CachedObject.decode($0) }
+    }
+
+    /// A list of decoded objects.
+    public init(items: [Object], resourceVersion: String, continueToken: String?, remainingItemCount: Int64?) {
+        self.decodedItems = items
+        self.resourceVersion = resourceVersion
+        self.continueToken = continueToken
+        self.remainingItemCount = remainingItemCount
+        self.encodedItems = nil
+    }
+
+    /// A list of serialised objects (from the watch cache).
+    public init(encodedItems: [[UInt8]], resourceVersion: String, continueToken: String?, remainingItemCount: Int64?) {
+        self.decodedItems = []
+        self.resourceVersion = resourceVersion
+        self.continueToken = continueToken
+        self.remainingItemCount = remainingItemCount
+        self.encodedItems = encodedItems
+    }
+}
+
+/// An object read for a client: decoded from storage, or the watch cache's serialisation.
+public enum ReadObject<Object: APIObject>: Sendable {
+    case decoded(Object)
+    case encoded([UInt8])
+
+    /// The typed object (decoding the serialisation if needed).
+    public var object: Object {
+        switch self {
+        case .decoded(let object): return object
+        case .encoded(let json): return CachedObject.decode(json)
+        }
+    }
 }
 
 /// Options of list and delete-collection.
@@ -212,21 +250,21 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
         try await getEncoded(name: name).object
     }
 
-    /// The named object (or 404) with its serialisation when it came from the watch cache. A consistent read, as
-    /// kube's GET without resourceVersion: the cache answers only when it already reflects storage's current
-    /// revision (read after the request arrived); otherwise storage does. The cache saves a storage round trip, a
-    /// decode and an encode.
-    public func getEncoded(name: String) async throws(StatusError) -> (object: Object, json: [UInt8]?) {
+    /// The named object (or 404), serialised when it came from the watch cache. A consistent read, as kube's GET
+    /// without resourceVersion: the cache answers only when it already reflects storage's current revision (read
+    /// after the request arrived); otherwise storage does. The cache saves a storage round trip, a decode and an
+    /// encode.
+    public func getEncoded(name: String) async throws(StatusError) -> ReadObject<Object> {
         if let cache {
             let current = try await run(name: name) { try await storage.currentRevision() }
             if let cached = cache.entry(named: name, freshAt: current) {
                 guard let cached else { throw .notFound(groupResource, name) }
-                return (cached.object, cached.json)
+                return .encoded(cached.json)
             }
         }
         let stored = try await run(name: name) { try await storage.get(key: key(name)) }
         guard let stored else { throw .notFound(groupResource, name) }
-        return (try decode(stored), nil)
+        return .decoded(try decode(stored))
     }
 
     // MARK: Create

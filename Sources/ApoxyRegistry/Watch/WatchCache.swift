@@ -11,16 +11,14 @@ public enum WatchEventType: String, Sendable {
     case deleted = "DELETED"
 }
 
-/// One decoded change, shared by every watcher (decoded and serialised once, however many watchers).
+/// One change, shared by every watcher (read and serialised once, however many watchers).
 public struct CachedEvent<Object: APIObject>: Sendable {
     public var type: WatchEventType
     /// The object after the change (for deletes: its last state), with `resourceVersion` = `revision`.
-    public var object: Object
+    public var object: CachedObject
     /// The object before the change, for modifications and deletions.
-    public var previous: Object?
+    public var previous: CachedObject?
     public var revision: Int64
-    /// `object` serialised.
-    public var objectJSON: [UInt8]
 }
 
 /// The decoded events after a revision; ends with an error when the watcher falls too far behind.
@@ -33,8 +31,10 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
     private struct State {
         var ready = false
         var revision: Int64 = 0
-        /// Each object with its serialisation, so lists copy bytes instead of re-encoding.
-        var objects: [String: (object: Object, json: [UInt8])] = [:]
+        /// Each object by name, serialised, so lists copy bytes instead of re-encoding.
+        var objects: [String: CachedObject] = [:]
+        /// `objects`' names in order, kept until a name is added or removed so lists do not sort every time.
+        var sortedNames: [String]?
         /// Recent events; a watch can start at any revision >= `floor`.
         var history: [CachedEvent<Object>] = []
         var historyStart = 0
@@ -46,15 +46,23 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
 
     private let storage: any RevisionedStorage
     private let keyPrefix: String
+    /// The resource's selectable fields (dotted paths), whose values each cached object carries.
+    public let selectableFields: [String]
+    private let selectablePaths: [[String]]
     private let state = Mutex(State())
     private let historyLimit: Int
     private let bufferLimit: Int
     private let logger: Logger
 
     /// Creates a cache of the objects stored under `keyPrefix`.
-    public init(storage: any RevisionedStorage, keyPrefix: String, historyLimit: Int = 10_000, bufferLimit: Int = 1_000, logger: Logger) {
+    public init(
+        storage: any RevisionedStorage, keyPrefix: String, selectableFields: [String] = [], historyLimit: Int = 10_000,
+        bufferLimit: Int = 1_000, logger: Logger
+    ) {
         self.storage = storage
         self.keyPrefix = keyPrefix
+        self.selectableFields = selectableFields
+        self.selectablePaths = selectableFields.map { $0.split(separator: ".").map(String.init) }
         self.historyLimit = historyLimit
         self.bufferLimit = bufferLimit
         self.logger = logger
@@ -64,14 +72,15 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
 
     /// Lists, then follows the storage watch; relists (ending every watcher) if the watch breaks.
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
                     let list = try await self.storage.list(prefix: self.keyPrefix)
-                    var objects: [String: (object: Object, json: [UInt8])] = [:]
+                    var objects: [String: CachedObject] = [:]
+                    objects.reserveCapacity(list.items.count)
                     for stored in list.items {
-                        let object = try Self.decode(stored.value, revision: stored.modRevision)
-                        objects[String(stored.key.dropFirst(self.keyPrefix.count))] = (object, object.json.serialized())
+                        let name = String(stored.key.dropFirst(self.keyPrefix.count))
+                        objects[name] = try self.read(stored.value, name: name, revision: stored.modRevision)
                     }
                     self.reset(objects: objects, revision: list.revision)
                     for try await change in try await self.storage.watch(after: list.revision) {
@@ -98,17 +107,19 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
         for waiter in waiters { waiter.continuation.resume() }
     }
 
-    static func decode(_ bytes: [UInt8], revision: Int64) throws -> Object {
-        var object = Object(json: try JSONValue.parse(bytes).value)
-        object.metadata.resourceVersion = String(revision)
+    private func read(_ bytes: [UInt8], name: String, revision: Int64) throws -> CachedObject {
+        guard let object = CachedObject(stored: bytes, name: name, revision: revision, selectableFields: selectablePaths) else {
+            throw StorageError(.unavailable, message: "stored object \(keyPrefix)\(name) is not a JSON object")
+        }
         return object
     }
 
-    private func reset(objects: [String: (object: Object, json: [UInt8])], revision: Int64) {
+    private func reset(objects: [String: CachedObject], revision: Int64) {
         let (stale, ready) = state.withLock { state -> ([CachedEventStream<Object>.Continuation], [CheckedContinuation<Void, Never>]) in
             let stale = Array(state.subscribers.values)
             state.subscribers = [:]
             state.objects = objects
+            state.sortedNames = nil
             state.revision = revision
             state.floor = revision
             state.history = []
@@ -132,22 +143,23 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
         var event: CachedEvent<Object>?
         if change.object.key.hasPrefix(keyPrefix) {
             let name = String(change.object.key.dropFirst(keyPrefix.count))
-            let object = try Self.decode(change.object.value, revision: change.revision)
-            let previous = state.withLock { $0.objects[name]?.object }
+            let object = try read(change.object.value, name: name, revision: change.revision)
+            let previous = state.withLock { $0.objects[name] }
             let type: WatchEventType
             switch change.kind {
             case .put: type = previous == nil ? .added : .modified
             case .delete: type = .deleted
             }
-            event = CachedEvent(type: type, object: object, previous: previous, revision: change.revision, objectJSON: object.json.serialized())
+            event = CachedEvent(type: type, object: object, previous: previous, revision: change.revision)
         }
         // Yield outside the lock (see ChangeBroadcaster.publish: yielding under it can deadlock with a watcher
         // being cancelled). Changes are applied from this one task, so watchers still see them in order.
         let (subscribers, due) = state.withLock { state -> ([(Int, CachedEventStream<Object>.Continuation)], [CheckedContinuation<Void, Never>]) in
             state.revision = change.revision
             if let event {
-                let name = String(change.object.key.dropFirst(keyPrefix.count))
-                state.objects[name] = event.type == .deleted ? nil : (event.object, event.objectJSON)
+                let name = event.object.name
+                if event.type != .modified { state.sortedNames = nil }
+                state.objects[name] = event.type == .deleted ? nil : event.object
                 state.history.append(event)
                 if state.history.count - state.historyStart > historyLimit {
                     state.floor = state.history[state.historyStart].revision
@@ -209,18 +221,29 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
 
     /// The named object and its serialisation when the cache already reflects `revision` (`.some(nil)`: no such
     /// object at that state); nil when the cache is behind `revision` or not loaded, so the caller reads storage.
-    public func entry(named name: String, freshAt revision: Int64) -> (object: Object, json: [UInt8])?? {
+    public func entry(named name: String, freshAt revision: Int64) -> CachedObject?? {
         state.withLock { state in
             guard state.ready, state.revision >= revision else { return nil }
             return .some(state.objects[name])
         }
     }
 
-    /// Every cached object with its serialisation, sorted by name, and the revision they reflect.
-    public func snapshot() -> (objects: [(object: Object, json: [UInt8])], revision: Int64) {
+    /// Every cached object, sorted by name, and the revision they reflect.
+    public func snapshot() -> (objects: [CachedObject], revision: Int64) {
         state.withLock { state in
-            (state.objects.keys.sorted().map { state.objects[$0]! }, state.revision)
+            (Self.sorted(&state), state.revision)
         }
+    }
+
+    private static func sorted(_ state: inout State) -> [CachedObject] {
+        let names: [String]
+        if let sorted = state.sortedNames {
+            names = sorted
+        } else {
+            names = state.objects.keys.sorted()
+            state.sortedNames = names
+        }
+        return names.map { state.objects[$0]! }
     }
 
     /// Events after `revision`; nil when that revision is older than the cache's history.
@@ -233,10 +256,10 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
     }
 
     /// The current objects plus the events after them, taken atomically (no gap, no overlap).
-    public func watchFromCurrentState() -> (objects: [Object], revision: Int64, stream: CachedEventStream<Object>)? {
-        let subscription: (stream: CachedEventStream<Object>, extra: ([Object], Int64))? = subscribe { state in
+    public func watchFromCurrentState() -> (objects: [CachedObject], revision: Int64, stream: CachedEventStream<Object>)? {
+        let subscription: (stream: CachedEventStream<Object>, extra: ([CachedObject], Int64))? = subscribe { state in
             guard state.ready else { return nil }
-            return ([], (state.objects.keys.sorted().map { state.objects[$0]!.object }, state.revision))
+            return ([], (Self.sorted(&state), state.revision))
         }
         return subscription.map { ($0.extra.0, $0.extra.1, $0.stream) }
     }
@@ -256,6 +279,11 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
             }
             return (stream, extra)
         }
+    }
+
+    /// The value of `field` (one of `selectableFields`) on `object`; nil for any other field.
+    public func fieldValue(of object: CachedObject, field: String) -> String? {
+        selectableFields.firstIndex(of: field).map { object.fieldValues[$0] }
     }
 
     /// Number of live watchers.

@@ -47,11 +47,12 @@ extension ResourceEndpoints {
                     buffer.writeString("}\n")
                     return buffer
                 }
-                func render(_ type: WatchEventType, _ object: Object, shared: [UInt8]?) -> ByteBuffer {
+                func render(_ type: WatchEventType, _ json: [UInt8]) -> ByteBuffer {
                     switch format {
                     case .json:
-                        return line(type.rawValue, shared ?? object.json.serialized())
+                        return line(type.rawValue, json)
                     case .table:
+                        let object: Object = CachedObject.decode(json)
                         let table = (try? self.table([object], resourceVersion: object.metadata.resourceVersion, continueToken: nil, includeObject: includeObject)) ?? .null
                         return line(type.rawValue, table.serialized())
                     }
@@ -71,7 +72,7 @@ extension ResourceEndpoints {
                     return
                 }
                 for object in subscription.initial {
-                    try await writer.write(render(.added, object, shared: nil))
+                    try await writer.write(render(.added, object.json))
                 }
                 if subscription.initialEventsEnd {
                     try await writer.write(bookmark(subscription.revision, initialEventsEnd: true))
@@ -110,7 +111,7 @@ extension ResourceEndpoints {
                                 guard event.revision > lastRevision else { continue }
                                 lastRevision = event.revision
                                 if let filtered = self.store.filter(event, listOptions) {
-                                    try await writer.write(render(filtered.type, filtered.object, shared: filtered.sharedJSON))
+                                    try await writer.write(render(filtered.type, filtered.json))
                                 }
                             case .tick:
                                 if !channel.isActive { break loop }

@@ -48,10 +48,11 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
     func get(_ request: Request, name: String) async throws -> Response {
         let query = QueryParameters(request.uri.query)
         let format = try negotiateFormat(request.headers[.accept], allowTable: true)
-        let (object, encoded) = try await store.getEncoded(name: name)
+        let read = try await store.getEncoded(name: name)
+        if case .encoded(let json) = read, format == .json, !query.flag("pretty") { return APIResponse.raw(json) }
+        let object = read.object
         switch format {
         case .json:
-            if let encoded, !query.flag("pretty") { return APIResponse.raw(encoded) }
             return APIResponse.json(object.json, pretty: query.flag("pretty"))
         case .table:
             return APIResponse.json(

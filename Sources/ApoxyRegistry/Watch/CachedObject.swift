@@ -1,0 +1,58 @@
+import ApoxyAPI
+
+/// One object as the watch cache holds it: the serialisation clients receive plus what selectors read. The cache
+/// keeps no decoded model, because a decoded object (its metadata strings, managedFields tree and spec) takes
+/// several times the memory of its JSON; the few paths that need the model decode it on demand.
+public struct CachedObject: Sendable {
+    /// `metadata.name`.
+    public var name: String
+    /// The object serialised, with `metadata.resourceVersion` set.
+    public var json: [UInt8]
+    /// `metadata.labels`, for label selectors.
+    public var labels: [String: String]
+    /// Values of the resource's selectable fields, in the order the cache was given them ("" when absent).
+    public var fieldValues: [String]
+
+    /// Reads a stored object, stamping `revision` as its resourceVersion; nil if the bytes are not a JSON object.
+    init?(stored bytes: [UInt8], name: String, revision: Int64, selectableFields: [[String]]) {
+        guard var document = try? JSONValue.parse(bytes).value, case .object(var members) = document else { return nil }
+        var metadata = members["metadata"]?.objectValue ?? [:]
+        metadata["resourceVersion"] = .string(String(revision))
+        var labels: [String: String] = [:]
+        if let stored = metadata["labels"]?.objectValue {
+            labels.reserveCapacity(stored.count)
+            for (key, value) in stored { if let text = value.stringValue { labels[key] = text } }
+        }
+        members["metadata"] = .object(metadata)
+        document = .object(members)
+        self.name = name
+        self.json = document.serialized()
+        self.labels = labels
+        self.fieldValues = selectableFields.map { path in Self.text(of: document, at: path) }
+    }
+
+    /// The object decoded into its typed model.
+    public func decoded<Object: APIObject>(as type: Object.Type = Object.self) -> Object {
+        Self.decode(json)
+    }
+
+    /// Decodes a cached serialisation into its typed model.
+    public static func decode<Object: APIObject>(_ json: [UInt8]) -> Object {
+        // The bytes are our own serialisation of a parsed document, so they always parse again.
+        Object(json: (try? JSONValue.parse(json).value) ?? .object([:]))
+    }
+
+    /// A selectable field's value as a field selector compares it: strings as they are, other scalars as JSON.
+    static func text(of document: JSONValue, at path: [String]) -> String {
+        var value = document
+        for component in path {
+            guard let member = value[component] else { return "" }
+            value = member
+        }
+        switch value {
+        case .string(let text): return text
+        case .null, .object, .array: return ""
+        default: return String(decoding: value.serialized(), as: UTF8.self)
+        }
+    }
+}
