@@ -169,37 +169,13 @@ enum WatchBench {
         let created = try await writer.request("POST", collection, headers: [("Content-Type", "application/json")], body: backendBody("watched"))
         try APIBench.expect(created, 201, "create watched")
         let start = try JSONValue.parse(created.body).value["metadata"]?["resourceVersion"]?.stringValue ?? "0"
-        var streams: [(HTTPConnection, LineSequence<AsyncThrowingStream<NIOCoreByteBuffer, any Error>>)] = []
-        for _ in 0..<watchers {
-            let connection = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
-            let (response, lines) = try await connection.streamLines(
-                "GET", collection + "?watch=true&resourceVersion=\(start)&fieldSelector=metadata.name%3Dwatched")
-            try APIBench.expect(response, 200, "watch")
-            streams.append((connection, lines))
-        }
+        let fanIn = try WatchFanIn(
+            port: port, path: collection + "?watch=true&resourceVersion=\(start)&fieldSelector=metadata.name%3Dwatched", count: watchers)
         let acks = AckLog()
-        let marker = Array("\"resourceVersion\":\"".utf8)
-        let (receipts, writeDuration) = try await withThrowingTaskGroup(of: [(Int64, ContinuousClock.Instant)].self) { group in
-            for (_, lines) in streams {
-                group.addTask {
-                    var seen: [(Int64, ContinuousClock.Instant)] = []
-                    seen.reserveCapacity(updates)
-                    do {
-                        for try await line in lines {
-                            let now = ContinuousClock.now
-                            let bytes = Array(line.utf8)
-                            // Find the resourceVersion without a full parse: the generator must not be the bottleneck.
-                            if let range = bytes.firstRange(of: marker) {
-                                let digits = bytes[range.upperBound...].prefix { $0 >= 0x30 && $0 <= 0x39 }
-                                if let rv = Int64(String(decoding: digits, as: UTF8.self)) { seen.append((rv, now)) }
-                            }
-                            if seen.count >= updates { break }
-                        }
-                    } catch {}
-                    return seen
-                }
-            }
-            let began = ContinuousClock.now
+        let cpuBefore = processCPUSeconds()
+        let began = ContinuousClock.now
+        let (receipts, writeDuration) = try await withThrowingTaskGroup(of: WatchFanIn.Receipts?.self) { group in
+            group.addTask { await fanIn.receive(expected: updates) }
             let interval = Duration.microseconds(1_000_000 / max(rate, 1))
             for i in 0..<updates {
                 let body = Array(#"{"metadata":{"labels":{"step":"\#(i)"}}}"#.utf8)
@@ -213,13 +189,17 @@ enum WatchBench {
                 try await Task.sleep(until: began + interval * (i + 1), clock: .continuous)
             }
             let writing = ContinuousClock.now - began
-            // Give stragglers a moment, then close every watch.
-            try await Task.sleep(for: .seconds(2))
-            for (connection, _) in streams { await connection.close() }
-            var all: [[(Int64, ContinuousClock.Instant)]] = []
-            for try await r in group { all.append(r) }
+            // Give stragglers a moment, then stop reading.
+            group.addTask {
+                try? await Task.sleep(for: .seconds(2))
+                fanIn.requestStop()
+                return nil
+            }
+            var all: WatchFanIn.Receipts = []
+            for try await r in group { if let r { all = r } }
             return (all, writing)
         }
+        let generatorLoad = (processCPUSeconds() - cpuBefore) / (micros(ContinuousClock.now - began) / 1e6)
         var latencies: [Double] = []
         var behind = 0
         var early = 0
@@ -237,7 +217,8 @@ enum WatchBench {
         return Measurement(
             name: "watch delivery, \(watchers) watchers", operations: latencies.count, seconds: micros(writeDuration) / 1e6,
             latenciesMicros: latencies,
-            note: "\(updates) updates at \(rate)/s; watchers behind: \(behind); delivered before the ack: \(early)")
+            note: "\(updates) updates at \(rate)/s; watchers behind: \(behind); delivered before the ack: \(early); generator CPU \(Int(generatorLoad * 100))% of one core"
+                + (generatorLoad > 0.9 ? " (SATURATED)" : ""))
     }
 }
 

@@ -20,8 +20,8 @@ public struct WatchSubscription<Object: APIObject>: Sendable {
     public var initialEventsEnd: Bool
     /// The revision the initial state reflects (or the requested start revision).
     public var revision: Int64
-    /// Decoded changes after `revision`, unfiltered.
-    public var events: CachedEventStream<Object>
+    /// Changes after `revision`, unfiltered, with ticks; `finish()` ends them early.
+    public var events: WatchCacheSubscription<Object>
     /// When set, the requested revision was too old: send this as an ERROR event and end.
     public var expired: StatusError?
 }
@@ -81,7 +81,7 @@ extension ResourceStore {
         let (empty, continuation) = CachedEventStream<Object>.makeStream()
         continuation.finish()
         return WatchSubscription(
-            initial: [], initialEventsEnd: false, revision: startRevision, events: empty,
+            initial: [], initialEventsEnd: false, revision: startRevision, events: WatchCacheSubscription(events: empty, continuation: continuation),
             expired: .expired("too old resource version: \(startRevision) (\(current))"))
     }
 

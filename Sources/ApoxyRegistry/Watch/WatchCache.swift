@@ -21,8 +21,16 @@ public struct CachedEvent<Object: APIObject>: Sendable {
     public var revision: Int64
 }
 
-/// The decoded events after a revision; ends with an error when the watcher falls too far behind.
-public typealias CachedEventStream<Object: APIObject> = AsyncThrowingStream<CachedEvent<Object>, any Error>
+/// What a watcher's stream carries: changes, and a periodic tick for bookmarks, timeouts and noticing a client
+/// that went away while nothing matched it. One cache-wide ticker feeds every watcher, so a watch needs no timer
+/// task of its own, and changes reach the response loop directly, without a forwarding task.
+public enum WatchCacheItem<Object: APIObject>: Sendable {
+    case event(CachedEvent<Object>)
+    case tick
+}
+
+/// The events after a revision, with ticks; ends with an error when the watcher falls too far behind.
+public typealias CachedEventStream<Object: APIObject> = AsyncThrowingStream<WatchCacheItem<Object>, any Error>
 
 /// An in-memory replica of one resource, kept current from one storage watch (kube's watch cache): lists at the
 /// latest revision are served from memory and every watcher is fed from it, so a change costs one decode however
@@ -52,13 +60,15 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
     private let state = Mutex(State())
     private let historyLimit: Int
     private let bufferLimit: Int
+    private let tickInterval: Duration
     private let logger: Logger
 
     /// Creates a cache of the objects stored under `keyPrefix`.
     public init(
         storage: any RevisionedStorage, keyPrefix: String, selectableFields: [String] = [], historyLimit: Int = 10_000,
-        bufferLimit: Int = 1_000, logger: Logger
+        bufferLimit: Int = 1_000, tickInterval: Duration = .seconds(1), logger: Logger
     ) {
+        self.tickInterval = tickInterval
         self.storage = storage
         self.keyPrefix = keyPrefix
         self.selectableFields = selectableFields
@@ -70,29 +80,20 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
 
     // MARK: Service
 
-    /// Lists, then follows the storage watch; relists (ending every watcher) if the watch breaks.
+    /// Lists, then follows the storage watch; relists (ending every watcher) if the watch breaks. Ticks every
+    /// watcher meanwhile.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    let list = try await self.storage.list(prefix: self.keyPrefix)
-                    var objects: [String: CachedObject] = [:]
-                    objects.reserveCapacity(list.items.count)
-                    for stored in list.items {
-                        let name = String(stored.key.dropFirst(self.keyPrefix.count))
-                        objects[name] = try self.read(stored.value, name: name, revision: stored.modRevision)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: self.tickInterval)
+                        if Task.isCancelled { break }
+                        self.fanOut(.tick)
                     }
-                    self.reset(objects: objects, revision: list.revision)
-                    for try await change in try await self.storage.watch(after: list.revision) {
-                        try self.apply(change)
-                    }
-                } catch is CancellationError {
-                    break
-                } catch {
-                    if Task.isCancelled { break }
-                    self.logger.warning("watch cache restarting", metadata: ["prefix": "\(self.keyPrefix)", "error": "\(error)"])
-                    try? await Task.sleep(for: .milliseconds(100))
                 }
+                await self.follow()
+                group.cancelAll()
             }
         }
         let (subscribers, waiters) = state.withLock { state in
@@ -105,6 +106,30 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
         }
         for continuation in subscribers { continuation.finish() }
         for waiter in waiters { waiter.continuation.resume() }
+    }
+
+    private func follow() async {
+        while !Task.isCancelled {
+            do {
+                let list = try await self.storage.list(prefix: self.keyPrefix)
+                var objects: [String: CachedObject] = [:]
+                objects.reserveCapacity(list.items.count)
+                for stored in list.items {
+                    let name = String(stored.key.dropFirst(self.keyPrefix.count))
+                    objects[name] = try self.read(stored.value, name: name, revision: stored.modRevision)
+                }
+                self.reset(objects: objects, revision: list.revision)
+                for try await change in try await self.storage.watch(after: list.revision) {
+                    try self.apply(change)
+                }
+            } catch is CancellationError {
+                break
+            } catch {
+                if Task.isCancelled { break }
+                self.logger.warning("watch cache restarting", metadata: ["prefix": "\(self.keyPrefix)", "error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        }
     }
 
     private func read(_ bytes: [UInt8], name: String, revision: Int64) throws -> CachedObject {
@@ -172,17 +197,21 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
             }
             return (event == nil ? [] : state.subscribers.map { ($0.key, $0.value) }, takeWaiters(&state))
         }
+        if let event { fanOut(.event(event), to: subscribers) }
+        for waiter in due { waiter.resume() }
+    }
+
+    /// Yields `item` to every watcher (or `subscribers`), outside the lock, and cuts off those whose buffer is full.
+    private func fanOut(_ item: WatchCacheItem<Object>, to subscribers: [(Int, CachedEventStream<Object>.Continuation)]? = nil) {
+        let targets = subscribers ?? state.withLock { state in state.subscribers.map { ($0.key, $0.value) } }
         var slow: [Int] = []
-        if let event {
-            for (id, continuation) in subscribers {
-                if case .dropped = continuation.yield(event) { slow.append(id) }
-            }
+        for (id, continuation) in targets {
+            if case .dropped = continuation.yield(item) { slow.append(id) }
         }
         let cutOff = slow.isEmpty ? [] : state.withLock { state in slow.compactMap { state.subscribers.removeValue(forKey: $0) } }
         for continuation in cutOff {
             continuation.finish(throwing: StorageError(.unavailable, message: "watcher fell more than \(bufferLimit) events behind"))
         }
-        for waiter in due { waiter.resume() }
     }
 
     // MARK: Reads
@@ -247,8 +276,8 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
     }
 
     /// Events after `revision`; nil when that revision is older than the cache's history.
-    public func watch(after revision: Int64) -> CachedEventStream<Object>? {
-        let subscription: (stream: CachedEventStream<Object>, extra: Void)? = subscribe { state in
+    public func watch(after revision: Int64) -> WatchCacheSubscription<Object>? {
+        let subscription: (stream: WatchCacheSubscription<Object>, extra: Void)? = subscribe { state in
             guard state.ready, revision >= state.floor else { return nil }
             return (state.history[state.historyStart...].filter { $0.revision > revision }, ())
         }
@@ -256,8 +285,8 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
     }
 
     /// The current objects plus the events after them, taken atomically (no gap, no overlap).
-    public func watchFromCurrentState() -> (objects: [CachedObject], revision: Int64, stream: CachedEventStream<Object>)? {
-        let subscription: (stream: CachedEventStream<Object>, extra: ([CachedObject], Int64))? = subscribe { state in
+    public func watchFromCurrentState() -> (objects: [CachedObject], revision: Int64, stream: WatchCacheSubscription<Object>)? {
+        let subscription: (stream: WatchCacheSubscription<Object>, extra: ([CachedObject], Int64))? = subscribe { state in
             guard state.ready else { return nil }
             return ([], (Self.sorted(&state), state.revision))
         }
@@ -266,18 +295,18 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
 
     private func subscribe<Extra>(
         _ prepare: (inout State) -> (backlog: [CachedEvent<Object>], extra: Extra)?
-    ) -> (stream: CachedEventStream<Object>, extra: Extra)? {
+    ) -> (stream: WatchCacheSubscription<Object>, extra: Extra)? {
         state.withLock { state in
             guard let (backlog, extra) = prepare(&state) else { return nil }
             let (stream, continuation) = CachedEventStream<Object>.makeStream(bufferingPolicy: .bufferingOldest(bufferLimit + backlog.count))
-            for event in backlog { continuation.yield(event) }
+            for event in backlog { continuation.yield(.event(event)) }
             let id = state.nextID
             state.nextID += 1
             state.subscribers[id] = continuation
             continuation.onTermination = { [weak self] _ in
                 _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
             }
-            return (stream, extra)
+            return (.init(events: stream, continuation: continuation), extra)
         }
     }
 
@@ -288,4 +317,20 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
 
     /// Number of live watchers.
     public var watcherCount: Int { state.withLock { $0.subscribers.count } }
+}
+
+/// A watcher's stream with the means to end it early (graceful shutdown ends every watch this way).
+public struct WatchCacheSubscription<Object: APIObject>: Sendable {
+    /// Changes and ticks.
+    public let events: CachedEventStream<Object>
+    let continuation: CachedEventStream<Object>.Continuation
+
+    /// A subscription to `events`, ended by finishing `continuation`.
+    public init(events: CachedEventStream<Object>, continuation: CachedEventStream<Object>.Continuation) {
+        self.events = events
+        self.continuation = continuation
+    }
+
+    /// Ends the stream after the elements already buffered.
+    public func finish() { continuation.finish() }
 }

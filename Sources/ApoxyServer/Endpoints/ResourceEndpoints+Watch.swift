@@ -6,14 +6,6 @@ import NIOCore
 import ServiceLifecycle
 
 extension ResourceEndpoints {
-    /// What the response loop of one watch reacts to.
-    enum WatchItem: Sendable {
-        case event(CachedEvent<Object>)
-        case tick
-        case end
-        case failed
-    }
-
     /// `?watch=true`: a newline-delimited stream of `WatchEvent`s (chunked on HTTP/1.1), with bookmarks,
     /// `timeoutSeconds`, selectors, Table rendering for `kubectl get -w`, and graceful shutdown.
     func watch(_ request: Request, query: QueryParameters, format: ResponseFormat, channel: any Channel) async throws -> Response {
@@ -80,32 +72,11 @@ extension ResourceEndpoints {
                     // Push the headers out now so clients know the watch is established.
                     try await writer.write(ByteBuffer())
                 }
-                let (items, itemSink) = AsyncStream.makeStream(of: WatchItem.self, bufferingPolicy: .unbounded)
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        do {
-                            for try await event in subscription.events { itemSink.yield(.event(event)) }
-                            itemSink.yield(.end)
-                        } catch {
-                            itemSink.yield(.failed)
-                        }
-                    }
-                    group.addTask {
-                        // Ticks drive bookmarks and notice a client that went away while nothing matched it.
-                        while !Task.isCancelled {
-                            try await Task.sleep(for: min(bookmarkInterval, .seconds(1)))
-                            itemSink.yield(.tick)
-                        }
-                    }
-                    if let timeout {
-                        group.addTask {
-                            try await Task.sleep(for: timeout)
-                            itemSink.yield(.end)
-                        }
-                    }
-                    // Graceful shutdown ends the stream cleanly, so the server can drain.
+                let deadline = timeout.map { ContinuousClock.now + $0 }
+                do {
+                    // Graceful shutdown ends the stream, so the response ends cleanly and the server can drain.
                     try await withGracefulShutdownHandler {
-                        loop: for await item in items {
+                        for try await item in subscription.events.events {
                             switch item {
                             case .event(let event):
                                 guard event.revision > lastRevision else { continue }
@@ -114,20 +85,21 @@ extension ResourceEndpoints {
                                     try await writer.write(render(filtered.type, filtered.json))
                                 }
                             case .tick:
-                                if !channel.isActive { break loop }
-                                if allowBookmarks && ContinuousClock.now - lastBookmark >= bookmarkInterval {
-                                    lastBookmark = ContinuousClock.now
+                                if !channel.isActive { return }
+                                let now = ContinuousClock.now
+                                if let deadline, now >= deadline { return }
+                                if allowBookmarks && now - lastBookmark >= bookmarkInterval {
+                                    lastBookmark = now
                                     try await writer.write(bookmark(lastRevision, initialEventsEnd: false))
                                 }
-                            case .end, .failed:
-                                break loop
                             }
                         }
                     } onGracefulShutdown: {
-                        itemSink.yield(.end)
+                        subscription.events.finish()
                     }
-                    group.cancelAll()
-                    itemSink.finish()
+                } catch {
+                    // The stream ended with an error (the watcher fell behind or the cache restarted), or shutdown
+                    // cancelled the loop: end the response cleanly and let the client resume from its last version.
                 }
                 try await writer.finish(nil)
             })
