@@ -69,6 +69,7 @@ struct Bench: AsyncParsableCommand {
 
         let runner = try await ServerRunner.start(binary: serverPath, dataDir: workspace.appendingPathComponent("server").path)
         defer { runner.stop() }
+        StepCPU.serverPID = runner.pid
         var memory: [String: Int] = ["empty_kib": residentKiB(pid: runner.pid)]
         for level in levels {
             let api = try await APIBench.crud(port: runner.port, concurrency: level, operations: operations, prefix: "c\(level)")
@@ -102,12 +103,19 @@ struct Bench: AsyncParsableCommand {
         let generatorLoad = cpuUsed / wall
         // Printing
         print("")
-        print(pad("step", 34) + pad("ops", 8) + pad("ops/s", 10) + pad("p50 ms", 9) + pad("p99 ms", 9) + pad("max ms", 9) + "note")
+        print(
+            pad("step", 34) + pad("ops", 8) + pad("ops/s", 10) + pad("p50 ms", 9) + pad("p99 ms", 9) + pad("max ms", 9)
+                + pad("gen/srv cores", 15) + "note")
         for m in results {
+            let cores = m.cpu.map { format($0.generator, 2) + "/" + ($0.server > 0 ? format($0.server, 2) : "-") } ?? ""
+            // The generator saturates when it alone keeps most of a core busy (it runs on the server's 2 cores).
+            let saturated = (m.cpu?.generator ?? 0) > 0.9 ? " (generator SATURATED: a lower bound)" : ""
             print(
                 pad(m.name, 34) + pad(String(m.operations), 8) + pad(format(m.throughput, 0), 10) + pad(format(m.percentile(50) / 1000, 2), 9)
-                    + pad(format(m.percentile(99) / 1000, 2), 9) + pad(format((m.latenciesMicros.max() ?? 0) / 1000, 2), 9) + m.note)
+                    + pad(format(m.percentile(99) / 1000, 2), 9) + pad(format((m.latenciesMicros.max() ?? 0) / 1000, 2), 9) + pad(cores, 15)
+                    + m.note + saturated)
         }
+        print("gen/srv cores: CPU of the load generator (raw steps: storage included) and of the server during the step.")
         print("")
         print("API / raw storage throughput (same concurrency, same run):")
         for (kind, level, ratio) in ratios { print("  \(pad(kind, 7)) c=\(pad(String(level), 3)) \(format(ratio, 2))x") }

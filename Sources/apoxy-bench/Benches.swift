@@ -24,6 +24,7 @@ func measure(
     _ name: String, concurrency: Int, operations: Int, _ work: @escaping @Sendable (Int, Int) async throws -> Void
 ) async throws -> Measurement {
     let start = ContinuousClock.now
+    let cpu = StepCPU.start()
     let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
         for worker in 0..<concurrency {
             group.addTask {
@@ -40,7 +41,9 @@ func measure(
         }
         return try await group.reduce(into: [Double]()) { $0 += $1 }
     }
-    return Measurement(name: name, operations: operations, seconds: micros(ContinuousClock.now - start) / 1e6, latenciesMicros: latencies)
+    return Measurement(
+        name: name, operations: operations, seconds: micros(ContinuousClock.now - start) / 1e6, latenciesMicros: latencies,
+        cpu: StepCPU.finish(cpu))
 }
 
 /// Durable single-object inserts and updates through `SQLiteStorage`, the server's own storage path minus HTTP.
@@ -172,7 +175,7 @@ enum WatchBench {
         let fanIn = try WatchFanIn(
             port: port, path: collection + "?watch=true&resourceVersion=\(start)&fieldSelector=metadata.name%3Dwatched", count: watchers)
         let acks = AckLog()
-        let cpuBefore = processCPUSeconds()
+        let cpuBefore = StepCPU.start()
         let began = ContinuousClock.now
         let (receipts, writeDuration) = try await withThrowingTaskGroup(of: WatchFanIn.Receipts?.self) { group in
             group.addTask { await fanIn.receive(expected: updates) }
@@ -199,7 +202,7 @@ enum WatchBench {
             for try await r in group { if let r { all = r } }
             return (all, writing)
         }
-        let generatorLoad = (processCPUSeconds() - cpuBefore) / (micros(ContinuousClock.now - began) / 1e6)
+        let cpu = StepCPU.finish(cpuBefore)
         var latencies: [Double] = []
         var behind = 0
         var early = 0
@@ -217,8 +220,7 @@ enum WatchBench {
         return Measurement(
             name: "watch delivery, \(watchers) watchers", operations: latencies.count, seconds: micros(writeDuration) / 1e6,
             latenciesMicros: latencies,
-            note: "\(updates) updates at \(rate)/s; watchers behind: \(behind); delivered before the ack: \(early); generator CPU \(Int(generatorLoad * 100))% of one core"
-                + (generatorLoad > 0.9 ? " (SATURATED)" : ""))
+            note: "\(updates) updates at \(rate)/s; watchers behind: \(behind); delivered before the ack: \(early)", cpu: cpu)
     }
 }
 

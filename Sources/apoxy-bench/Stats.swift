@@ -10,6 +10,8 @@ struct Measurement: Sendable {
     var seconds: Double
     var latenciesMicros: [Double]
     var note: String = ""
+    /// CPU the load generator (this process) and the server used during the step, in cores (1.0 = one core busy).
+    var cpu: StepCPU?
 
     var throughput: Double { seconds > 0 ? Double(operations) / seconds : 0 }
 
@@ -24,7 +26,7 @@ struct Measurement: Sendable {
         [
             "name": name, "operations": operations, "seconds": seconds, "throughput_per_s": throughput,
             "p50_ms": percentile(50) / 1000, "p99_ms": percentile(99) / 1000, "max_ms": (latenciesMicros.max() ?? 0) / 1000,
-            "note": note,
+            "note": note, "generator_cores": cpu?.generator ?? 0, "server_cores": cpu?.server ?? 0,
         ]
     }
 }
@@ -35,6 +37,38 @@ func processCPUSeconds() -> Double {
     getrusage(RUSAGE_SELF.rawValue, &usage)
     return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
         + Double(usage.ru_stime.tv_usec) / 1e6
+}
+
+/// CPU time (user + system) another process has used, in seconds (from /proc); 0 if it cannot be read.
+func processCPUSeconds(pid: Int32) -> Double {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+    else { return 0 }
+    // Fields after the command name: state is field 3, utime 14 and stime 15 (proc(5)).
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+/// CPU use of the generator and the server over one step.
+struct StepCPU: Sendable {
+    var generator: Double
+    var server: Double
+
+    /// The server whose CPU steps report (set once it has started).
+    nonisolated(unsafe) static var serverPID: Int32?
+
+    /// Starts measuring; `finish` returns the cores used since.
+    static func start() -> (generator: Double, server: Double, at: ContinuousClock.Instant) {
+        (processCPUSeconds(), serverPID.map { processCPUSeconds(pid: $0) } ?? 0, .now)
+    }
+
+    /// The cores used since `start`.
+    static func finish(_ start: (generator: Double, server: Double, at: ContinuousClock.Instant)) -> StepCPU {
+        let seconds = max(micros(ContinuousClock.now - start.at) / 1e6, 1e-6)
+        let server = serverPID.map { (processCPUSeconds(pid: $0) - start.server) / seconds } ?? 0
+        return StepCPU(generator: (processCPUSeconds() - start.generator) / seconds, server: server)
+    }
 }
 
 /// Resident set size of a process, in KiB (from /proc).
