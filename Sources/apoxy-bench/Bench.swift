@@ -107,15 +107,18 @@ struct Bench: AsyncParsableCommand {
             pad("step", 34) + pad("ops", 8) + pad("ops/s", 10) + pad("p50 ms", 9) + pad("p99 ms", 9) + pad("max ms", 9)
                 + pad("gen/srv cores", 15) + "note")
         for m in results {
-            let cores = m.cpu.map { format($0.generator, 2) + "/" + ($0.server > 0 ? format($0.server, 2) : "-") } ?? ""
-            // The generator saturates when it alone keeps most of a core busy (it runs on the server's 2 cores).
-            let saturated = (m.cpu?.generator ?? 0) > 0.9 ? " (generator SATURATED: a lower bound)" : ""
+            // /proc counts CPU in 10 ms ticks, so steps shorter than a quarter second get no CPU figure.
+            let cpu = m.seconds >= 0.25 ? m.cpu : nil
+            let cores = cpu.map { format($0.generator, 2) + "/" + ($0.server > 0 ? format($0.server, 2) : "-") } ?? ""
+            // The generator saturates when it alone keeps most of a core busy (it shares the server's 2 cores). Raw
+            // steps have no server: their "generator" is the storage engine under test.
+            let saturated = (cpu?.server ?? 0) > 0 && (cpu?.generator ?? 0) > 0.9 ? " (generator SATURATED: a lower bound)" : ""
             print(
                 pad(m.name, 34) + pad(String(m.operations), 8) + pad(format(m.throughput, 0), 10) + pad(format(m.percentile(50) / 1000, 2), 9)
                     + pad(format(m.percentile(99) / 1000, 2), 9) + pad(format((m.latenciesMicros.max() ?? 0) / 1000, 2), 9) + pad(cores, 15)
                     + m.note + saturated)
         }
-        print("gen/srv cores: CPU of the load generator (raw steps: storage included) and of the server during the step.")
+        print("gen/srv cores: CPU of the load generator (raw steps: the storage engine) and of the server during the step (steps over 0.25 s).")
         print("")
         print("API / raw storage throughput (same concurrency, same run):")
         for (kind, level, ratio) in ratios { print("  \(pad(kind, 7)) c=\(pad(String(level), 3)) \(format(ratio, 2))x") }

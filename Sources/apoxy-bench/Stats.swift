@@ -26,7 +26,8 @@ struct Measurement: Sendable {
         [
             "name": name, "operations": operations, "seconds": seconds, "throughput_per_s": throughput,
             "p50_ms": percentile(50) / 1000, "p99_ms": percentile(99) / 1000, "max_ms": (latenciesMicros.max() ?? 0) / 1000,
-            "note": note, "generator_cores": cpu?.generator ?? 0, "server_cores": cpu?.server ?? 0,
+            "note": note, "generator_cores": seconds >= 0.25 ? cpu?.generator ?? 0 : 0,
+            "server_cores": seconds >= 0.25 ? cpu?.server ?? 0 : 0,
         ]
     }
 }

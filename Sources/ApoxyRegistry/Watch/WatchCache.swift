@@ -33,7 +33,7 @@ public enum WatchCacheItem<Object: APIObject>: Sendable {
 public typealias CachedEventStream<Object: APIObject> = AsyncThrowingStream<WatchCacheItem<Object>, any Error>
 
 /// An in-memory replica of one resource, kept current from one storage watch (kube's watch cache): lists at the
-/// latest revision are served from memory and every watcher is fed from it, so a change costs one decode however
+/// latest revision are served from memory and every watcher is fed from it, so a change is parsed once however
 /// many watchers there are. A slow watcher is cut off; it never delays writers or other watchers.
 public final class WatchCache<Object: APIObject>: Service, Sendable {
     private struct State {
