@@ -177,6 +177,18 @@ struct WatchTests {
             #expect(empty["items"]?.arrayValue?.compactMap(name) == ["none"])
             let (_, notH2, _) = try await server.send("GET", collection + "?fieldSelector=spec.protocol!%3Dh2")
             #expect(notH2["items"]?.arrayValue?.compactMap(name) == ["fs", "none"])
+            // Unfiltered lists are served from a cached, sorted copy: every change must replace it.
+            func protocols() async throws -> [String] {
+                let (_, all, _) = try await server.send("GET", collection)
+                return all["items"]?.arrayValue?.map { $0["spec"]?["protocol"]?.stringValue ?? "" } ?? []
+            }
+            #expect(try await protocols() == ["h2c", "", "h2"])
+            _ = try await server.send("PATCH", collection + "/none", json: ["spec": ["protocol": "tls"]], contentType: merge)
+            #expect(try await protocols() == ["h2c", "tls", "h2"])
+            _ = try await server.send("POST", collection, json: backend("aaa"))
+            _ = try await server.send("DELETE", collection + "/plain")
+            let (_, all, _) = try await server.send("GET", collection)
+            #expect(all["items"]?.arrayValue?.compactMap(name) == ["aaa", "fs", "none"])
         }
     }
 

@@ -117,6 +117,10 @@ extension ResourceStore {
             target = try await run(name: "") { try await storage.currentRevision() }
         }
         guard await cache.waitUntilFresh(target) else { return nil }
+        if !filtering && limit == nil {
+            let (json, revision) = cache.snapshotJSON()
+            return ObjectList(encodedItems: json, resourceVersion: String(revision), continueToken: nil, remainingItemCount: nil)
+        }
         let (entries, revision) = cache.snapshot()
         let selected = filtering ? entries.filter { matches($0, options) } : entries
         guard let limit, selected.count > limit else {

@@ -2,16 +2,17 @@ import ApoxyAPI
 
 /// One object as the watch cache holds it: the serialisation clients receive plus what selectors read. The cache
 /// keeps no decoded model, because a decoded object (its metadata strings, managedFields tree and spec) takes
-/// several times the memory of its JSON; the few paths that need the model decode it on demand.
-public struct CachedObject: Sendable {
+/// several times the memory of its JSON; the few paths that need the model decode it on demand. A class, so that
+/// lists, events and watchers share one reference instead of retaining each field.
+public final class CachedObject: Sendable {
     /// `metadata.name`.
-    public var name: String
+    public let name: String
     /// The object serialised, with `metadata.resourceVersion` set.
-    public var json: [UInt8]
+    public let json: [UInt8]
     /// `metadata.labels`, for label selectors.
-    public var labels: [String: String]
+    public let labels: [String: String]
     /// Values of the resource's selectable fields, in the order the cache was given them ("" when absent).
-    public var fieldValues: [String]
+    public let fieldValues: [String]
 
     /// Reads a stored object, stamping `revision` as its resourceVersion; nil if the bytes are not a JSON object.
     init?(stored bytes: [UInt8], name: String, revision: Int64, selectableFields: [[String]]) {

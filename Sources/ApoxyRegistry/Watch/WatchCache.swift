@@ -43,6 +43,10 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
         var objects: [String: CachedObject] = [:]
         /// `objects`' names in order, kept until a name is added or removed so lists do not sort every time.
         var sortedNames: [String]?
+        /// `objects` in name order, kept until any change, so lists between changes copy one array reference.
+        var sortedObjects: [CachedObject]?
+        /// Their serialisations, kept with them: an unfiltered list then touches no object.
+        var sortedJSON: [[UInt8]]?
         /// Recent events; a watch can start at any revision >= `floor`.
         var history: [CachedEvent<Object>] = []
         var historyStart = 0
@@ -145,6 +149,8 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
             state.subscribers = [:]
             state.objects = objects
             state.sortedNames = nil
+            state.sortedObjects = nil
+            state.sortedJSON = nil
             state.revision = revision
             state.floor = revision
             state.history = []
@@ -184,6 +190,8 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
             if let event {
                 let name = event.object.name
                 if event.type != .modified { state.sortedNames = nil }
+                state.sortedObjects = nil
+                state.sortedJSON = nil
                 state.objects[name] = event.type == .deleted ? nil : event.object
                 state.history.append(event)
                 if state.history.count - state.historyStart > historyLimit {
@@ -264,7 +272,18 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
         }
     }
 
+    /// Every cached object's serialisation, in name order, and the revision they reflect: an unfiltered list.
+    public func snapshotJSON() -> (json: [[UInt8]], revision: Int64) {
+        state.withLock { state in
+            if let json = state.sortedJSON { return (json, state.revision) }
+            let json = Self.sorted(&state).map(\.json)
+            state.sortedJSON = json
+            return (json, state.revision)
+        }
+    }
+
     private static func sorted(_ state: inout State) -> [CachedObject] {
+        if let sorted = state.sortedObjects { return sorted }
         let names: [String]
         if let sorted = state.sortedNames {
             names = sorted
@@ -272,7 +291,9 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
             names = state.objects.keys.sorted()
             state.sortedNames = names
         }
-        return names.map { state.objects[$0]! }
+        let objects = names.map { state.objects[$0]! }
+        state.sortedObjects = objects
+        return objects
     }
 
     /// Events after `revision`; nil when that revision is older than the cache's history.

@@ -70,7 +70,7 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
         let result = try await store.list(options: options)
         switch format {
         case .json:
-            return APIResponse.raw(listDocument(result), warnings: [])
+            return APIResponse.raw(listDocument(result))
         case .table:
             return APIResponse.json(
                 try table(result.items, resourceVersion: result.resourceVersion, continueToken: result.continueToken, includeObject: query["includeObject"]))
@@ -93,32 +93,30 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
         return options
     }
 
-    /// The list document, serialised item by item so a large list is not built as one tree first.
-    func listDocument(_ result: ObjectList<Object>) -> [UInt8] {
+    /// The list document, serialised item by item so a large list is not built as one tree first, straight into
+    /// the response buffer so a 10,000-item list is copied once.
+    func listDocument(_ result: ObjectList<Object>) -> ByteBuffer {
         var metadata: [String: JSONValue] = ["resourceVersion": .string(result.resourceVersion)]
         if let token = result.continueToken { metadata["continue"] = .string(token) }
         if let remaining = result.remainingItemCount { metadata["remainingItemCount"] = .integer(remaining) }
-        var out: [UInt8] = []
-        out.reserveCapacity(128 + (result.encodedItems?.reduce(0) { $0 + $1.count + 1 } ?? result.items.count * 512))
-        out.append(contentsOf: "{\"apiVersion\":".utf8)
-        JSONValue.string(descriptor.apiVersion).write(to: &out, indent: nil, level: 0)
-        out.append(contentsOf: ",\"items\":[".utf8)
-        if let encoded = result.encodedItems {
-            for (i, item) in encoded.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                out.append(contentsOf: item)
-            }
-        } else {
-            for (i, item) in result.items.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                item.json.write(to: &out, indent: nil, level: 0)
-            }
+        var head: [UInt8] = Array("{\"apiVersion\":".utf8)
+        JSONValue.string(descriptor.apiVersion).write(to: &head, indent: nil, level: 0)
+        head.append(contentsOf: ",\"items\":[".utf8)
+        var tail: [UInt8] = Array("],\"kind\":".utf8)
+        JSONValue.string(descriptor.listKind).write(to: &tail, indent: nil, level: 0)
+        tail.append(contentsOf: ",\"metadata\":".utf8)
+        JSONValue.object(metadata).write(to: &tail, indent: nil, level: 0)
+        tail.append(UInt8(ascii: "}"))
+
+        let items: [[UInt8]] = result.encodedItems ?? result.items.map { $0.json.serialized() }
+        var out = ByteBuffer()
+        out.reserveCapacity(head.count + tail.count + items.reduce(0) { $0 + $1.count + 1 })
+        out.writeBytes(head)
+        for (i, item) in items.enumerated() {
+            if i > 0 { out.writeInteger(UInt8(ascii: ",")) }
+            out.writeBytes(item)
         }
-        out.append(contentsOf: "],\"kind\":".utf8)
-        JSONValue.string(descriptor.listKind).write(to: &out, indent: nil, level: 0)
-        out.append(contentsOf: ",\"metadata\":".utf8)
-        JSONValue.object(metadata).write(to: &out, indent: nil, level: 0)
-        out.append(UInt8(ascii: "}"))
+        out.writeBytes(tail)
         return out
     }
 

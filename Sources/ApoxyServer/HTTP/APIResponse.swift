@@ -15,13 +15,18 @@ enum APIResponse {
 
     /// A response with already-serialised JSON.
     static func raw(_ bytes: [UInt8], status: HTTPResponse.Status = .ok, warnings: [String] = []) -> Response {
+        raw(ByteBuffer(bytes: bytes), status: status, warnings: warnings)
+    }
+
+    /// A response with already-serialised JSON in a buffer.
+    static func raw(_ body: ByteBuffer, status: HTTPResponse.Status = .ok, warnings: [String] = []) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         for warning in warnings {
             // Warning: 299 - "text" (RFC 7234), as kube-apiserver sends them.
             let escaped = warning.replacingAll("\\", with: "\\\\").replacingAll("\"", with: "\\\"")
             headers.append(HTTPField(name: warningHeader, value: "299 - \"\(escaped)\""))
         }
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 
     /// The `Status` document for an error: the one place errors become HTTP responses.
