@@ -68,7 +68,7 @@ public enum APIServer {
         configuration: APIServerConfiguration, logger: Logger, now: @escaping @Sendable () -> Int64
     ) -> any Service {
         let cache = WatchCache<Strategy.Object>(
-            storage: storage, keyPrefix: ResourceStore<Strategy>.keyPrefix, selectableFields: strategy.selectableFields,
+            storage: storage, keyPrefix: ResourceStore<Strategy>.keyPrefix, selectableFields: SelectableFields(strategy.selectableFields),
             tickInterval: min(configuration.bookmarkInterval, .seconds(1)), logger: logger)
         let endpoints = ResourceEndpoints(
             store: ResourceStore(storage: storage, strategy: strategy, cache: cache, now: now), now: now,

@@ -12,8 +12,7 @@ public final class ChangeBroadcaster: Sendable {
         /// Recent changes in revision order (`historyStart` marks the first live entry).
         var history: [StorageChange] = []
         var historyStart = 0
-        var subscribers: [Int: ChangeStream.Continuation] = [:]
-        var nextID = 0
+        var subscribers = StreamSubscribers<StorageChange>()
 
         var retained: ArraySlice<StorageChange> { history[historyStart...] }
     }
@@ -38,11 +37,9 @@ public final class ChangeBroadcaster: Sendable {
     /// Publishes committed changes, in revision order. Never blocks on subscribers.
     public func publish(_ changes: [StorageChange]) {
         guard !changes.isEmpty else { return }
-        // Yield and finish outside the lock: resuming a waiting stream takes that task's status lock, and a task
-        // being cancelled holds its status lock while its stream's onTermination takes ours (a deadlock seen under
-        // load). Publishes come from the one writer thread, so yields stay in revision order; a subscriber added
-        // after the history was appended gets these changes from its backlog instead.
-        let subscribers = state.withLock { state -> [(Int, ChangeStream.Continuation)] in
+        // Deliver outside the lock (see StreamSubscribers). Publishes come from the one writer thread, so yields stay
+        // in revision order; a subscriber added after the history was appended gets these changes from its backlog.
+        let subscribers = state.withLock { state in
             state.history.append(contentsOf: changes)
             state.revision = changes[changes.count - 1].revision
             if state.history.count - state.historyStart > historyLimit {
@@ -53,18 +50,10 @@ public final class ChangeBroadcaster: Sendable {
                     state.historyStart = 0
                 }
             }
-            return state.subscribers.map { ($0.key, $0.value) }
+            return state.subscribers.all
         }
-        var slow: [Int] = []
-        for (id, continuation) in subscribers {
-            for change in changes {
-                if case .dropped = continuation.yield(change) {
-                    slow.append(id)
-                    break
-                }
-            }
-        }
-        let cutOff = slow.isEmpty ? [] : state.withLock { state in slow.compactMap { state.subscribers.removeValue(forKey: $0) } }
+        let slow = StreamSubscribers.deliver(changes, to: subscribers)
+        let cutOff = slow.isEmpty ? [] : state.withLock { $0.subscribers.remove(slow) }
         for continuation in cutOff {
             continuation.finish(throwing: StorageError(.unavailable, message: "watcher fell more than \(bufferLimit) changes behind"))
         }
@@ -82,11 +71,9 @@ public final class ChangeBroadcaster: Sendable {
             let (stream, continuation) = ChangeStream.makeStream(bufferingPolicy: .bufferingOldest(bufferLimit + backlog.count))
             for change in backlog where change.revision > revision { continuation.yield(change) }
             for change in retained where change.revision > from { continuation.yield(change) }
-            let id = state.nextID
-            state.nextID += 1
-            state.subscribers[id] = continuation
+            let id = state.subscribers.add(continuation)
             continuation.onTermination = { [weak self] _ in
-                _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+                _ = self?.state.withLock { $0.subscribers.remove([id]) }
             }
             return stream
         }
@@ -94,11 +81,8 @@ public final class ChangeBroadcaster: Sendable {
 
     /// Ends every subscription with `error` (storage is closing).
     public func finishAll(throwing error: any Error) {
-        let subscribers = state.withLock { state in
-            defer { state.subscribers = [:] }
-            return state.subscribers
-        }
-        for continuation in subscribers.values { continuation.finish(throwing: error) }
+        let subscribers = state.withLock { $0.subscribers.removeAll() }
+        for continuation in subscribers { continuation.finish(throwing: error) }
     }
 }
 

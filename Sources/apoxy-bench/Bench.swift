@@ -107,8 +107,7 @@ struct Bench: AsyncParsableCommand {
             pad("step", 34) + pad("ops", 8) + pad("ops/s", 10) + pad("p50 ms", 9) + pad("p99 ms", 9) + pad("max ms", 9)
                 + pad("gen/srv cores", 15) + "note")
         for m in results {
-            // /proc counts CPU in 10 ms ticks, so steps shorter than a quarter second get no CPU figure.
-            let cpu = m.seconds >= 0.25 ? m.cpu : nil
+            let cpu = m.reportedCPU
             let cores = cpu.map { format($0.generator, 2) + "/" + ($0.server > 0 ? format($0.server, 2) : "-") } ?? ""
             // The generator saturates when it alone keeps most of a core busy (it shares the server's 2 cores). Raw
             // steps have no server: their "generator" is the storage engine under test.

@@ -13,6 +13,10 @@ struct Measurement: Sendable {
     /// CPU the load generator (this process) and the server used during the step, in cores (1.0 = one core busy).
     var cpu: StepCPU?
 
+    /// `cpu` when the step lasted long enough to measure it: /proc counts CPU in 10 ms ticks, so steps shorter than
+    /// a quarter second get no figure.
+    var reportedCPU: StepCPU? { seconds >= 0.25 ? cpu : nil }
+
     var throughput: Double { seconds > 0 ? Double(operations) / seconds : 0 }
 
     func percentile(_ p: Double) -> Double {
@@ -26,8 +30,7 @@ struct Measurement: Sendable {
         [
             "name": name, "operations": operations, "seconds": seconds, "throughput_per_s": throughput,
             "p50_ms": percentile(50) / 1000, "p99_ms": percentile(99) / 1000, "max_ms": (latenciesMicros.max() ?? 0) / 1000,
-            "note": note, "generator_cores": seconds >= 0.25 ? cpu?.generator ?? 0 : 0,
-            "server_cores": seconds >= 0.25 ? cpu?.server ?? 0 : 0,
+            "note": note, "generator_cores": reportedCPU?.generator ?? 0, "server_cores": reportedCPU?.server ?? 0,
         ]
     }
 }

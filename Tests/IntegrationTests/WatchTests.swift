@@ -189,6 +189,19 @@ struct WatchTests {
             _ = try await server.send("DELETE", collection + "/plain")
             let (_, all, _) = try await server.send("GET", collection)
             #expect(all["items"]?.arrayValue?.compactMap(name) == ["aaa", "fs", "none"])
+            // A paged selection: the first page comes from the cache, the rest from storage; both read the field alike.
+            _ = try await server.send("POST", collection, json: backend("t1", protocol: "tls"))
+            _ = try await server.send("POST", collection, json: backend("t2", protocol: "tls"))
+            var paged: [String] = []
+            var token: String?
+            repeat {
+                let query = "?fieldSelector=spec.protocol%3Dtls&limit=1" + (token.map { "&continue=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") } ?? "")
+                let (status, page, _) = try await server.send("GET", collection + query)
+                #expect(status == 200)
+                paged += page["items"]?.arrayValue?.compactMap(name) ?? []
+                token = page["metadata"]?["continue"]?.stringValue
+            } while token != nil && paged.count < 10
+            #expect(paged == ["none", "t1", "t2"])
         }
     }
 

@@ -137,14 +137,14 @@ extension ResourceStore {
     func matches(_ object: Object, _ options: ListOptions) -> Bool {
         options.labelSelector.matches(object.metadata.labels)
             && options.fieldSelector.matches { field in
-                field == "metadata.name" ? object.metadata.name : strategy.fieldValue(object, field: field)
+                field == "metadata.name" ? object.metadata.name : selectableFields.value(of: field, in: object.json)
             }
     }
 
     func matches(_ object: CachedObject, _ options: ListOptions) -> Bool {
         options.labelSelector.matches(object.labels)
             && options.fieldSelector.matches { field in
-                field == "metadata.name" ? object.name : cache?.fieldValue(of: object, field: field)
+                field == "metadata.name" ? object.name : selectableFields.value(of: field, in: object.fieldValues)
             }
     }
 

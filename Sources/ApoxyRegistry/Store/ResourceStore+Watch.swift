@@ -81,7 +81,7 @@ extension ResourceStore {
         let (empty, continuation) = CachedEventStream<Object>.makeStream()
         continuation.finish()
         return WatchSubscription(
-            initial: [], initialEventsEnd: false, revision: startRevision, events: WatchCacheSubscription(events: empty, continuation: continuation),
+            initial: [], initialEventsEnd: false, revision: startRevision, events: WatchCacheSubscription(stream: empty, continuation: continuation),
             expired: .expired("too old resource version: \(startRevision) (\(current))"))
     }
 

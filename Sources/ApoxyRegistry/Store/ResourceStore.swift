@@ -92,6 +92,8 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
     public let cache: WatchCache<Object>?
     /// Tracks field ownership (managedFields) and performs server-side apply.
     let fieldManager: FieldManager
+    /// The strategy's selectable fields, read from JSON the same way for stored and cached objects.
+    let selectableFields: SelectableFields
 
     /// The descriptor of the served resource.
     public var descriptor: ResourceDescriptor { Object.descriptor }
@@ -108,6 +110,7 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
         self.cache = cache
         self.now = now
         self.fieldManager = FieldManager(schema: Object.descriptor.schema, apiVersion: Object.descriptor.apiVersion)
+        self.selectableFields = SelectableFields(strategy.selectableFields)
     }
 
     /// The storage key prefix of this resource (`/<group>/<plural>/`).

@@ -33,10 +33,9 @@ public protocol ResourceStrategy: Sendable {
     var tableColumns: [TableColumn] { get }
     /// Cells for the columns after NAME; `age` is rendered by the store.
     func tableCells(_ object: Object) -> [JSONValue]
-    /// Field selectors this resource supports besides `metadata.name`.
+    /// Field selectors this resource supports besides `metadata.name`: dotted JSON paths (kube's CRD
+    /// `selectableFields`), whose values `SelectableFields` reads.
     var selectableFields: [String] { get }
-    /// The value of a selectable field.
-    func fieldValue(_ object: Object, field: String) -> String?
 }
 
 extension ResourceStrategy {

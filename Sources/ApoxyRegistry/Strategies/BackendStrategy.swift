@@ -24,8 +24,4 @@ public struct BackendStrategy: ResourceStrategy {
     }
 
     public var selectableFields: [String] { ["spec.protocol"] }
-
-    public func fieldValue(_ object: Backend, field: String) -> String? {
-        field == "spec.protocol" ? object.spec.protocol : nil
-    }
 }

@@ -20,6 +20,4 @@ public struct HTTPRouteStrategy: ResourceStrategy {
     }
 
     public var selectableFields: [String] { [] }
-
-    public func fieldValue(_ object: HTTPRoute, field: String) -> String? { nil }
 }

@@ -11,11 +11,11 @@ public final class CachedObject: Sendable {
     public let json: [UInt8]
     /// `metadata.labels`, for label selectors.
     public let labels: [String: String]
-    /// Values of the resource's selectable fields, in the order the cache was given them ("" when absent).
+    /// Values of the resource's selectable fields, as `SelectableFields.values(in:)` returns them.
     public let fieldValues: [String]
 
     /// Reads a stored object, stamping `revision` as its resourceVersion; nil if the bytes are not a JSON object.
-    init?(stored bytes: [UInt8], name: String, revision: Int64, selectableFields: [[String]]) {
+    init?(stored bytes: [UInt8], name: String, revision: Int64, selectableFields: SelectableFields) {
         guard var document = try? JSONValue.parse(bytes).value, case .object(var members) = document else { return nil }
         var metadata = members["metadata"]?.objectValue ?? [:]
         metadata["resourceVersion"] = .string(String(revision))
@@ -29,7 +29,7 @@ public final class CachedObject: Sendable {
         self.name = name
         self.json = document.serialized()
         self.labels = labels
-        self.fieldValues = selectableFields.map { path in Self.text(of: document, at: path) }
+        self.fieldValues = selectableFields.values(in: document)
     }
 
     /// The object decoded into its typed model.
@@ -41,19 +41,5 @@ public final class CachedObject: Sendable {
     public static func decode<Object: APIObject>(_ json: [UInt8]) -> Object {
         // The bytes are our own serialisation of a parsed document, so they always parse again.
         Object(json: (try? JSONValue.parse(json).value) ?? .object([:]))
-    }
-
-    /// A selectable field's value as a field selector compares it: strings as they are, other scalars as JSON.
-    static func text(of document: JSONValue, at path: [String]) -> String {
-        var value = document
-        for component in path {
-            guard let member = value[component] else { return "" }
-            value = member
-        }
-        switch value {
-        case .string(let text): return text
-        case .null, .object, .array: return ""
-        default: return String(decoding: value.serialized(), as: UTF8.self)
-        }
     }
 }

@@ -51,16 +51,14 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
         var history: [CachedEvent<Object>] = []
         var historyStart = 0
         var floor: Int64 = 0
-        var subscribers: [Int: CachedEventStream<Object>.Continuation] = [:]
-        var nextID = 0
+        var subscribers = StreamSubscribers<WatchCacheItem<Object>>()
         var waiters: [(revision: Int64, continuation: CheckedContinuation<Void, Never>)] = []
     }
 
     private let storage: any RevisionedStorage
     private let keyPrefix: String
-    /// The resource's selectable fields (dotted paths), whose values each cached object carries.
-    public let selectableFields: [String]
-    private let selectablePaths: [[String]]
+    /// The resource's selectable fields, whose values each cached object carries.
+    public let selectableFields: SelectableFields
     private let state = Mutex(State())
     private let historyLimit: Int
     private let bufferLimit: Int
@@ -69,14 +67,13 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
 
     /// Creates a cache of the objects stored under `keyPrefix`.
     public init(
-        storage: any RevisionedStorage, keyPrefix: String, selectableFields: [String] = [], historyLimit: Int = 10_000,
+        storage: any RevisionedStorage, keyPrefix: String, selectableFields: SelectableFields = SelectableFields([]), historyLimit: Int = 10_000,
         bufferLimit: Int = 1_000, tickInterval: Duration = .seconds(1), logger: Logger
     ) {
         self.tickInterval = tickInterval
         self.storage = storage
         self.keyPrefix = keyPrefix
         self.selectableFields = selectableFields
-        self.selectablePaths = selectableFields.map { $0.split(separator: ".").map(String.init) }
         self.historyLimit = historyLimit
         self.bufferLimit = bufferLimit
         self.logger = logger
@@ -102,11 +99,10 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
         }
         let (subscribers, waiters) = state.withLock { state in
             defer {
-                state.subscribers = [:]
                 state.waiters = []
                 state.ready = false
             }
-            return (Array(state.subscribers.values), state.waiters)
+            return (state.subscribers.removeAll(), state.waiters)
         }
         for continuation in subscribers { continuation.finish() }
         for waiter in waiters { waiter.continuation.resume() }
@@ -137,7 +133,7 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
     }
 
     private func read(_ bytes: [UInt8], name: String, revision: Int64) throws -> CachedObject {
-        guard let object = CachedObject(stored: bytes, name: name, revision: revision, selectableFields: selectablePaths) else {
+        guard let object = CachedObject(stored: bytes, name: name, revision: revision, selectableFields: selectableFields) else {
             throw StorageError(.unavailable, message: "stored object \(keyPrefix)\(name) is not a JSON object")
         }
         return object
@@ -145,8 +141,7 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
 
     private func reset(objects: [String: CachedObject], revision: Int64) {
         let (stale, ready) = state.withLock { state -> ([CachedEventStream<Object>.Continuation], [CheckedContinuation<Void, Never>]) in
-            let stale = Array(state.subscribers.values)
-            state.subscribers = [:]
+            let stale = state.subscribers.removeAll()
             state.objects = objects
             state.sortedNames = nil
             state.sortedObjects = nil
@@ -183,9 +178,9 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
             }
             event = CachedEvent(type: type, object: object, previous: previous, revision: change.revision)
         }
-        // Yield outside the lock (see ChangeBroadcaster.publish: yielding under it can deadlock with a watcher
-        // being cancelled). Changes are applied from this one task, so watchers still see them in order.
-        let (subscribers, due) = state.withLock { state -> ([(Int, CachedEventStream<Object>.Continuation)], [CheckedContinuation<Void, Never>]) in
+        // Deliver outside the lock (see StreamSubscribers). Changes are applied from this one task, so watchers still
+        // see them in order.
+        let (subscribers, due) = state.withLock { state in
             state.revision = change.revision
             if let event {
                 let name = event.object.name
@@ -203,20 +198,17 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
                     }
                 }
             }
-            return (event == nil ? [] : state.subscribers.map { ($0.key, $0.value) }, takeWaiters(&state))
+            return (event == nil ? [] : state.subscribers.all, takeWaiters(&state))
         }
         if let event { fanOut(.event(event), to: subscribers) }
         for waiter in due { waiter.resume() }
     }
 
     /// Yields `item` to every watcher (or `subscribers`), outside the lock, and cuts off those whose buffer is full.
-    private func fanOut(_ item: WatchCacheItem<Object>, to subscribers: [(Int, CachedEventStream<Object>.Continuation)]? = nil) {
-        let targets = subscribers ?? state.withLock { state in state.subscribers.map { ($0.key, $0.value) } }
-        var slow: [Int] = []
-        for (id, continuation) in targets {
-            if case .dropped = continuation.yield(item) { slow.append(id) }
-        }
-        let cutOff = slow.isEmpty ? [] : state.withLock { state in slow.compactMap { state.subscribers.removeValue(forKey: $0) } }
+    private func fanOut(_ item: WatchCacheItem<Object>, to subscribers: [(id: Int, continuation: CachedEventStream<Object>.Continuation)]? = nil) {
+        let targets = subscribers ?? state.withLock { $0.subscribers.all }
+        let slow = StreamSubscribers.deliver(CollectionOfOne(item), to: targets)
+        let cutOff = slow.isEmpty ? [] : state.withLock { $0.subscribers.remove(slow) }
         for continuation in cutOff {
             continuation.finish(throwing: StorageError(.unavailable, message: "watcher fell more than \(bufferLimit) events behind"))
         }
@@ -321,19 +313,12 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
             guard let (backlog, extra) = prepare(&state) else { return nil }
             let (stream, continuation) = CachedEventStream<Object>.makeStream(bufferingPolicy: .bufferingOldest(bufferLimit + backlog.count))
             for event in backlog { continuation.yield(.event(event)) }
-            let id = state.nextID
-            state.nextID += 1
-            state.subscribers[id] = continuation
+            let id = state.subscribers.add(continuation)
             continuation.onTermination = { [weak self] _ in
-                _ = self?.state.withLock { $0.subscribers.removeValue(forKey: id) }
+                _ = self?.state.withLock { $0.subscribers.remove([id]) }
             }
-            return (.init(events: stream, continuation: continuation), extra)
+            return (.init(stream: stream, continuation: continuation), extra)
         }
-    }
-
-    /// The value of `field` (one of `selectableFields`) on `object`; nil for any other field.
-    public func fieldValue(of object: CachedObject, field: String) -> String? {
-        selectableFields.firstIndex(of: field).map { object.fieldValues[$0] }
     }
 
     /// Number of live watchers.
@@ -343,12 +328,12 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
 /// A watcher's stream with the means to end it early (graceful shutdown ends every watch this way).
 public struct WatchCacheSubscription<Object: APIObject>: Sendable {
     /// Changes and ticks.
-    public let events: CachedEventStream<Object>
+    public let stream: CachedEventStream<Object>
     let continuation: CachedEventStream<Object>.Continuation
 
-    /// A subscription to `events`, ended by finishing `continuation`.
-    public init(events: CachedEventStream<Object>, continuation: CachedEventStream<Object>.Continuation) {
-        self.events = events
+    /// A subscription to `stream`, ended by finishing `continuation`.
+    public init(stream: CachedEventStream<Object>, continuation: CachedEventStream<Object>.Continuation) {
+        self.stream = stream
         self.continuation = continuation
     }
 

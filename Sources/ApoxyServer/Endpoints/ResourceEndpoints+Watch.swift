@@ -76,7 +76,7 @@ extension ResourceEndpoints {
                 do {
                     // Graceful shutdown ends the stream, so the response ends cleanly and the server can drain.
                     try await withGracefulShutdownHandler {
-                        for try await item in subscription.events.events {
+                        for try await item in subscription.events.stream {
                             switch item {
                             case .event(let event):
                                 guard event.revision > lastRevision else { continue }
