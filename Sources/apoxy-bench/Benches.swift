@@ -247,23 +247,36 @@ struct ServerRunner {
 
     var pid: Int32 { process.processIdentifier }
 
+    /// Starts `apoxy server` on a port the kernel picks (`--listen 127.0.0.1:0`, read back from its startup log
+    /// line, as the tests' `ServerProcess` does): a port chosen at random here could be taken, even by a socket of
+    /// an earlier run still in TIME_WAIT, and the readiness probe could then reach some other server.
     static func start(binary: String, dataDir: String) async throws -> ServerRunner {
-        let port = Int.random(in: 20_000..<60_000)
+        let logPath = dataDir + ".log"
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["server", "--listen", "127.0.0.1:\(port)", "--data-dir", dataDir, "--log-level", "warning"]
+        // Notice level logs the listening address and nothing per request.
+        process.arguments = ["server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "notice"]
         process.standardInput = FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
         try process.run()
         for _ in 0..<200 {
-            if let client = try? await HTTPConnection.connect(host: "127.0.0.1", port: port) {
+            if !process.isRunning { break }
+            let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            if let match = output.firstMatch(of: /address=127\.0\.0\.1:([0-9]+)/), let port = Int(match.1),
+                let client = try? await HTTPConnection.connect(host: "127.0.0.1", port: port)
+            {
                 let ready = (try? await client.request("GET", "/readyz"))?.status == 200
                 await client.close()
                 if ready { return ServerRunner(process: process, port: port) }
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        process.terminate()
-        throw BenchError(message: "apoxy server at \(binary) did not start")
+        if process.isRunning { process.terminate() }
+        let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+        throw BenchError(message: "apoxy server at \(binary) did not start: \(output)")
     }
 
     func stop() {
