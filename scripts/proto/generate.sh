@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Regenerates Protos/ and Sources/EnvoyAPI/Generated/ from upstream descriptors (PyPI xds-protos).
+# Regenerates Protos/ and the generated Swift from upstream: Sources/EnvoyAPI/Generated/ from PyPI xds-protos'
+# descriptors, Sources/EtcdAPI/Generated/ from etcd's own .proto files (Debian golang-etcd-server-dev).
 # Builds protoc-gen-swift 1.39.0 once (about 3 minutes) from the local package mirror into .build-protoc-gen-swift.
-# CI never runs this: the generated Swift is committed, and tests-python/test_proto_subset.py checks it is current.
+# CI never runs this: the generated Swift is committed, and tests-python/test_proto_subset.py and
+# tests-python/test_etcd_proto_subset.py check it is current.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash scripts/install-tools.sh >/dev/null
@@ -13,3 +15,4 @@ if [ ! -x "$PLUGIN_SRC/.build/release/protoc-gen-swift" ]; then
     (cd "$PLUGIN_SRC" && swift build -c release --product protoc-gen-swift)
 fi
 .venv/bin/python scripts/proto/generate.py --swift "$PLUGIN_SRC/.build/release/protoc-gen-swift"
+.venv/bin/python scripts/proto/generate.py --etcd --swift "$PLUGIN_SRC/.build/release/protoc-gen-swift"
