@@ -18,11 +18,11 @@ missing=()
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)   # CLI TLS tests make throwaway certificates
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)   # the system CA bundle upstream TLS trusts
-ETCD_PROTOS=/usr/share/gocode/src/go.etcd.io/etcd   # the etcd proto subset's upstream (scripts/proto/generate.py)
-[ -f "$ETCD_PROTOS/etcdserver/etcdserverpb/rpc.proto" ] && [ -f "$ETCD_PROTOS/mvcc/mvccpb/kv.proto" ] \
-    || missing+=(golang-etcd-server-dev)
-[ -f /usr/share/gocode/src/github.com/gogo/protobuf/gogoproto/gogo.proto ] || missing+=(golang-github-gogo-protobuf-dev)
-[ -f /usr/share/gocode/src/github.com/grpc-ecosystem/grpc-gateway/third_party/googleapis/google/api/annotations.proto ] \
+GOCODE=/usr/share/gocode/src   # the etcd proto subset's upstream and its imports (scripts/proto/generate.py --etcd)
+[ -f "$GOCODE/go.etcd.io/etcd/etcdserver/etcdserverpb/rpc.proto" ] \
+    && [ -f "$GOCODE/go.etcd.io/etcd/mvcc/mvccpb/kv.proto" ] || missing+=(golang-etcd-server-dev)
+[ -f "$GOCODE/github.com/gogo/protobuf/gogoproto/gogo.proto" ] || missing+=(golang-github-gogo-protobuf-dev)
+[ -f "$GOCODE/github.com/grpc-ecosystem/grpc-gateway/third_party/googleapis/google/api/annotations.proto" ] \
     || missing+=(golang-github-grpc-ecosystem-grpc-gateway-dev)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "installing Debian packages: ${missing[*]}"

@@ -202,7 +202,8 @@ class Emitter:
                     sys.exit(f"{name} has no method {method_name} upstream")
                 for used in (method.input_type, method.output_type):
                     if used.full_name not in subset:
-                        sys.exit(f"{name}.{method_name} uses {used.full_name}, which {target.subset.name} does not keep")
+                        sys.exit(f"{name}.{method_name} uses {used.full_name}, "
+                                 f"which {target.subset.name} does not keep")
         for name, fields in subset.items():
             if name in self.services:
                 continue
