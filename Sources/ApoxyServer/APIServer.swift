@@ -52,6 +52,7 @@ public enum APIServer {
             serve(strategy, storage: storage, router: router, configuration: configuration, logger: logger, now: now)
         }
         registerDiscovery(on: router, resources: resources)
+        registerHealth(on: router, storage: storage)
         return Application(
             router: router,
             server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [CloseOnInputClosedHandler()])),
@@ -77,15 +78,29 @@ public enum APIServer {
         return cache
     }
 
+    /// kube-apiserver's health endpoints: `/livez` and `/healthz` say the process serves; `/readyz` also that storage
+    /// answers (etcd: a member with a leader, within the request timeout), in kube's text format.
+    static func registerHealth(on router: Router<APIRequestContext>, storage: any RevisionedStorage) {
+        @Sendable func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
+            Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+        }
+        for path in ["/healthz", "/livez"] {
+            router.get(RouterPath(path)) { _, _ in text(.ok, "ok") }
+        }
+        router.get("/readyz") { request, _ in
+            let verbose = request.uri.queryParameters["verbose"] != nil
+            do {
+                try await storage.checkReady()
+                return text(.ok, verbose ? "[+]ping ok\n[+]storage ok\nreadyz check passed\n" : "ok")
+            } catch {
+                return text(.internalServerError, "[+]ping ok\n[-]storage failed: \(error)\nreadyz check failed\n")
+            }
+        }
+    }
+
     static func registerDiscovery(on router: Router<APIRequestContext>, resources: [ResourceDescriptor]) {
         let discovery = Discovery(resources: resources)
         let openAPI = OpenAPIDocuments(resources: resources)
-        let ok: JSONValue = "ok"
-        for path in ["/healthz", "/livez", "/readyz"] {
-            router.get(RouterPath(path)) { _, _ in
-                Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: ok.stringValue!)))
-            }
-        }
         router.get("/version") { _, _ in APIResponse.json(Discovery.version) }
         // kubectl asks for aggregated discovery first and falls back to the per-group documents.
         @Sendable func aggregatedOr(_ request: Request, legacy: Bool, _ fallback: JSONValue) -> Response {

@@ -89,6 +89,8 @@ public final class ChangeBroadcaster: Sendable {
 extension RevisionedStorage {
     /// A watch built from a broadcaster plus the storage's persisted change log for revisions memory no longer holds.
     func watch(after revision: Int64, using broadcaster: ChangeBroadcaster) async throws -> ChangeStream {
+        let compacted = try await compactedRevision()
+        if revision < compacted - 1 { throw StorageError(.compacted(oldest: compacted)) }
         var cursor = revision
         var backlog: [StorageChange] = []
         while true {

@@ -24,6 +24,9 @@ public struct StorageChange: Sendable, Equatable {
     public enum Kind: Int, Sendable {
         case put = 0
         case delete = 1
+        /// Not a change: the watch has delivered every change up to `revision` (etcd's progress notification). Its
+        /// `object` has an empty key and value.
+        case progress = 2
     }
 
     public var kind: Kind
@@ -34,6 +37,11 @@ public struct StorageChange: Sendable, Equatable {
 
     /// The change's revision.
     public var revision: Int64 { object.modRevision }
+
+    /// A progress notification: every change up to `revision` has been delivered.
+    public static func progress(_ revision: Int64) -> StorageChange {
+        StorageChange(kind: .progress, object: StoredObject(key: "", value: [], createRevision: 0, modRevision: revision))
+    }
 
     /// Creates a change.
     public init(kind: Kind, object: StoredObject, previousValue: [UInt8]? = nil) {
@@ -113,7 +121,29 @@ public protocol RevisionedStorage: Sendable {
     func currentRevision() async throws -> Int64
     /// Every change after `revision`, in order, then live changes as they commit. Throws `.compacted` when the
     /// revision is older than retained history. The stream ends with an error if its reader falls too far behind.
+    /// It may carry `.progress` entries (see `requestWatchProgress`).
     func watch(after revision: Int64) async throws -> ChangeStream
+    /// Asks every open watch to report, with a `.progress` entry, the revision it has delivered up to, even when no
+    /// change was for it: how a watch cache learns it has caught up with a revision that another key's write made.
+    /// Storages whose watches see every revision of the store have nothing to do.
+    func requestWatchProgress() async
+    /// Discards history before `revision` (etcd's compaction): afterwards a list at a revision older than
+    /// `revision`, or changes or a watch after a revision older than `revision - 1`, throw `.compacted`.
+    func compact(before revision: Int64) async throws
+    /// The oldest revision a list can still read (0 when nothing was ever compacted).
+    func compactedRevision() async throws -> Int64
+    /// Throws when the storage cannot serve requests now (for `/readyz`).
+    func checkReady() async throws
+    /// Whether a watch that has reached `currentRevision()` (by a change or a `.progress` entry) has delivered every
+    /// change up to it, so a cache fed by the watch can serve consistent reads. True where watches see every commit
+    /// in order; false for an etcd whose progress notifications can overtake events (before 3.5.13 / 3.4.31).
+    var watchReachesCurrentRevisionInOrder: Bool { get }
+}
+
+extension RevisionedStorage {
+    public func requestWatchProgress() async {}
+    public func checkReady() async throws {}
+    public var watchReachesCurrentRevisionInOrder: Bool { true }
 }
 
 extension RevisionedStorage {

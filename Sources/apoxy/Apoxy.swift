@@ -31,7 +31,7 @@ struct Apoxy: AsyncParsableCommand {
 /// `apoxy server`: serve the API on embedded SQLite.
 struct Server: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the API server on embedded, durable SQLite.",
+        abstract: "Run the API server on embedded, durable SQLite, or on an etcd cluster.",
         discussion: """
             Serves /apis/core.apoxy.dev/v1alpha2/backends and /apis/gateway.apoxy.dev/v1/httproutes as kube-apiserver
             serves cluster-scoped custom resources.
@@ -39,14 +39,15 @@ struct Server: AsyncParsableCommand {
 
             Example:
               apoxy server --listen 127.0.0.1:8080 --data-dir ./apoxy-data
+              apoxy server --storage etcd --etcd-servers http://127.0.0.1:2379,http://127.0.0.1:22379
             """
     )
 
     @Option(help: "Address and port to listen on (host:port; port 0 picks a free one).")
     var listen = "127.0.0.1:8080"
 
-    @Option(help: "Folder for the SQLite database (created if missing).")
-    var dataDir = "apoxy-data"
+    @OptionGroup(title: "Storage")
+    var storage: StorageOptions
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
@@ -73,19 +74,18 @@ struct Server: AsyncParsableCommand {
         configuredLogger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let logger = configuredLogger
         let (host, port) = Self.parseListen(listen)!
-        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-        let databasePath = (dataDir as NSString).appendingPathComponent("apoxy.sqlite")
-        let storage = try SQLiteStorage(path: databasePath)
+        let opened = try storage.open(logger: logger)
         let application = APIServer.application(
-            storage: storage, configuration: APIServerConfiguration(host: host, port: port), logger: logger,
+            storage: opened.storage, configuration: APIServerConfiguration(host: host, port: port), logger: logger,
             onListening: { port in
-                logger.notice("apoxy API server listening", metadata: ["address": "\(host):\(port)", "database": "\(databasePath)"])
+                logger.notice("apoxy API server listening", metadata: ["address": "\(host):\(port)", "storage": "\(opened.location)"])
             })
+        // Storage services first: a service group stops services in reverse order, so storage outlives the API.
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: opened.services + [application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-        await storage.close()
+        await opened.close()
         logger.notice("apoxy API server stopped")
     }
 }

@@ -98,12 +98,17 @@ public final class ServerProcess: @unchecked Sendable {
 
     /// Starts `apoxy server` on a port the kernel picks (`--listen 127.0.0.1:0`, read back from its log, so two
     /// tests can never race for one port), and waits until it answers `/readyz`.
-    public static func start(dataDir: String) async throws -> ServerProcess {
+    public static func start(dataDir: String, arguments: [String] = []) async throws -> ServerProcess {
         let logURL = URL(fileURLWithPath: dataDir).deletingLastPathComponent().appendingPathComponent("server.log")
+        return try await start(arguments: ["--data-dir", dataDir] + arguments, logURL: logURL)
+    }
+
+    /// Starts `apoxy server` with `arguments` (after `--listen 127.0.0.1:0 --log-level notice`), its output in `logURL`.
+    public static func start(arguments: [String], logURL: URL) async throws -> ServerProcess {
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: apoxyBinary)
-        process.arguments = ["server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "notice"]
+        process.arguments = ["server", "--listen", "127.0.0.1:0", "--log-level", "notice"] + arguments
         let log = try FileHandle(forWritingTo: logURL)
         process.standardOutput = log
         process.standardError = log

@@ -114,6 +114,8 @@ extension ResourceStore {
         } else if let requested = Int64(version) {
             target = requested
         } else {
+            // A consistent list: from the cache only when its watch is known to reach the current revision in order.
+            guard storage.watchReachesCurrentRevisionInOrder else { return nil }
             target = try await run(name: "") { try await storage.currentRevision() }
         }
         guard await cache.waitUntilFresh(target) else { return nil }

@@ -75,7 +75,15 @@ extension ResourceStore {
                 revision: start.revision, events: start.stream, expired: nil)
         }
         let startRevision = version.isEmpty ? current : requested
-        if let stream = cache.watch(after: startRevision) {
+        var resumed: WatchCacheSubscription<Object>?
+        do {
+            resumed = try await cache.watch(after: startRevision)
+        } catch let error as StorageError {
+            if case .compacted = error.code {} else { throw statusError(for: error, name: "") }
+        } catch {
+            throw .internalError("\(error)")
+        }
+        if let stream = resumed {
             return WatchSubscription(initial: [], initialEventsEnd: false, revision: startRevision, events: stream, expired: nil)
         }
         let (empty, continuation) = CachedEventStream<Object>.makeStream()

@@ -258,7 +258,7 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
     /// after the request arrived); otherwise storage does. The cache saves a storage round trip, a decode and an
     /// encode.
     public func getEncoded(name: String) async throws(StatusError) -> ReadObject<Object> {
-        if let cache {
+        if let cache, storage.watchReachesCurrentRevisionInOrder {
             let current = try await run(name: name) { try await storage.currentRevision() }
             if let cached = cache.entry(named: name, freshAt: current) {
                 guard let cached else { throw .notFound(groupResource, name) }

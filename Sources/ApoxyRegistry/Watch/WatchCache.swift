@@ -167,21 +167,18 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
 
     private func apply(_ change: StorageChange) throws {
         var event: CachedEvent<Object>?
-        if change.object.key.hasPrefix(keyPrefix) {
+        if change.kind != .progress, change.object.key.hasPrefix(keyPrefix) {
             let name = String(change.object.key.dropFirst(keyPrefix.count))
             let object = try read(change.object.value, name: name, revision: change.revision)
             let previous = state.withLock { $0.objects[name] }
-            let type: WatchEventType
-            switch change.kind {
-            case .put: type = previous == nil ? .added : .modified
-            case .delete: type = .deleted
-            }
+            let type: WatchEventType = change.kind == .delete ? .deleted : previous == nil ? .added : .modified
             event = CachedEvent(type: type, object: object, previous: previous, revision: change.revision)
         }
         // Deliver outside the lock (see StreamSubscribers). Changes are applied from this one task, so watchers still
         // see them in order.
         let (subscribers, due) = state.withLock { state in
-            state.revision = change.revision
+            // A progress report never moves the cache back (etcd may report a revision it reported before).
+            state.revision = max(state.revision, change.revision)
             if let event {
                 let name = event.object.name
                 if event.type != .modified { state.sortedNames = nil }
@@ -219,11 +216,19 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
     /// Whether the cache has loaded.
     public var isReady: Bool { state.withLock { $0.ready } }
 
-    /// Waits until the cache reflects `revision` (or `timeout` passes); returns whether it does.
+    /// Waits until the cache reflects `revision` (or `timeout` passes); returns whether it does. Meanwhile it asks
+    /// storage for watch progress, so a revision made by another resource's write is reached too (kube's consistent
+    /// reads from cache).
     public func waitUntilFresh(_ revision: Int64, timeout: Duration = .seconds(3)) async -> Bool {
         let isFresh = { self.state.withLock { $0.ready && $0.revision >= revision } }
         if isFresh() { return true }
         await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    await self.storage.requestWatchProgress()
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+            }
             group.addTask {
                 await withCheckedContinuation { continuation in
                     let resumeNow = self.state.withLock { state -> Bool in
@@ -235,6 +240,7 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
                 }
             }
             group.addTask { try? await Task.sleep(for: timeout) }
+            // The first of the waiter and the timeout (the progress requester never ends by itself).
             await group.next()
             group.cancelAll()
             // Release a waiter left behind by the timeout.
@@ -288,13 +294,49 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
         return objects
     }
 
-    /// Events after `revision`; nil when that revision is older than the cache's history.
-    public func watch(after revision: Int64) -> WatchCacheSubscription<Object>? {
+    /// Events after `revision`: from the cache's history, or, for a revision older than that, from storage's change
+    /// log first (so a watch resumes across a restart of this server); nil when the cache is not loaded. Throws
+    /// storage's `.compacted` when storage no longer has the changes either.
+    public func watch(after revision: Int64) async throws -> WatchCacheSubscription<Object>? {
+        if let subscription = subscribe(after: revision, backlog: [], backlogEnd: revision) { return subscription }
+        guard isReady else { return nil }
+        var backlog: [CachedEvent<Object>] = []
+        var cursor = revision
+        // Bounded: a cache whose history never catches up with the log (it cannot, as it follows storage) gives up.
+        for _ in 0..<1_000 {
+            let page = try await storage.changes(after: cursor, limit: 10_000)
+            for change in page {
+                cursor = change.revision
+                if let event = try cachedEvent(change) { backlog.append(event) }
+            }
+            if let subscription = subscribe(after: revision, backlog: backlog, backlogEnd: cursor) { return subscription }
+            if page.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        return nil
+    }
+
+    /// Subscribes with `backlog` (events up to `backlogEnd`) then the history after it, if the history reaches back
+    /// that far.
+    private func subscribe(after revision: Int64, backlog: [CachedEvent<Object>], backlogEnd: Int64) -> WatchCacheSubscription<Object>? {
         let subscription: (stream: WatchCacheSubscription<Object>, extra: Void)? = subscribe { state in
-            guard state.ready, revision >= state.floor else { return nil }
-            return (state.history[state.historyStart...].filter { $0.revision > revision }, ())
+            guard state.ready, backlogEnd >= state.floor else { return nil }
+            return (backlog + state.history[state.historyStart...].filter { $0.revision > backlogEnd && $0.revision > revision }, ())
         }
         return subscription?.stream
+    }
+
+    /// A change from storage's log as a cache event (nil for other resources' keys).
+    private func cachedEvent(_ change: StorageChange) throws -> CachedEvent<Object>? {
+        guard change.kind != .progress, change.object.key.hasPrefix(keyPrefix) else { return nil }
+        let name = String(change.object.key.dropFirst(keyPrefix.count))
+        let object = try read(change.object.value, name: name, revision: change.revision)
+        switch change.kind {
+        case .delete:
+            return CachedEvent(type: .deleted, object: object, previous: nil, revision: change.revision)
+        default:
+            let previous = try change.previousValue.map { try read($0, name: name, revision: change.revision) }
+            return CachedEvent(type: previous == nil ? .added : .modified, object: object, previous: previous, revision: change.revision)
+        }
     }
 
     /// The current objects plus the events after them, taken atomically (no gap, no overlap).

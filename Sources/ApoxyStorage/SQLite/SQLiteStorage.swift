@@ -42,6 +42,8 @@ public final class SQLiteStorage: RevisionedStorage {
     static func migrate(_ db: SQLiteConnection) throws {
         try db.execute("PRAGMA journal_mode = WAL")
         try db.execute("PRAGMA synchronous = FULL")
+        // Truncate the WAL back to this size after checkpoints, so a burst of writes does not leave a large file.
+        try db.execute("PRAGMA journal_size_limit = 16777216")
         var version: Int64 = 0
         try db.query("PRAGMA user_version") { version = $0.integer(0) }
         if version > schemaVersion {
@@ -196,7 +198,7 @@ public final class SQLiteStorage: RevisionedStorage {
             defer { try? db.execute("COMMIT") }
             var compacted: Int64 = 0
             try db.query("SELECT value FROM meta WHERE key = 'compacted'") { compacted = $0.integer(0) }
-            if revision < compacted { throw StorageError(.compacted(oldest: compacted)) }
+            if revision < compacted - 1 { throw StorageError(.compacted(oldest: compacted)) }
             var result: [StorageChange] = []
             try db.query(
                 "SELECT revision, key, kind, value, create_revision, prev_value FROM changes WHERE revision > ? ORDER BY revision LIMIT ?",
@@ -209,6 +211,20 @@ public final class SQLiteStorage: RevisionedStorage {
                         previousValue: $0.isNull(5) ? nil : $0.blob(5)))
             }
             return result
+        }
+    }
+}
+
+extension SQLiteStorage {
+    public func compact(before revision: Int64) async throws {
+        try await writerPool.runIfActive { [writer] in try writer.compact(before: revision) }
+    }
+
+    public func compactedRevision() async throws -> Int64 {
+        try await read { db in
+            var compacted: Int64 = 0
+            try db.query("SELECT value FROM meta WHERE key = 'compacted'") { compacted = $0.integer(0) }
+            return compacted
         }
     }
 }
@@ -295,6 +311,32 @@ extension SQLiteStorage {
                     results = batch.map { _ in .failure(failure) }
                 }
                 for ((_, waiter), result) in zip(batch, results) { waiter.resume(with: result) }
+            }
+        }
+
+        /// Deletes the change log before `revision` except each key's last change there when it is a put, which a list
+        /// at `revision` or later still needs. Runs on the writer thread, between batches.
+        func compact(before revision: Int64) throws {
+            let target = min(revision, self.revision)
+            do {
+                try connection.execute("BEGIN IMMEDIATE")
+                var compacted: Int64 = 0
+                try connection.query("SELECT value FROM meta WHERE key = 'compacted'") { compacted = $0.integer(0) }
+                guard target > compacted else {
+                    try connection.execute("COMMIT")
+                    return
+                }
+                try connection.query(
+                    """
+                    DELETE FROM changes WHERE revision < ?1
+                      AND revision < (SELECT max(c.revision) FROM changes c WHERE c.key = changes.key AND c.revision < ?1)
+                    """, [.integer(target)])
+                try connection.query("DELETE FROM changes WHERE revision < ? AND kind = 1", [.integer(target)])
+                try connection.query("UPDATE meta SET value = ? WHERE key = 'compacted'", [.integer(target)])
+                try connection.execute("COMMIT")
+            } catch {
+                try? connection.execute("ROLLBACK")
+                throw StorageError(.unavailable, message: "compaction failed: \(error)")
             }
         }
 
