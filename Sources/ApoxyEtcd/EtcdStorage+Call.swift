@@ -17,8 +17,8 @@ enum EtcdMethods {
 }
 
 enum EtcdTransport {
-    /// An HTTP/2 transport to the configured members: pick-first, so a lost member's connection fails over to the
-    /// next, with quick reconnection backoff.
+    /// An HTTP/2 transport to the configured members, round-robin over the members it is connected to: a member that
+    /// dies drops out of the rotation at once (its requests fail over to the others) and rejoins once reconnected.
     static func make(_ configuration: EtcdConfiguration) throws -> HTTP2ClientTransport.Posix {
         let endpoints = configuration.endpoints
         let target: any ResolvableTarget
@@ -45,7 +45,8 @@ enum EtcdTransport {
         } else {
             security = .plaintext
         }
-        return try HTTP2ClientTransport.Posix(target: target, transportSecurity: security, config: config)
+        return try HTTP2ClientTransport.Posix(
+            target: target, transportSecurity: security, config: config, serviceConfig: ServiceConfig(loadBalancingConfig: [.roundRobin]))
     }
 }
 
