@@ -1,5 +1,6 @@
 import ApoxyTestSupport
 import ApoxyAPI
+import ApoxyStorage
 import ApoxyClient
 import Foundation
 import Testing
@@ -110,10 +111,22 @@ struct WatchTests {
     @Test func aRevisionOlderThanHistoryIsExpired() async throws {
         let path = LiveServer.temporaryDatabasePath()
         try await LiveServer.run(databasePath: path) { server in
-            for i in 0..<3 { _ = try await server.send("POST", collection, json: backend("old-\(i)")) }
+            for i in 0..<4 { _ = try await server.send("POST", collection, json: backend("old-\(i)")) }
         }
-        // A new process starts its history at the current revision.
+        // History retention compacted everything before revision 3 while no server ran.
+        let storage = try SQLiteStorage(path: path)
+        try await storage.compact(before: 3)
+        await storage.close()
+        // A new process resumes any retained revision from the persisted change log, and answers 410 before it.
         try await LiveServer.run(databasePath: path) { server in
+            let (resumedStatus, resumed) = try await server.watch("resourceVersion=2")
+            #expect(resumedStatus == 200)
+            let third = try #require(try await resumed.nextChange())
+            #expect(third.type == "ADDED")
+            #expect(third.object["metadata"]?["name"] == "old-2")
+            #expect(third.object["metadata"]?["resourceVersion"] == "3")
+            #expect(try await resumed.nextChange()?.object["metadata"]?["name"] == "old-3")
+            await resumed.close()
             let (status, events) = try await server.watch("resourceVersion=1")
             #expect(status == 200)
             let error = try #require(try await events.next())

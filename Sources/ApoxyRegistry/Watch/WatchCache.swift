@@ -109,6 +109,8 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
     }
 
     private func follow() async {
+        // Retries back off to 2 s, so an unreachable storage is not polled (and logged) ten times a second.
+        var retryDelay = Duration.milliseconds(100)
         while !Task.isCancelled {
             do {
                 let list = try await self.storage.list(prefix: self.keyPrefix)
@@ -119,6 +121,7 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
                     objects[name] = try self.read(stored.value, name: name, revision: stored.modRevision)
                 }
                 self.reset(objects: objects, revision: list.revision)
+                retryDelay = .milliseconds(100)
                 for try await change in try await self.storage.watch(after: list.revision) {
                     try self.apply(change)
                 }
@@ -126,8 +129,10 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
                 break
             } catch {
                 if Task.isCancelled { break }
-                self.logger.warning("watch cache restarting", metadata: ["prefix": "\(self.keyPrefix)", "error": "\(error)"])
-                try? await Task.sleep(for: .milliseconds(100))
+                self.logger.warning(
+                    "watch cache restarting", metadata: ["prefix": "\(self.keyPrefix)", "error": "\(error)", "retry_in": "\(retryDelay)"])
+                try? await Task.sleep(for: retryDelay)
+                retryDelay = min(retryDelay * 2, .seconds(2))
             }
         }
     }
