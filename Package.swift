@@ -180,6 +180,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ApoxyAPITests", dependencies: ["ApoxyAPI"], swiftSettings: swiftSettings),
+        .testTarget(name: "ApoxyYAMLTests", dependencies: ["ApoxyAPI", "ApoxyYAML"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ApoxyStorageTests",
             dependencies: [

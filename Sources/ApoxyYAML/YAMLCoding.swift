@@ -15,6 +15,28 @@ public enum YAMLCoding {
     /// Parses one or more documents: a JSON text, or a YAML stream of `---`-separated documents. Empty documents
     /// are dropped. JSON goes through the strict JSON parser so integers and strings keep their exact types.
     public static func parseDocuments(_ text: String) throws(DocumentParseError) -> [JSONValue] {
+        try parseDocuments(text, limits: DecodingLimits(inputBytes: text.utf8.count))
+    }
+
+    /// Bounds on what one input may decode to, checked while decoding, before anything grows with an expansion.
+    public struct DecodingLimits: Sendable {
+        /// Values (scalars, sequences, mappings) all the documents may hold once aliases are expanded.
+        public var maxNodes: Int
+        /// Nesting of sequences and mappings.
+        public var maxDepth: Int
+
+        /// kube-apiserver's YAML decoder rejects "excessive aliasing": expansion far beyond the input's own size. A
+        /// document without aliases needs at least two bytes per value, so 4 values per input byte (and 100,000 for
+        /// small inputs) leaves ordinary anchors room while a 250-byte alias bomb stops after 100,000 values.
+        public init(inputBytes: Int, maxDepth: Int = 256) {
+            maxNodes = max(100_000, inputBytes * 4)
+            self.maxDepth = maxDepth
+        }
+    }
+
+    /// `parseDocuments(_:)` with explicit limits.
+    public static func parseDocuments(_ text: String, limits: DecodingLimits) throws(DocumentParseError) -> [JSONValue] {
+        try checkNesting(text, maxDepth: limits.maxDepth)
         let trimmed = text.drop { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r" || $0 == "\u{FEFF}" }
         if trimmed.first == "{" || trimmed.first == "[" {
             do {
@@ -26,8 +48,9 @@ public enum YAMLCoding {
         var documents: [JSONValue] = []
         do {
             var sequence = try Yams.compose_all(yaml: text)
+            var budget = NodeBudget(remaining: limits.maxNodes, maxDepth: limits.maxDepth)
             while let node = sequence.next() {
-                let value = try jsonValue(node)
+                let value = try jsonValue(node, budget: &budget, depth: 0)
                 if !value.isNull { documents.append(value) }
             }
             if let error = sequence.error { throw error }
@@ -63,7 +86,57 @@ public enum YAMLCoding {
         }
     }
 
-    static func jsonValue(_ node: Node) throws(DocumentParseError) -> JSONValue {
+    /// What decoding may still produce.
+    struct NodeBudget {
+        var remaining: Int
+        let maxDepth: Int
+    }
+
+    /// Rejects input that could nest deeper than `maxDepth` before the YAML composer (which recurses, and could
+    /// exhaust a thread's stack) sees it. An upper bound, counted per line: open flow brackets (`[`, `{`, counted
+    /// even inside quotes, so nothing can hide them), half the indentation, and the block indicators (`- `, `: `)
+    /// that open a level on the same line.
+    static func checkNesting(_ text: String, maxDepth: Int) throws(DocumentParseError) {
+        var flow = 0
+        var indentation = 0
+        var atLineStart = true
+        var indicators = 0
+        var previous: UInt8 = 0
+        func tooDeep() -> DocumentParseError {
+            DocumentParseError(message: "invalid document: nesting deeper than \(maxDepth) levels")
+        }
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\n"):
+                atLineStart = true
+                indentation = 0
+                indicators = 0
+            case UInt8(ascii: " ") where atLineStart:
+                indentation += 1
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                flow += 1
+                atLineStart = false
+            case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                flow = max(0, flow - 1)
+                atLineStart = false
+            case UInt8(ascii: " ") where previous == UInt8(ascii: "-") || previous == UInt8(ascii: ":"):
+                indicators += 1
+            default:
+                atLineStart = false
+            }
+            previous = byte
+            if flow + indentation / 2 + indicators > maxDepth { throw tooDeep() }
+        }
+    }
+
+    static func jsonValue(_ node: Node, budget: inout NodeBudget, depth: Int) throws(DocumentParseError) -> JSONValue {
+        budget.remaining -= 1
+        if budget.remaining < 0 {
+            throw DocumentParseError(message: "invalid YAML: document contains excessive aliasing (it expands far beyond its size)")
+        }
+        if depth > budget.maxDepth {
+            throw DocumentParseError(message: "invalid YAML: nesting deeper than \(budget.maxDepth) levels")
+        }
         switch node {
         case .scalar(let scalar):
             // `Node.tag` resolves an implicit tag (plain scalars) with the default YAML 1.1 resolver.
@@ -82,7 +155,7 @@ public enum YAMLCoding {
             }
         case .sequence(let sequence):
             var elements: [JSONValue] = []
-            for element in sequence { elements.append(try jsonValue(element)) }
+            for element in sequence { elements.append(try jsonValue(element, budget: &budget, depth: depth + 1)) }
             return .array(elements)
         case .mapping(let mapping):
             var members: [String: JSONValue] = [:]
@@ -90,7 +163,7 @@ public enum YAMLCoding {
                 guard case .scalar(let keyScalar) = key else {
                     throw DocumentParseError(message: "invalid YAML: mapping keys must be strings (line \((key.mark?.line).map(String.init) ?? "?"))")
                 }
-                members[keyScalar.string] = try jsonValue(value)
+                members[keyScalar.string] = try jsonValue(value, budget: &budget, depth: depth + 1)
             }
             return .object(members)
         }

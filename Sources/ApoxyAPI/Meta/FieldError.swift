@@ -62,15 +62,22 @@ public struct FieldError: Sendable, Hashable, CustomStringConvertible {
     /// The full line `field: message`, as in the Status message.
     public var description: String { field.isEmpty ? causeMessage : "\(field): \(causeMessage)" }
 
+    /// The longest rendering of a bad value in a message; longer values are cut, so an error never echoes a whole
+    /// large (or alias-expanded) document back.
+    public static let maxRenderedValueBytes = 256
+
     static func render(_ value: JSONValue) -> String {
+        let text: String
         switch value {
-        case .string(let s): return String(decoding: JSONValue.string(s).serialized(), as: UTF8.self)
+        case .string(let s): text = String(decoding: JSONValue.string(s).serialized(), as: UTF8.self)
         case .null: return "null"
         case .integer(let i): return String(i)
         case .double(let d): return "\(d)"
         case .bool(let b): return String(b)
-        case .array, .object: return value.jsonString
+        case .array, .object: text = value.jsonString
         }
+        guard text.utf8.count > maxRenderedValueBytes else { return text }
+        return String(decoding: text.utf8.prefix(maxRenderedValueBytes), as: UTF8.self) + "...(truncated)"
     }
 }
 
