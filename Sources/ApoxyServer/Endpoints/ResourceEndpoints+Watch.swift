@@ -12,14 +12,9 @@ extension ResourceEndpoints {
         var options = WatchOptions()
         options.list = try listOptions(query)
         options.allowBookmarks = query.flag("allowWatchBookmarks")
-        if let value = query["sendInitialEvents"] { options.sendInitialEvents = value == "true" || value == "1" }
+        options.sendInitialEvents = query.optionalFlag("sendInitialEvents")
         var requestedTimeout: Duration?
-        if let text = query["timeoutSeconds"], !text.isEmpty {
-            guard let seconds = Int(text), seconds >= 0 else {
-                throw StatusError.badRequest("timeoutSeconds: Invalid value: \"\(text)\": must be a non-negative integer")
-            }
-            if seconds > 0 { requestedTimeout = .seconds(seconds) }
-        }
+        if let seconds = try query.int64("timeoutSeconds"), seconds > 0 { requestedTimeout = .seconds(seconds) }
         let timeout = requestedTimeout
         let subscription = try await store.watch(options: options)
         let listOptions = options.list

@@ -83,9 +83,10 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
         if let selector = query["fieldSelector"] {
             options.fieldSelector = try FieldSelector(parsing: selector, supportedFields: store.supportedFieldSelectors)
         }
-        if let limit = query["limit"], !limit.isEmpty {
-            guard let value = Int(limit) else { throw .badRequest("limit: Invalid value: \"\(limit)\": must be an integer") }
-            options.limit = value
+        if let limit = try query.int64("limit") { options.limit = Int(clamping: limit) }
+        // Lists take timeoutSeconds too (watches use it); it must parse either way.
+        if let timeout = try query.int64("timeoutSeconds"), timeout < 0 {
+            throw .badRequest("timeoutSeconds: Invalid value: \"\(timeout)\": must be a non-negative integer")
         }
         options.continueToken = query["continue"]
         options.resourceVersion = query["resourceVersion"]
@@ -212,7 +213,7 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
         var options = try DeleteOptions.parse(body: try await body(request))
         if query["dryRun"] != nil { options.dryRun = try parseDryRun(query.all("dryRun")) }
         if let policy = query["propagationPolicy"] { options.propagationPolicy = policy }
-        if let grace = query["gracePeriodSeconds"] { options.gracePeriodSeconds = Int64(grace) }
+        if let grace = try query.int64("gracePeriodSeconds") { options.gracePeriodSeconds = grace }
         try options.validate()
         return options
     }

@@ -1,3 +1,5 @@
+import ApoxyAPI
+
 /// Query parameters decoded as Go's url.ParseQuery does (`+` is a space, `%XX` escapes), keeping repeats.
 struct QueryParameters: Sendable {
     private(set) var pairs: [(String, String)] = []
@@ -18,10 +20,36 @@ struct QueryParameters: Sendable {
     /// Every value of `name`.
     func all(_ name: String) -> [String] { pairs.filter { $0.0 == name }.map(\.1) }
 
-    /// A boolean flag (`true`, `1`).
+    /// A boolean option as kube-apiserver reads one (`runtime.Convert_Slice_string_To_bool`): absent is false,
+    /// `0` and `false` in any case are false, and any other value, even an empty one, is true.
     func flag(_ name: String) -> Bool {
         guard let value = self[name] else { return false }
-        return value == "true" || value == "1" || value == "True"
+        return !(value == "0" || value.lowercased() == "false")
+    }
+
+    /// An optional boolean (`*bool` in kube's options): nil when absent, else as `flag`.
+    func optionalFlag(_ name: String) -> Bool? {
+        self[name] == nil ? nil : flag(name)
+    }
+
+    /// An integer option as kube reads one (`strconv.ParseInt(s, 10, 64)`): nil when absent; a value that does not
+    /// parse is 400 naming the parameter, never silently ignored. An empty value counts as absent, as in kube.
+    func int64(_ name: String) throws(StatusError) -> Int64? {
+        guard let text = self[name], !text.isEmpty else { return nil }
+        var digits = Substring(text)
+        if digits.first == "+" || digits.first == "-" { digits = digits.dropFirst() }
+        guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else {
+            throw StatusError.badRequest("\(name): Invalid value: \"\(Self.quoted(text))\": strconv.ParseInt: parsing \"\(Self.quoted(text))\": invalid syntax")
+        }
+        guard let value = Int64(text) else {
+            throw StatusError.badRequest("\(name): Invalid value: \"\(Self.quoted(text))\": strconv.ParseInt: parsing \"\(Self.quoted(text))\": value out of range")
+        }
+        return value
+    }
+
+    /// At most 64 bytes of a hostile value, for messages.
+    static func quoted(_ text: String) -> String {
+        text.utf8.count <= 64 ? text : String(decoding: text.utf8.prefix(64), as: UTF8.self) + "..."
     }
 
     static func decode(_ text: Substring) -> String {

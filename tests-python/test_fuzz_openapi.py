@@ -1,0 +1,63 @@
+"""Fuzzing in CI: schemathesis (PyPI) generates requests from the server's own published OpenAPI v3 documents, about
+30 s per API group, and the run must find zero server errors (`--checks not_a_server_error`: no 5xx, no dropped
+connection). The server must still answer `/readyz` afterwards.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+from test_dynamic_client import DEFAULT_BINARY, _free_port, _log_tail
+
+VENV_BIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".venv", "bin")
+SECONDS_PER_GROUP = int(os.environ.get("APOXY_FUZZ_SECONDS", "30"))
+
+
+@pytest.fixture(scope="module")
+def fuzz_server():
+    binary = os.environ.get("APOXY_BINARY", DEFAULT_BINARY)
+    workdir = tempfile.mkdtemp(prefix="apoxy-fuzz-")
+    log_path = os.path.join(workdir, "server.log")
+    port = _free_port()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [binary, "server", "--listen", f"127.0.0.1:{port}", "--data-dir", os.path.join(workdir, "data")],
+            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/readyz", timeout=1):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"apoxy did not start:\n{_log_tail(log_path)}")
+            time.sleep(0.05)
+    yield {"base": base, "workdir": workdir, "log": log_path}
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.mark.parametrize("group", ["apis/core.apoxy.dev/v1alpha2", "apis/gateway.apoxy.dev/v1"])
+def test_schemathesis_finds_no_server_error(fuzz_server, group):
+    schemathesis = os.path.join(VENV_BIN, "schemathesis")
+    assert os.access(schemathesis, os.X_OK), "schemathesis missing: scripts/install-tools.sh installs it"
+    result = subprocess.run(
+        [schemathesis, "run", f"{fuzz_server['base']}/openapi/v3/{group}", "--checks", "not_a_server_error",
+         "--max-time", str(SECONDS_PER_GROUP), "--workers", "2", "--seed", "20261204", "--no-color"],
+        cwd=fuzz_server["workdir"], capture_output=True, text=True, timeout=SECONDS_PER_GROUP + 120)
+    summary = result.stdout[-3000:]
+    assert result.returncode == 0, f"schemathesis found failures:\n{summary}\n{result.stderr[-2000:]}\n{_log_tail(fuzz_server['log'])}"
+    assert " passed" in summary and "generated" in summary, summary
+    with urllib.request.urlopen(fuzz_server["base"] + "/readyz", timeout=5) as resp:
+        assert resp.status == 200
