@@ -35,7 +35,9 @@ struct Server: AsyncParsableCommand {
         discussion: """
             Serves /apis/core.apoxy.dev/v1alpha2/backends and /apis/gateway.apoxy.dev/v1/httproutes as kube-apiserver
             serves cluster-scoped custom resources.
-            Point kubectl at it with a kubeconfig whose cluster server is http://<listen>.
+            Point kubectl at it with a kubeconfig whose cluster server is http://<listen> (loopback, no certificate) or
+            https://<listen>. Off loopback without --tls-cert-file it serves HTTPS with a self-signed certificate it
+            generates in --data-dir (apiserver.crt, apiserver.key).
 
             Example:
               apoxy server --listen 127.0.0.1:8080 --data-dir ./apoxy-data
@@ -50,6 +52,8 @@ struct Server: AsyncParsableCommand {
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
+
+    @OptionGroup var security: SecurityOptions
 
     func validate() throws {
         guard Self.parseListen(listen) != nil else {
@@ -76,10 +80,17 @@ struct Server: AsyncParsableCommand {
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let databasePath = (dataDir as NSString).appendingPathComponent("apoxy.sqlite")
         let storage = try SQLiteStorage(path: databasePath)
-        let application = APIServer.application(
-            storage: storage, configuration: APIServerConfiguration(host: host, port: port), logger: logger,
+        let configuration = try security.configuration(host: host, port: port, dataDir: dataDir, logger: logger)
+        let scheme = configuration.tls == nil ? "http" : "https"
+        let mode = configuration.authorizationMode.rawValue
+        let application = try APIServer.application(
+            storage: storage, configuration: configuration, logger: logger,
             onListening: { port in
-                logger.notice("apoxy API server listening", metadata: ["address": "\(host):\(port)", "database": "\(databasePath)"])
+                logger.notice(
+                    "apoxy API server listening",
+                    metadata: [
+                        "address": "\(host):\(port)", "scheme": "\(scheme)", "authorization": "\(mode)", "database": "\(databasePath)",
+                    ])
             })
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(

@@ -124,7 +124,7 @@ struct DevCommand: AsyncParsableCommand {
 
         let databasePath = (dataDir as NSString).appendingPathComponent("apoxy.sqlite")
         let storage = try SQLiteStorage(path: databasePath)
-        let application = APIServer.application(
+        let application = try APIServer.application(
             storage: storage, configuration: APIServerConfiguration(host: api.host, port: api.port), logger: logger,
             onListening: { port in
                 logger.notice("apoxy API server listening", metadata: ["address": "\(api.host):\(port)", "database": "\(databasePath)"])
