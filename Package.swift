@@ -140,6 +140,7 @@ let package = Package(
             dependencies: [
                 "ApoxyAPI", "ApoxyClient", "ApoxyTranslation", "ApoxyXDS",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -150,6 +151,7 @@ let package = Package(
             dependencies: [
                 "ApoxyAPI", "ApoxyServer", "ApoxyCLI", "ApoxyControlPlane", "ApoxyTranslation", "ApoxyXDS", "ApoxyStorage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -29,6 +29,9 @@ public struct APIServerConfiguration: Sendable {
     public var authorizationMode: AuthorizationMode
     /// Where every request is recorded, if anywhere.
     public var auditLog: AuditLog?
+    /// The roles and bindings RBAC knows without storing them (kube's bootstrap policy, plus e.g. the control
+    /// plane's grant in `apoxy dev --secure`).
+    public var builtInPolicy: BuiltInPolicy = .kube
 
     /// Creates a configuration.
     public init(
@@ -76,7 +79,7 @@ public enum APIServer {
         case .alwaysAllow:
             authorizer = AlwaysAllowAuthorizer()
         case .rbac:
-            let rbac = RBACAuthorizer(roles: roles, bindings: bindings, logger: logger)
+            let rbac = RBACAuthorizer(roles: roles, bindings: bindings, builtIn: configuration.builtInPolicy, logger: logger)
             caches.append(rbac)
             authorizer = rbac
         }

@@ -238,6 +238,13 @@ struct AuthTests {
             let aliceReview = try JSONValue.parse(Array(alice.stdout.utf8)).value
             #expect(aliceReview["status"]?["userInfo"]?["username"] == "alice", "\(alice.stderr)")
             #expect(aliceReview["status"]?["userInfo"]?["groups"] == ["devs", "qa", "system:authenticated"])
+            // A client certificate on HTTP/1.1, where the request's channel is the TLS connection itself.
+            let dir = server.directory.path
+            let h1 = try await server.curl([
+                "--http1.1", "--cert", "\(dir)/alice.pem", "--key", "\(dir)/alice.key", "-X", "POST", "-H", "Content-Type: application/json",
+                "-d", "{}", server.url + "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+            ])
+            #expect(try JSONValue.parse(Array(h1.stdout.utf8)).value["status"]?["userInfo"]?["username"] == "alice", "\(h1.stdout)")
             let admin = try await server.kubectl("admin", ["auth", "whoami", "-o", "json"])
             let adminReview = try JSONValue.parse(Array(admin.stdout.utf8)).value
             #expect(adminReview["status"]?["userInfo"]?["groups"] == ["system:masters", "ops", "system:authenticated"])

@@ -92,8 +92,8 @@ struct AuditMiddleware: RouterMiddleware {
     }
 
     static func sourceIP(_ context: Context) -> String? {
-        let channel = context.channel.parent ?? context.channel
-        return channel.remoteAddress?.ipAddress
+        // An h2 stream reports its connection's peer; an HTTP/1.1 connection's parent is the listening socket.
+        (context.channel.remoteAddress ?? context.channel.parent?.remoteAddress)?.ipAddress
     }
 
     /// RFC 3339 with microseconds in UTC (`metav1.MicroTime`).

@@ -44,9 +44,17 @@ public struct ClientCertificateAuthenticator: Authenticator {
     public init() {}
 
     public func authenticate(_ request: Request, context: APIRequestContext) async -> AuthenticationOutcome {
-        // An h2 stream's TLS handler sits on its parent, the connection.
-        let connection = context.channel.parent ?? context.channel
-        guard let peer = try? await connection.nioSSL_peerCertificate().get() else { return .notPresented }
+        // On HTTP/1.1 the request's channel is the connection; an h2 stream's TLS handler sits on its parent.
+        // (An HTTP/1.1 connection's parent is the listening socket, so the connection must be tried first.)
+        let peer: NIOSSLCertificate?
+        if let own = try? await context.channel.nioSSL_peerCertificate().get() {
+            peer = own
+        } else if let parent = context.channel.parent {
+            peer = try? await parent.nioSSL_peerCertificate().get() ?? nil
+        } else {
+            peer = nil
+        }
+        guard let peer else { return .notPresented }
         guard let der = try? peer.toDERBytes(), let certificate = try? Certificate(derEncoded: der) else { return .rejected }
         var name = ""
         var groups: [String] = []

@@ -4,6 +4,21 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
+/// Roles and bindings the authorizer knows without storing them; a stored object of the same name replaces one.
+public struct BuiltInPolicy: Sendable {
+    public var roles: [ClusterRole]
+    public var bindings: [ClusterRoleBinding]
+
+    /// Creates a policy.
+    public init(roles: [ClusterRole] = [], bindings: [ClusterRoleBinding] = []) {
+        self.roles = roles
+        self.bindings = bindings
+    }
+
+    /// kube-apiserver's bootstrap policy as far as this server needs it.
+    public static let kube = BuiltInPolicy(roles: BootstrapPolicy.roles, bindings: BootstrapPolicy.bindings)
+}
+
 /// The ClusterRoles kube-apiserver bootstraps that this server needs, built in (not stored): health and version
 /// for everyone, discovery and the self-reviews for every authenticated user.
 enum BootstrapPolicy {
@@ -49,12 +64,12 @@ struct RBACPolicy: Sendable {
 
     /// Resolves `bindings` against `roles`; a stored role or binding replaces the built-in one of its name. A
     /// binding to a role that does not exist grants nothing.
-    init(roles: [ClusterRole], bindings: [ClusterRoleBinding]) {
+    init(roles: [ClusterRole], bindings: [ClusterRoleBinding], builtIn: BuiltInPolicy = .kube) {
         var rulesByRole: [String: [PolicyRule]] = [:]
-        for role in BootstrapPolicy.roles { rulesByRole[role.metadata.name] = role.rules }
+        for role in builtIn.roles { rulesByRole[role.metadata.name] = role.rules }
         for role in roles { rulesByRole[role.metadata.name] = role.rules }
         let storedBindings = Set(bindings.map(\.metadata.name))
-        let all = bindings + BootstrapPolicy.bindings.filter { !storedBindings.contains($0.metadata.name) }
+        let all = bindings + builtIn.bindings.filter { !storedBindings.contains($0.metadata.name) }
         for binding in all {
             guard let rules = rulesByRole[binding.roleRef.name] else { continue }
             for subject in binding.subjects {
@@ -82,13 +97,16 @@ struct RBACPolicy: Sendable {
 public final class RBACAuthorizer: Authorizer, Service {
     private let roles: WatchCache<ClusterRole>
     private let bindings: WatchCache<ClusterRoleBinding>
-    private let policy = Mutex(RBACPolicy(roles: [], bindings: []))
+    private let builtIn: BuiltInPolicy
+    private let policy: Mutex<RBACPolicy>
     private let logger: Logger
 
-    /// An authorizer over the two caches (which must run as services too).
-    init(roles: WatchCache<ClusterRole>, bindings: WatchCache<ClusterRoleBinding>, logger: Logger) {
+    /// An authorizer over the two caches (which must run as services too) and `builtIn`.
+    init(roles: WatchCache<ClusterRole>, bindings: WatchCache<ClusterRoleBinding>, builtIn: BuiltInPolicy, logger: Logger) {
         self.roles = roles
         self.bindings = bindings
+        self.builtIn = builtIn
+        self.policy = Mutex(RBACPolicy(roles: [], bindings: [], builtIn: builtIn))
         self.logger = logger
     }
 
@@ -129,15 +147,7 @@ public final class RBACAuthorizer: Authorizer, Service {
     private func rebuild() {
         let roleObjects: [ClusterRole] = roles.snapshot().objects.map { $0.decoded() }
         let bindingObjects: [ClusterRoleBinding] = bindings.snapshot().objects.map { $0.decoded() }
-        let rebuilt = RBACPolicy(roles: roleObjects, bindings: bindingObjects)
+        let rebuilt = RBACPolicy(roles: roleObjects, bindings: bindingObjects, builtIn: builtIn)
         policy.withLock { $0 = rebuilt }
-    }
-
-    /// Waits until both caches have been read once (so a request right after startup sees stored bindings).
-    func waitUntilReady() async {
-        while !(roles.isReady && bindings.isReady) && !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        rebuild()
     }
 }

@@ -69,16 +69,7 @@ public struct ServingTLS: Sendable {
         let key = P256.Signing.PrivateKey()
         let now = Date()
         let name = try DistinguishedName { CommonName("apoxy-apiserver@\(Int(now.timeIntervalSince1970))") }
-        var names: [GeneralName] = [.dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))]
-        if let address = try? SocketAddress(ipAddress: host, port: 0) {
-            if case .v4(let v4) = address {
-                withUnsafeBytes(of: v4.address.sin_addr) { names.append(.ipAddress(ASN1OctetString(contentBytes: ArraySlice($0)))) }
-            } else if case .v6(let v6) = address {
-                withUnsafeBytes(of: v6.address.sin6_addr) { names.append(.ipAddress(ASN1OctetString(contentBytes: ArraySlice($0)))) }
-            }
-        } else if host != "localhost" {
-            names.append(.dnsName(host))
-        }
+        let names = subjectAlternativeNames(host: host)
         let certificate = try Certificate(
             version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(key.publicKey),
             notValidBefore: now - 60, notValidAfter: now + 365 * 24 * 3600, issuer: name, subject: name,
@@ -97,5 +88,20 @@ public struct ServingTLS: Sendable {
             "no --tls-cert-file given: generated a self-signed serving certificate",
             metadata: ["certificate": "\(certificatePath)", "key": "\(keyPath)"])
         return (certificatePath, keyPath)
+    }
+
+    /// `localhost`, 127.0.0.1 and `host` (as an IP address or a DNS name).
+    static func subjectAlternativeNames(host: String) -> [GeneralName] {
+        var names: [GeneralName] = [.dnsName("localhost"), .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1]))]
+        if let address = try? SocketAddress(ipAddress: host, port: 0) {
+            if case .v4(let v4) = address {
+                withUnsafeBytes(of: v4.address.sin_addr) { names.append(.ipAddress(ASN1OctetString(contentBytes: ArraySlice($0)))) }
+            } else if case .v6(let v6) = address {
+                withUnsafeBytes(of: v6.address.sin6_addr) { names.append(.ipAddress(ASN1OctetString(contentBytes: ArraySlice($0)))) }
+            }
+        } else if host != "localhost" {
+            names.append(.dnsName(host))
+        }
+        return names
     }
 }
