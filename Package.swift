@@ -29,6 +29,11 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        // Already in the graph through grpc-swift-nio-transport: X.509 parsing (client certificate subjects) and
+        // key generation for the self-signed serving certificate.
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // Layer 0: the SQLite C library from the system (Debian: libsqlite3-dev).
@@ -78,8 +83,14 @@ let package = Package(
                 "ApoxyRegistry", "ApoxyYAML",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdHTTP2", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -152,6 +163,7 @@ let package = Package(
             dependencies: [
                 "ApoxyAPI", "ApoxyClient", "ApoxyTranslation", "ApoxyXDS",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -163,6 +175,7 @@ let package = Package(
                 "ApoxyAPI", "ApoxyServer", "ApoxyCLI", "ApoxyControlPlane", "ApoxyTranslation", "ApoxyXDS", "ApoxyStorage",
                 "ApoxyEtcd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -192,14 +205,16 @@ let package = Package(
         // Child processes and the `apoxy server` child, shared by the integration and CLI tests.
         .target(
             name: "ApoxyTestSupport",
-            dependencies: ["ApoxyClient"],
+            dependencies: ["ApoxyClient", .product(name: "NIOSSL", package: "swift-nio-ssl")],
             path: "Tests/ApoxyTestSupport",
             swiftSettings: swiftSettings
         ),
         // Integration tests: the real server on loopback, a real SQLite file, real kubectl.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["ApoxyServer", "ApoxyClient", "ApoxyAPI", "ApoxyTestSupport"],
+            dependencies: [
+                "ApoxyServer", "ApoxyClient", "ApoxyAPI", "ApoxyTestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Translator tests: golden in/out files, and our output against the verified reference Envoy objects.

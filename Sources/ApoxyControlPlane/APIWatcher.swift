@@ -1,16 +1,21 @@
 import ApoxyAPI
 import ApoxyClient
 import Logging
+import NIOSSL
 import Synchronization
 
-/// Where the control plane finds the API server.
-public struct APIEndpoint: Sendable, Hashable {
+/// Where the control plane finds the API server, and how it proves who it is there.
+public struct APIEndpoint: Sendable {
     public var host: String
     public var port: Int
-    /// Creates an endpoint (plain HTTP).
-    public init(host: String, port: Int) {
+    /// HTTPS with these settings (trusted CA, client certificate); nil is plain HTTP.
+    public var tls: TLSConfiguration?
+
+    /// Creates an endpoint.
+    public init(host: String, port: Int, tls: TLSConfiguration? = nil) {
         self.host = host
         self.port = port
+        self.tls = tls
     }
 }
 
@@ -112,7 +117,7 @@ final class APIWatcher: Sendable {
 extension APIEndpoint {
     /// Runs `body` on a new connection and closes it afterwards, whatever happens.
     func withConnection<T: Sendable>(_ body: (HTTPConnection) async throws -> T) async throws -> T {
-        let connection = try await HTTPConnection.connect(host: host, port: port)
+        let connection = try await HTTPConnection.connect(host: host, port: port, tls: tls)
         do {
             let result = try await body(connection)
             await connection.close()

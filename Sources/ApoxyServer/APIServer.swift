@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
+import HummingbirdHTTP2
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -20,12 +21,31 @@ public struct APIServerConfiguration: Sendable {
     public var port: Int
     /// How often an idle watch that allows bookmarks gets one.
     public var bookmarkInterval: Duration
+    /// TLS with HTTP/2 by ALPN (HTTP/1.1 fallback); nil serves plain HTTP/1.1.
+    public var tls: ServingTLS?
+    /// Who may call: authenticators and whether anonymous requests are served.
+    public var authentication: AuthenticationConfiguration
+    /// What they may do.
+    public var authorizationMode: AuthorizationMode
+    /// Where every request is recorded, if anywhere.
+    public var auditLog: AuditLog?
+    /// The roles and bindings RBAC knows without storing them (kube's bootstrap policy, plus e.g. the control
+    /// plane's grant in `apoxy dev --secure`).
+    public var builtInPolicy: BuiltInPolicy = .kube
 
     /// Creates a configuration.
-    public init(host: String = "127.0.0.1", port: Int = 8080, bookmarkInterval: Duration = .seconds(30)) {
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, bookmarkInterval: Duration = .seconds(30), tls: ServingTLS? = nil,
+        authentication: AuthenticationConfiguration = AuthenticationConfiguration(), authorizationMode: AuthorizationMode = .alwaysAllow,
+        auditLog: AuditLog? = nil
+    ) {
         self.host = host
         self.port = port
         self.bookmarkInterval = bookmarkInterval
+        self.tls = tls
+        self.authentication = authentication
+        self.authorizationMode = authorizationMode
+        self.auditLog = auditLog
     }
 }
 
@@ -36,26 +56,58 @@ public enum APIServer {
     /// strategy here (its type carries the descriptor and schema); every verb comes from the generic endpoints.
     static let strategies: [any ResourceStrategy] = [BackendStrategy(), HTTPRouteStrategy()]
 
-    /// The resources this server serves.
-    public static var resources: [ResourceDescriptor] { strategies.map(\.descriptor) }
+    /// The resources this server serves: the strategies' and RBAC's.
+    public static var resources: [ResourceDescriptor] {
+        strategies.map(\.descriptor) + [ClusterRoleStrategy().descriptor, ClusterRoleBindingStrategy().descriptor]
+    }
 
-    /// Builds the application over `storage`. `onListening` receives the bound port once the server accepts connections.
+    /// Builds the application over `storage`. `onListening` receives the bound port once the server accepts
+    /// connections. Throws when the TLS files cannot be loaded.
     public static func application(
         storage: any RevisionedStorage, configuration: APIServerConfiguration, logger: Logger,
         services: [any Service] = [],
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
+    ) throws -> some ApplicationProtocol {
         let now: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
         let router = Router(context: APIRequestContext.self)
-        router.middlewares.add(StatusErrorMiddleware(logger: logger))
-        let caches = strategies.map { strategy in
-            serve(strategy, storage: storage, router: router, configuration: configuration, logger: logger, now: now)
+        // RBAC follows its two resources' caches, so those exist before the middleware that asks it.
+        let roles = cache(for: ClusterRoleStrategy(), storage: storage, configuration: configuration, logger: logger)
+        let bindings = cache(for: ClusterRoleBindingStrategy(), storage: storage, configuration: configuration, logger: logger)
+        var caches: [any Service] = [roles, bindings]
+        let authorizer: any Authorizer
+        switch configuration.authorizationMode {
+        case .alwaysAllow:
+            authorizer = AlwaysAllowAuthorizer()
+        case .rbac:
+            let rbac = RBACAuthorizer(roles: roles, bindings: bindings, builtIn: configuration.builtInPolicy, logger: logger)
+            caches.append(rbac)
+            authorizer = rbac
         }
+        // Middleware applies to the routes registered after it. Audit outermost (it records 401s and 403s too),
+        // then errors to Status, then who is calling, then what they may do.
+        if let auditLog = configuration.auditLog { router.middlewares.add(AuditMiddleware(log: auditLog)) }
+        router.middlewares.add(StatusErrorMiddleware(logger: logger))
+        router.middlewares.add(AuthenticationMiddleware(configuration: configuration.authentication))
+        router.middlewares.add(AuthorizationMiddleware(authorizer: authorizer))
+        for strategy in strategies {
+            caches.append(serveService(strategy, storage: storage, router: router, configuration: configuration, logger: logger, now: now))
+        }
+        register(ClusterRoleStrategy(), cache: roles, storage: storage, router: router, configuration: configuration, now: now)
+        register(ClusterRoleBindingStrategy(), cache: bindings, storage: storage, router: router, configuration: configuration, now: now)
+        Reviews(authorizer: authorizer).register(on: router)
         registerDiscovery(on: router, resources: resources)
         registerHealth(on: router, storage: storage)
+        let server: HTTPServerBuilder
+        if let tls = configuration.tls {
+            // h2 streams end with the client's RST_STREAM, so they need no CloseOnInputClosedHandler; a watch on
+            // the HTTP/1.1 fallback notices a closed connection on its next tick.
+            server = try .http2Upgrade(tlsConfiguration: try tls.tlsConfiguration())
+        } else {
+            server = .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [CloseOnInputClosedHandler()]))
+        }
         return Application(
             router: router,
-            server: .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [CloseOnInputClosedHandler()])),
+            server: server,
             configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             services: caches + services,
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
@@ -67,15 +119,38 @@ public enum APIServer {
     static func serve<Strategy: ResourceStrategy>(
         _ strategy: Strategy, storage: any RevisionedStorage, router: Router<APIRequestContext>,
         configuration: APIServerConfiguration, logger: Logger, now: @escaping @Sendable () -> Int64
+    ) -> WatchCache<Strategy.Object> {
+        let cache = cache(for: strategy, storage: storage, configuration: configuration, logger: logger)
+        register(strategy, cache: cache, storage: storage, router: router, configuration: configuration, now: now)
+        return cache
+    }
+
+    /// `serve` for a strategy known only as `any ResourceStrategy`.
+    static func serveService<Strategy: ResourceStrategy>(
+        _ strategy: Strategy, storage: any RevisionedStorage, router: Router<APIRequestContext>,
+        configuration: APIServerConfiguration, logger: Logger, now: @escaping @Sendable () -> Int64
     ) -> any Service {
-        let cache = WatchCache<Strategy.Object>(
+        serve(strategy, storage: storage, router: router, configuration: configuration, logger: logger, now: now)
+    }
+
+    /// The watch cache of one resource.
+    static func cache<Strategy: ResourceStrategy>(
+        for strategy: Strategy, storage: any RevisionedStorage, configuration: APIServerConfiguration, logger: Logger
+    ) -> WatchCache<Strategy.Object> {
+        WatchCache<Strategy.Object>(
             storage: storage, keyPrefix: ResourceStore<Strategy>.keyPrefix, selectableFields: SelectableFields(strategy.selectableFields),
             tickInterval: min(configuration.bookmarkInterval, .seconds(1)), logger: logger)
+    }
+
+    /// Registers every verb of one resource on `router`, over a store fed by `cache`.
+    static func register<Strategy: ResourceStrategy>(
+        _ strategy: Strategy, cache: WatchCache<Strategy.Object>, storage: any RevisionedStorage, router: Router<APIRequestContext>,
+        configuration: APIServerConfiguration, now: @escaping @Sendable () -> Int64
+    ) {
         let endpoints = ResourceEndpoints(
             store: ResourceStore(storage: storage, strategy: strategy, cache: cache, now: now), now: now,
             bookmarkInterval: configuration.bookmarkInterval)
         endpoints.register(on: router)
-        return cache
     }
 
     /// kube-apiserver's health endpoints: `/livez` and `/healthz` say the process serves; `/readyz` also that storage
@@ -99,7 +174,7 @@ public enum APIServer {
     }
 
     static func registerDiscovery(on router: Router<APIRequestContext>, resources: [ResourceDescriptor]) {
-        let discovery = Discovery(resources: resources)
+        let discovery = Discovery(resources: resources + [Reviews.accessReview, Reviews.subjectReview])
         let openAPI = OpenAPIDocuments(resources: resources)
         router.get("/version") { _, _ in APIResponse.json(Discovery.version) }
         // kubectl asks for aggregated discovery first and falls back to the per-group documents.

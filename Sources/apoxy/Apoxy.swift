@@ -35,7 +35,9 @@ struct Server: AsyncParsableCommand {
         discussion: """
             Serves /apis/core.apoxy.dev/v1alpha2/backends and /apis/gateway.apoxy.dev/v1/httproutes as kube-apiserver
             serves cluster-scoped custom resources.
-            Point kubectl at it with a kubeconfig whose cluster server is http://<listen>.
+            Point kubectl at it with a kubeconfig whose cluster server is http://<listen> (loopback, no certificate) or
+            https://<listen>. Off loopback without --tls-cert-file it serves HTTPS with a self-signed certificate it
+            generates in --data-dir (apiserver.crt, apiserver.key).
 
             Example:
               apoxy server --listen 127.0.0.1:8080 --data-dir ./apoxy-data
@@ -51,6 +53,8 @@ struct Server: AsyncParsableCommand {
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
+
+    @OptionGroup var security: SecurityOptions
 
     func validate() throws {
         guard Self.parseListen(listen) != nil else {
@@ -75,10 +79,19 @@ struct Server: AsyncParsableCommand {
         let logger = configuredLogger
         let (host, port) = Self.parseListen(listen)!
         let opened = try storage.open(logger: logger)
-        let application = APIServer.application(
-            storage: opened.storage, configuration: APIServerConfiguration(host: host, port: port), logger: logger,
+        // The certificate folder (kube's --cert-dir) is the data folder, whatever the storage.
+        try FileManager.default.createDirectory(atPath: storage.dataDir, withIntermediateDirectories: true)
+        let configuration = try security.configuration(host: host, port: port, dataDir: storage.dataDir, logger: logger)
+        let scheme = configuration.tls == nil ? "http" : "https"
+        let mode = configuration.authorizationMode.rawValue
+        let application = try APIServer.application(
+            storage: opened.storage, configuration: configuration, logger: logger,
             onListening: { port in
-                logger.notice("apoxy API server listening", metadata: ["address": "\(host):\(port)", "storage": "\(opened.location)"])
+                logger.notice(
+                    "apoxy API server listening",
+                    metadata: [
+                        "address": "\(host):\(port)", "scheme": "\(scheme)", "authorization": "\(mode)", "storage": "\(opened.location)",
+                    ])
             })
         // Storage services first: a service group stops services in reverse order, so storage outlives the API.
         let group = ServiceGroup(

@@ -7,6 +7,7 @@ import ApoxyXDS
 import ArgumentParser
 import Foundation
 import Logging
+import NIOSSL
 import ServiceLifecycle
 import UnixSignals
 
@@ -103,6 +104,14 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "The Envoy binary (default: $APOXY_ENVOY, envoy on PATH, or ./.venv/bin/envoy).")
     var envoy: String?
 
+    @Flag(help: """
+        Serve the API over TLS with certificates generated in <data-dir>/pki (a CA, the serving certificate, an admin \
+        certificate in system:masters, the control plane's), with RBAC, and write <data-dir>/kubeconfig for the admin. \
+        The control plane then authenticates as system:apoxy:control-plane, allowed to read Backends and HTTPRoutes \
+        and to write only their status.
+        """)
+    var secure = false
+
     @OptionGroup var dataPlane: DataPlaneOptions
 
     func validate() throws {
@@ -124,17 +133,51 @@ struct DevCommand: AsyncParsableCommand {
 
         let databasePath = (dataDir as NSString).appendingPathComponent("apoxy.sqlite")
         let storage = try SQLiteStorage(path: databasePath)
-        let application = APIServer.application(
-            storage: storage, configuration: APIServerConfiguration(host: api.host, port: api.port), logger: logger,
-            onListening: { port in
-                logger.notice("apoxy API server listening", metadata: ["address": "\(api.host):\(port)", "database": "\(databasePath)"])
+        var configuration = APIServerConfiguration(host: api.host, port: api.port)
+        var controlPlaneTLS: TLSConfiguration?
+        var kubeconfig: (path: String, certificates: DevCertificates)?
+        if secure {
+            let pki = try DevCertificates.prepare(in: (dataDir as NSString).appendingPathComponent("pki"), host: api.host)
+            configuration.tls = ServingTLS(
+                certificateFile: pki.servingCertificate, privateKeyFile: pki.servingKey, clientCAFile: pki.caCertificate)
+            configuration.authentication = AuthenticationConfiguration(authenticators: [ClientCertificateAuthenticator()])
+            configuration.authorizationMode = .rbac
+            configuration.builtInPolicy = BuiltInPolicy(
+                roles: BuiltInPolicy.kube.roles + [DevCertificates.controlPlaneRole],
+                bindings: BuiltInPolicy.kube.bindings + [DevCertificates.controlPlaneBinding])
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(pki.caCertificate)
+            tls.certificateChain = try NIOSSLCertificate.fromPEMFile(pki.controlPlaneCertificate).map { .certificate($0) }
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: pki.controlPlaneKey, format: .pem))
+            controlPlaneTLS = tls
+            kubeconfig = ((dataDir as NSString).appendingPathComponent("kubeconfig"), pki)
+        }
+        let scheme = secure ? "https" : "http"
+        let reachableHost = DataPlaneOptions.reachable(api.host)
+        let application = try APIServer.application(
+            storage: storage, configuration: configuration, logger: logger,
+            onListening: { [kubeconfig] port in
+                logger.notice(
+                    "apoxy API server listening",
+                    metadata: ["address": "\(api.host):\(port)", "scheme": "\(scheme)", "database": "\(databasePath)"])
+                if let kubeconfig {
+                    // Written once the port is known, so `KUBECONFIG=<data-dir>/kubeconfig kubectl` works at once.
+                    let host = reachableHost.contains(":") ? "[\(reachableHost)]" : reachableHost
+                    do {
+                        let text = try kubeconfig.certificates.adminKubeconfig(server: "https://\(host):\(port)")
+                        try DevCertificates.write(text, to: kubeconfig.path, private: true)
+                        logger.notice("admin kubeconfig written", metadata: ["kubeconfig": "\(kubeconfig.path)"])
+                    } catch {
+                        logger.error("cannot write the kubeconfig", metadata: ["path": "\(kubeconfig.path)", "error": "\(error)"])
+                    }
+                }
             })
 
         let snapshots = SnapshotStore()
         let tracker = ProxyTracker()
         let xdsServer = XDSServer(host: xds.host, port: xds.port, snapshots: snapshots, tracker: tracker, logger: logger)
         let controlPlane = ControlPlane(
-            api: APIEndpoint(host: DataPlaneOptions.reachable(api.host), port: api.port), options: options,
+            api: APIEndpoint(host: reachableHost, port: api.port, tls: controlPlaneTLS), options: options,
             snapshots: snapshots, tracker: tracker, logger: logger)
 
         let bootstrap = EnvoyBootstrap(
@@ -154,7 +197,7 @@ struct DevCommand: AsyncParsableCommand {
         logger.notice(
             "apoxy dev starting",
             metadata: [
-                "api": "http://\(api.host):\(api.port)", "proxy": "\(dataPlane.proxyListen)",
+                "api": "\(scheme)://\(api.host):\(api.port)", "proxy": "\(dataPlane.proxyListen)",
                 "xds": "\(dataPlane.xdsListen)", "envoy_admin": "\(envoyAdmin)", "envoy_log": "\(envoyLog)",
             ])
         try await group.run()

@@ -97,14 +97,15 @@ public final class ServerProcess: @unchecked Sendable {
     }
 
     /// Starts `apoxy server` on a port the kernel picks (`--listen 127.0.0.1:0`, read back from its log, so two
-    /// tests can never race for one port), and waits until it answers `/readyz`.
-    public static func start(dataDir: String, arguments: [String] = []) async throws -> ServerProcess {
+    /// tests can never race for one port), and waits until it answers `/readyz` (any answer once `tls` is given:
+    /// with authentication on, an anonymous probe may well be refused).
+    public static func start(dataDir: String, arguments: [String] = [], tls: TLSConfiguration? = nil) async throws -> ServerProcess {
         let logURL = URL(fileURLWithPath: dataDir).deletingLastPathComponent().appendingPathComponent("server.log")
-        return try await start(arguments: ["--data-dir", dataDir] + arguments, logURL: logURL)
+        return try await start(arguments: ["--data-dir", dataDir] + arguments, logURL: logURL, tls: tls)
     }
 
     /// Starts `apoxy server` with `arguments` (after `--listen 127.0.0.1:0 --log-level notice`), its output in `logURL`.
-    public static func start(arguments: [String], logURL: URL) async throws -> ServerProcess {
+    public static func start(arguments: [String], logURL: URL, tls: TLSConfiguration? = nil) async throws -> ServerProcess {
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: apoxyBinary)
@@ -118,7 +119,7 @@ public final class ServerProcess: @unchecked Sendable {
             if !process.isRunning { break }
             let output = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
             if let match = output.firstMatch(of: /address=127\.0\.0\.1:([0-9]+)/), let port = Int(match.1),
-                await isReady(port: port)
+                await isReady(port: port, tls: tls)
             {
                 return ServerProcess(process: process, port: port, logURL: logURL)
             }
@@ -173,13 +174,14 @@ public func freePort() throws -> Int {
 }
 
 import ApoxyClient
+import NIOSSL
 
-/// Whether the server on `port` answers `/readyz` with 200.
-public func isReady(port: Int) async -> Bool {
-    guard let client = try? await HTTPConnection.connect(host: "127.0.0.1", port: port) else { return false }
+/// Whether the server on `port` answers `/readyz` with 200 (over `tls`: answers at all).
+public func isReady(port: Int, tls: TLSConfiguration? = nil) async -> Bool {
+    guard let client = try? await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: tls) else { return false }
     let status = try? await client.request("GET", "/readyz").status
     await client.close()
-    return status == 200
+    return tls == nil ? status == 200 : status != nil
 }
 
 /// The status of one GET, on a fresh connection.

@@ -48,7 +48,7 @@ struct LiveServer: Sendable {
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         let (portStream, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = APIServer.application(
+        let app = try APIServer.application(
             storage: storage, configuration: APIServerConfiguration(host: "127.0.0.1", port: 0, bookmarkInterval: .milliseconds(200)),
             logger: logger,
             onListening: { port in portContinuation.yield(port) })

@@ -15,12 +15,17 @@ public struct ResourceDescriptor: Sendable {
     public var description: String
     /// Whether `/status` is served.
     public var hasStatusSubresource: Bool
+    /// The verbs discovery lists (every verb for stored resources; `create` for reviews).
+    public var verbs: [String]
+
+    /// What a stored resource supports.
+    public static let allVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
     /// Creates a descriptor.
     public init(
         group: String, version: String, kind: String, listKind: String, plural: String, singular: String,
         shortNames: [String], categories: [String] = [], schema: Schema, description: String,
-        hasStatusSubresource: Bool = true
+        hasStatusSubresource: Bool = true, verbs: [String] = ResourceDescriptor.allVerbs
     ) {
         self.group = group
         self.version = version
@@ -33,6 +38,7 @@ public struct ResourceDescriptor: Sendable {
         self.schema = schema
         self.description = description
         self.hasStatusSubresource = hasStatusSubresource
+        self.verbs = verbs
     }
 
     /// `group/version`.

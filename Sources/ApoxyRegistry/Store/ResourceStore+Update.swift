@@ -160,7 +160,7 @@ extension ResourceStore {
             old: ownershipBase, new: object.json, entries: FieldManager.entries(old.metadata.managedFields),
             manager: options.manager, subresource: subresource == .status ? "status" : "", now: now())
         object.metadata.managedFields = FieldManager.json(entries)
-        try validate(object, schemaErrors: relevantSchemaErrors, extra: metadataErrors)
+        try validate(object, schemaErrors: relevantSchemaErrors, extra: metadataErrors, old: old)
         let encoded = encode(object)
         if encoded == stored.value {
             // A no-op update writes nothing and keeps the resourceVersion, as kube does.

@@ -231,11 +231,11 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
 
     /// Collects schema errors, metadata errors and the strategy's semantic errors (dropping semantic errors at or
     /// under a field the schema already rejected), and throws 422 Invalid if there are any.
-    func validate(_ object: Object, schemaErrors: [FieldError], extra: [FieldError] = []) throws(StatusError) {
+    func validate(_ object: Object, schemaErrors: [FieldError], extra: [FieldError] = [], old: Object? = nil) throws(StatusError) {
         var errors = schemaErrors + extra
         errors += object.metadata.validate(at: FieldPath("metadata"))
         let rejected = schemaErrors.map(\.field)
-        for error in strategy.validate(object) {
+        for error in old.map({ strategy.validateUpdate(object, old: $0) }) ?? strategy.validate(object) {
             let shadowed = rejected.contains { field in
                 error.field == field || error.field.hasPrefix(field + ".") || error.field.hasPrefix(field + "[")
             }
@@ -294,7 +294,7 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
             }
         }
         if !object.metadata.name.isEmpty {
-            for message in NameValidation.dns1123SubdomainErrors(object.metadata.name) {
+            for message in strategy.nameErrors(object.metadata.name) {
                 metadataErrors.append(FieldError(.invalid, "metadata.name", .string(object.metadata.name), message))
             }
         }

@@ -27,6 +27,10 @@ public protocol ResourceStrategy: Sendable {
     func normalize(_ json: inout JSONValue)
     /// Semantic validation the schema cannot express; must not mutate.
     func validate(_ object: Object) -> [FieldError]
+    /// Semantic validation of an update (immutable fields); by default `validate`.
+    func validateUpdate(_ object: Object, old: Object) -> [FieldError]
+    /// Problems with a new object's name; by default kube's DNS-1123 subdomain rule.
+    func nameErrors(_ name: String) -> [String]
     /// Whether the desired state differs, which bumps `metadata.generation`.
     func specChanged(old: JSONValue, new: JSONValue) -> Bool
     /// Table columns after NAME (which is always first).
@@ -40,6 +44,10 @@ public protocol ResourceStrategy: Sendable {
 
 extension ResourceStrategy {
     public func normalize(_ json: inout JSONValue) {}
+
+    public func validateUpdate(_ object: Object, old: Object) -> [FieldError] { validate(object) }
+
+    public func nameErrors(_ name: String) -> [String] { NameValidation.dns1123SubdomainErrors(name) }
 
     public func specChanged(old: JSONValue, new: JSONValue) -> Bool { old["spec"] != new["spec"] }
 

@@ -47,7 +47,7 @@ struct Discovery: Sendable {
         for r in served {
             entries.append([
                 "name": .string(r.plural), "singularName": .string(r.singular), "namespaced": false, "kind": .string(r.kind),
-                "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+                "verbs": .array(r.verbs.map { .string($0) }),
                 "shortNames": .array(r.shortNames.map { .string($0) }),
                 "categories": .array(r.categories.map { .string($0) }),
                 "storageVersionHash": .string(String(OpenAPIDocuments.hash(Array("\(r.group)/\(r.version)/\(r.kind)".utf8)).prefix(11))),
@@ -92,7 +92,7 @@ extension Discovery {
                         var entry: [String: JSONValue] = [
                             "resource": .string(r.plural), "responseKind": kind, "scope": "Cluster",
                             "singularResource": .string(r.singular),
-                            "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+                            "verbs": .array(r.verbs.map { .string($0) }),
                             "shortNames": .array(r.shortNames.map { .string($0) }),
                         ]
                         if !r.categories.isEmpty { entry["categories"] = .array(r.categories.map { .string($0) }) }

@@ -154,6 +154,8 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
             return try await body(request)
         case "application/yaml":
             return try Self.jsonFromYAML(try await body(request))
+        case KubeProtobuf.mediaType:
+            return try KubeProtobuf.decode(try await body(request)).serialized()
         default:
             throw StatusError.unsupportedMediaType(
                 "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml")
