@@ -32,6 +32,8 @@ public struct APIServerConfiguration: Sendable {
     /// The roles and bindings RBAC knows without storing them (kube's bootstrap policy, plus e.g. the control
     /// plane's grant in `apoxy dev --secure`).
     public var builtInPolicy: BuiltInPolicy = .kube
+    /// Requests and connections this server takes on at once, and for how long.
+    public var limits = ServerLimits()
 
     /// Creates a configuration.
     public init(
@@ -87,6 +89,9 @@ public enum APIServer {
         // then errors to Status, then who is calling, then what they may do.
         if let auditLog = configuration.auditLog { router.middlewares.add(AuditMiddleware(log: auditLog)) }
         router.middlewares.add(StatusErrorMiddleware(logger: logger))
+        // Overload is refused before any work, authentication included.
+        router.middlewares.add(
+            RequestLimitMiddleware(limits: configuration.limits, counters: RequestLimitMiddleware.Counters(), logger: logger))
         router.middlewares.add(AuthenticationMiddleware(configuration: configuration.authentication))
         router.middlewares.add(AuthorizationMiddleware(authorizer: authorizer))
         for strategy in strategies {
@@ -103,7 +108,12 @@ public enum APIServer {
             // the HTTP/1.1 fallback notices a closed connection on its next tick.
             server = try .http2Upgrade(tlsConfiguration: try tls.tlsConfiguration())
         } else {
-            server = .http1(configuration: HTTP1Channel.Configuration(additionalChannelHandlers: [CloseOnInputClosedHandler()]))
+            let limits = configuration.limits
+            var http1 = HTTP1Channel.Configuration(
+                additionalChannelHandlers: [CloseOnInputClosedHandler(), ReadHeaderTimeoutHandler(timeout: limits.readHeaderTimeout)],
+                idleTimeout: .nanoseconds(Int64(limits.idleTimeout.components.seconds) * 1_000_000_000))
+            http1.httpDecoder = .init(maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes)
+            server = .http1(configuration: http1)
         }
         return Application(
             router: router,

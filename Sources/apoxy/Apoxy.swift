@@ -56,6 +56,9 @@ struct Server: AsyncParsableCommand {
 
     @OptionGroup var security: SecurityOptions
 
+    @OptionGroup(title: "Limits")
+    var limits: LimitOptions
+
     func validate() throws {
         guard Self.parseListen(listen) != nil else {
             throw ValidationError("--listen must be host:port, e.g. 127.0.0.1:8080 or [::1]:8080")
@@ -81,7 +84,8 @@ struct Server: AsyncParsableCommand {
         let opened = try storage.open(logger: logger)
         // The certificate folder (kube's --cert-dir) is the data folder, whatever the storage.
         try FileManager.default.createDirectory(atPath: storage.dataDir, withIntermediateDirectories: true)
-        let configuration = try security.configuration(host: host, port: port, dataDir: storage.dataDir, logger: logger)
+        var configuration = try security.configuration(host: host, port: port, dataDir: storage.dataDir, logger: logger)
+        configuration.limits = try limits.limits()
         let scheme = configuration.tls == nil ? "http" : "https"
         let mode = configuration.authorizationMode.rawValue
         let application = try APIServer.application(

@@ -211,6 +211,11 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
         let targets = subscribers ?? state.withLock { $0.subscribers.all }
         let slow = StreamSubscribers.deliver(CollectionOfOne(item), to: targets)
         let cutOff = slow.isEmpty ? [] : state.withLock { $0.subscribers.remove(slow) }
+        if !cutOff.isEmpty {
+            logger.notice(
+                "ended watchers that fell behind; their clients re-list",
+                metadata: ["prefix": "\(keyPrefix)", "watchers": "\(cutOff.count)", "buffer": "\(bufferLimit)"])
+        }
         for continuation in cutOff {
             continuation.finish(throwing: StorageError(.unavailable, message: "watcher fell more than \(bufferLimit) events behind"))
         }
