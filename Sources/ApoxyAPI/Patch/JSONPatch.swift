@@ -44,6 +44,9 @@ public struct JSONPatch: Sendable {
         guard case .array(let elements) = document else {
             throw Self.invalid("invalid JSON patch: expected an array of operations, got \(document.typeName)")
         }
+        if elements.count > Self.maxOperations {
+            throw Self.invalid("The allowed maximum operations in a JSON patch is \(Self.maxOperations), got \(elements.count)")
+        }
         var operations: [Operation] = []
         operations.reserveCapacity(elements.count)
         for (index, element) in elements.enumerated() {
@@ -56,10 +59,43 @@ public struct JSONPatch: Sendable {
     /// caller's document is never half patched.
     public func apply(to target: JSONValue) throws(JSONPatchError) -> JSONValue {
         var document = target
+        var copied = 0
         for operation in operations {
+            if case .copy(let from, _) = operation, let value = Self.value(at: from, in: document) {
+                // Copies share storage, so a patch of self-appending copies doubles the document per operation while
+                // costing nothing here; serialising it would not. Count what copies add (as evanphx/json-patch's
+                // AccumulatedCopySizeLimit, which kube-apiserver sets), stopping at the limit.
+                copied += Self.nodeCount(value, budget: Self.maxCopiedValues - copied + 1)
+                if copied > Self.maxCopiedValues {
+                    throw JSONPatchError(
+                        kind: .applyFailed,
+                        message: "Unable to complete the copy, the accumulated size increase of copy exceeds the limit of \(Self.maxCopiedValues) values")
+                }
+            }
             try Self.perform(operation, on: &document)
         }
         return document
+    }
+
+    /// The most values all copy operations of one patch may add.
+    public static let maxCopiedValues = 1_000_000
+    /// The most operations one patch may hold (kube-apiserver's limit).
+    public static let maxOperations = 10_000
+
+    /// The values in `value`, counted up to `budget` (shared subtrees count each time they appear, as they would
+    /// once serialised).
+    static func nodeCount(_ value: JSONValue, budget: Int) -> Int {
+        var count = 0
+        var stack: [JSONValue] = [value]
+        while let next = stack.popLast(), count < budget {
+            count += 1
+            switch next {
+            case .array(let elements): stack.append(contentsOf: elements)
+            case .object(let members): stack.append(contentsOf: members.values)
+            default: break
+            }
+        }
+        return count
     }
 }
 
