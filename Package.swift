@@ -197,6 +197,11 @@ let package = Package(
         ),
         .testTarget(name: "ApoxyAPITests", dependencies: ["ApoxyAPI"], swiftSettings: swiftSettings),
         .testTarget(name: "ApoxyYAMLTests", dependencies: ["ApoxyAPI", "ApoxyYAML"], swiftSettings: swiftSettings),
+        // The registry without sockets: ResourceStore and WatchCache over MemoryStorage.
+        .testTarget(
+            name: "ApoxyRegistryTests",
+            dependencies: ["ApoxyAPI", "ApoxyRegistry", "ApoxyStorage", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "ApoxyStorageTests",
             dependencies: [

@@ -60,13 +60,22 @@ public struct Snapshot: Sendable, Equatable {
                 }
             }
         }
+        // Two resources of one type under one name: Envoy would keep one of them, and a dictionary built from them
+        // would trap; refuse the snapshot instead.
+        for (type, names) in [("cluster", clusters.map(\.name)), ("listener", listeners.map(\.name)),
+                              ("route configuration", routeConfigurations.map(\.name))] {
+            var seen = Set<String>()
+            for name in names where !seen.insert(name).inserted {
+                problems.append("two of \(type) \(name)")
+            }
+        }
         guard problems.isEmpty else { throw SnapshotError(problems: problems) }
         do {
             var resources: [XDSType: [String: Google_Protobuf_Any]] = [:]
-            resources[.cluster] = try Dictionary(uniqueKeysWithValues: clusters.map { ($0.name, try Google_Protobuf_Any(message: $0)) })
-            resources[.listener] = try Dictionary(uniqueKeysWithValues: listeners.map { ($0.name, try Google_Protobuf_Any(message: $0)) })
+            resources[.cluster] = try Dictionary(clusters.map { ($0.name, try Google_Protobuf_Any(message: $0)) }) { first, _ in first }
+            resources[.listener] = try Dictionary(listeners.map { ($0.name, try Google_Protobuf_Any(message: $0)) }) { first, _ in first }
             resources[.routeConfiguration] = try Dictionary(
-                uniqueKeysWithValues: routeConfigurations.map { ($0.name, try Google_Protobuf_Any(message: $0)) })
+                routeConfigurations.map { ($0.name, try Google_Protobuf_Any(message: $0)) }) { first, _ in first }
             self.init(version: version, resources: resources)
         } catch {
             throw SnapshotError(problems: ["cannot encode resources: \(error)"])

@@ -122,4 +122,14 @@ struct StreamSessionTests {
             try Snapshot(version: "1", clusters: [], listeners: [], routeConfigurations: [route])
         }
     }
+
+    /// Two clusters under one name used to trap in `Dictionary(uniqueKeysWithValues:)`, taking the process down.
+    @Test func aSnapshotWithTwoResourcesOfOneNameIsRefused() throws {
+        #expect(throws: SnapshotError.self) { try snapshot("1", clusters: ["twin", "twin"]) }
+        do {
+            _ = try snapshot("1", clusters: ["twin", "twin"])
+        } catch {
+            #expect((error as? SnapshotError)?.problems == ["two of cluster twin"])
+        }
+    }
 }

@@ -52,7 +52,12 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
         var historyStart = 0
         var floor: Int64 = 0
         var subscribers = StreamSubscribers<WatchCacheItem<Object>>()
-        var waiters: [(revision: Int64, continuation: CheckedContinuation<Void, Never>)] = []
+        var waiters: [(id: Int, revision: Int64, continuation: CheckedContinuation<Void, Never>)] = []
+        var nextWaiterID = 0
+        /// Waiters not registered yet, and those whose wait ended (timeout, cancellation) before they registered, which
+        /// must then not register.
+        var unregisteredWaiters = Set<Int>()
+        var abandonedWaiters = Set<Int>()
     }
 
     private let storage: any RevisionedStorage
@@ -232,6 +237,11 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
     public func waitUntilFresh(_ revision: Int64, timeout: Duration = .seconds(3)) async -> Bool {
         let isFresh = { self.state.withLock { $0.ready && $0.revision >= revision } }
         if isFresh() { return true }
+        let id = state.withLock { state -> Int in
+            state.nextWaiterID += 1
+            state.unregisteredWaiters.insert(state.nextWaiterID)
+            return state.nextWaiterID
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 while !Task.isCancelled {
@@ -242,24 +252,27 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
             group.addTask {
                 await withCheckedContinuation { continuation in
                     let resumeNow = self.state.withLock { state -> Bool in
+                        if state.abandonedWaiters.remove(id) != nil { return true }
+                        state.unregisteredWaiters.remove(id)
                         if state.ready && state.revision >= revision { return true }
-                        state.waiters.append((revision, continuation))
+                        state.waiters.append((id, revision, continuation))
                         return false
                     }
                     if resumeNow { continuation.resume() }
                 }
             }
             group.addTask { try? await Task.sleep(for: timeout) }
-            // The first of the waiter and the timeout (the progress requester never ends by itself).
+            // The first of the waiter and the timeout, which also ends early when this task is cancelled (the progress
+            // requester never ends by itself).
             await group.next()
             group.cancelAll()
-            // Release a waiter left behind by the timeout.
-            let left = self.state.withLock { state -> [CheckedContinuation<Void, Never>] in
-                let due = state.waiters.filter { $0.revision == revision }.map(\.continuation)
-                state.waiters.removeAll { $0.revision == revision }
-                return due
+            // Release this call's own waiter, registered or not yet; other callers' waiters stay.
+            let mine = self.state.withLock { state -> CheckedContinuation<Void, Never>? in
+                if let index = state.waiters.firstIndex(where: { $0.id == id }) { return state.waiters.remove(at: index).continuation }
+                if state.unregisteredWaiters.remove(id) != nil { state.abandonedWaiters.insert(id) }
+                return nil
             }
-            for waiter in left { waiter.resume() }
+            mine?.resume()
         }
         return isFresh()
     }
