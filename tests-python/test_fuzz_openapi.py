@@ -1,6 +1,8 @@
 """Fuzzing in CI: schemathesis (PyPI) generates requests from the server's own published OpenAPI v3 documents, about
 30 s per API group, and the run must find zero server errors (`--checks not_a_server_error`: no 5xx, no dropped
-connection). The server must still answer `/readyz` afterwards.
+connection). The server must still answer `/readyz` afterwards. One worker: with two, CPython 3.11's AST compiler
+(which hypothesis calls to describe its strategies) raced between threads and failed the run with a SystemError in
+schemathesis itself, not in the server.
 """
 import os
 import shutil
@@ -54,7 +56,7 @@ def test_schemathesis_finds_no_server_error(fuzz_server, group):
     assert os.access(schemathesis, os.X_OK), "schemathesis missing: scripts/install-tools.sh installs it"
     result = subprocess.run(
         [schemathesis, "run", f"{fuzz_server['base']}/openapi/v3/{group}", "--checks", "not_a_server_error",
-         "--max-time", str(SECONDS_PER_GROUP), "--workers", "2", "--seed", "20261204", "--no-color"],
+         "--max-time", str(SECONDS_PER_GROUP), "--workers", "1", "--seed", "20261204", "--no-color"],
         cwd=fuzz_server["workdir"], capture_output=True, text=True, timeout=SECONDS_PER_GROUP + 120)
     summary = result.stdout[-3000:]
     assert result.returncode == 0, f"schemathesis found failures:\n{summary}\n{result.stderr[-2000:]}\n{_log_tail(fuzz_server['log'])}"

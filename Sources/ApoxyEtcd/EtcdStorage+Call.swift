@@ -65,10 +65,7 @@ extension EtcdStorage {
         _ method: MethodDescriptor, _ request: Request, key: String
     ) async throws -> Response {
         do {
-            return try await client.unary(
-                request: ClientRequest(message: request), descriptor: method, serializer: ProtobufSerializer<Request>(),
-                deserializer: ProtobufDeserializer<Response>(), options: unaryOptions
-            ) { response in try response.message }
+            return try await unaryClient.call(method.fullyQualifiedMethod, request, timeout: configuration.requestTimeout)
         } catch let error as RPCError {
             throw Self.storageError(error, key: key)
         }

@@ -14,7 +14,10 @@ import Synchronization
 /// cluster. A `Service`: run it (it runs the gRPC connections, the watches and the compactor) before use.
 public final class EtcdStorage: RevisionedStorage, Service {
     let configuration: EtcdConfiguration
+    /// The watch streams' client.
     let client: GRPCClient<HTTP2ClientTransport.Posix>
+    /// Every other call's.
+    let unaryClient: EtcdUnaryClient
     let logger: Logger
     let watches: WatchRegistry
     /// The cluster's version as a member reported it, once known.
@@ -26,6 +29,7 @@ public final class EtcdStorage: RevisionedStorage, Service {
         self.logger = logger
         watches = WatchRegistry(bufferLimit: configuration.watchBuffer)
         client = GRPCClient(transport: try EtcdTransport.make(configuration))
+        unaryClient = try EtcdUnaryClient(configuration: configuration)
     }
 
     /// Runs the connections, every watch and the compactor until graceful shutdown or cancellation.
@@ -42,6 +46,7 @@ public final class EtcdStorage: RevisionedStorage, Service {
                 self.watches.close()
             }
             watches.close()
+            unaryClient.close()
             group.cancelAll()
         }
     }
