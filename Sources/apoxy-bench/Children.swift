@@ -147,17 +147,21 @@ final class EtcdRunner: Sendable {
     /// Starts etcd with its data in `dataDir` and returns once `/health` says it has a leader.
     static func start(binary: String, dataDir: String, timeout: Duration = .seconds(30)) async throws -> EtcdRunner {
         let any = "http://127.0.0.1:0"
+        // The client URL is a port picked free here (as the tests' EtcdCluster does), not port 0: etcd's own gateway
+        // and advertised URL then name the real port. With port 0 the server's gRPC streams were closed ("Stream
+        // unexpectedly closed") two seconds into the run. The peer URL of a single member is never dialled.
+        let client = "http://127.0.0.1:\(try freePort())"
         let child = try ChildProcess(
             "etcd", executable: binary,
             arguments: [
                 "--name", "bench", "--data-dir", dataDir,
-                "--listen-client-urls", any, "--advertise-client-urls", any,
+                "--listen-client-urls", client, "--advertise-client-urls", client,
                 "--listen-peer-urls", any, "--initial-advertise-peer-urls", any, "--initial-cluster", "bench=\(any)",
             ],
             logPath: dataDir + ".log")
         let deadline = ContinuousClock.now + timeout
         while child.isRunning, ContinuousClock.now < deadline {
-            // A single member listening on port 0 logs the client address it got.
+            // etcd logs the client address it serves on.
             if let match = child.log.firstMatch(of: /"serving client traffic insecurely[^\n]*"address":"127\.0\.0\.1:([0-9]+)"/),
                 let port = Int(match.1), let client = try? await HTTPConnection.connect(host: "127.0.0.1", port: port)
             {
@@ -228,4 +232,23 @@ private final class TimeLimitRace<T: Sendable>: Sendable {
 /// The time limit of each measured step (`--step-timeout`).
 enum StepLimit {
     nonisolated(unsafe) static var limit: Duration = .seconds(300)
+}
+
+/// A loopback TCP port that was free a moment ago.
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    guard bound == 0 else { throw BenchError(message: "bind to a free loopback port failed") }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
 }
