@@ -19,8 +19,8 @@ final class ChildProcess: @unchecked Sendable {
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         process = Process()
-        // Not `setpriv --pdeathsig`: the parent-death signal follows the spawning *thread*, and the idle threads of
-        // Swift's concurrency pool exit, which killed etcd in the middle of a run.
+        // Not `setpriv --pdeathsig`: the parent-death signal follows the spawning *thread*, and an idle thread of
+        // Swift's concurrency pool may exit while the child should live on. The benchmark stops children itself.
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.standardInput = FileHandle.nullDevice
@@ -147,9 +147,9 @@ final class EtcdRunner: Sendable {
     /// Starts etcd with its data in `dataDir` and returns once `/health` says it has a leader.
     static func start(binary: String, dataDir: String, timeout: Duration = .seconds(30)) async throws -> EtcdRunner {
         let any = "http://127.0.0.1:0"
-        // The client URL is a port picked free here (as the tests' EtcdCluster does), not port 0: etcd's own gateway
-        // and advertised URL then name the real port. With port 0 the server's gRPC streams were closed ("Stream
-        // unexpectedly closed") two seconds into the run. The peer URL of a single member is never dialled.
+        // The client URL is a port picked free here (as the tests' EtcdCluster does), not port 0: with port 0 etcd's
+        // own gRPC gateway keeps dialling 127.0.0.1:0 and logging the failure, and its advertised URL is wrong. The
+        // peer URL of a single member is never dialled, so it stays on port 0.
         let client = "http://127.0.0.1:\(try freePort())"
         let child = try ChildProcess(
             "etcd", executable: binary,
