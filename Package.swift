@@ -192,12 +192,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The benchmark: API over HTTP against raw storage, in one run.
+        // The benchmark: API over HTTP against raw storage (SQLite, and etcd through ApoxyEtcd's client), in one run.
         .executableTarget(
             name: "apoxy-bench",
             dependencies: [
-                "ApoxyAPI", "ApoxyClient", "ApoxyStorage", "ApoxyTranslation", "ApoxyXDS",
+                "ApoxyAPI", "ApoxyClient", "ApoxyStorage", "ApoxyEtcd", "ApoxyTranslation", "ApoxyXDS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

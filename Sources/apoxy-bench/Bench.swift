@@ -12,11 +12,15 @@ import Glibc
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apoxy-bench",
-        abstract: "Benchmark the apoxy API server against raw SQLite storage; prints a table and writes JSON.",
+        abstract: "Benchmark the apoxy API server against raw SQLite and raw etcd storage; prints a table and writes JSON.",
         discussion: """
             Starts `apoxy server` itself (a fresh data directory on loopback) and measures, at each concurrency:
             raw durable storage inserts/updates, API create/get/update/patch/delete, lists of 1,000 and 10,000
-            Backends, watch delivery latency to many watchers, and server memory.
+            Backends, watch delivery latency to many watchers, and server memory. Then it starts a single-member
+            etcd (data on disk in the same temporary workspace) and `apoxy server --storage etcd` on it, and measures
+            raw etcd creates, gets and guarded updates through `EtcdStorage` (the server's etcd client) next to API
+            create, get, update, patch and delete over that server. Without etcd that section is skipped, unless
+            CI=true or APOXY_REQUIRE_TOOLS=1, which make a missing etcd an error.
 
             Examples:
               swift build -c release && .build/release/apoxy-bench
@@ -35,8 +39,17 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Concurrency levels (comma-separated).")
     var concurrency = "1,16,64"
 
+    @Option(help: "Operations per step (default: 4096, --quick 64).")
+    var operations: Int?
+
     @Option(help: "Concurrent watchers for the fan-out step.")
     var watchers: Int?
+
+    @Option(help: "Path of the etcd binary (default: $APOXY_ETCD, else .venv/bin/etcd from scripts/install-tools.sh).")
+    var etcdBinary: String?
+
+    @Option(help: "Time limit of each step, in seconds (default: 300, --quick 60).")
+    var stepTimeout: Int?
 
     @Option(help: "Only measure translation of this many Backends (each with a route) to a checked xDS snapshot.")
     var translate: Int?
@@ -50,7 +63,16 @@ struct Bench: AsyncParsableCommand {
         }
         raiseFileLimit()
         let levels = concurrency.split(separator: ",").compactMap { Int($0) }
-        let operations = quick ? 64 : 4096
+        StepLimit.limit = .seconds(stepTimeout ?? (quick ? 60 : 300))
+        let environment = ProcessInfo.processInfo.environment
+        let etcdRequired = environment["CI"] == "true" || environment["APOXY_REQUIRE_TOOLS"] == "1"
+        let (etcdPath, etcdLooked) = EtcdRunner.locate(option: etcdBinary)
+        if etcdPath == nil, etcdRequired {
+            throw BenchError(
+                message: "etcd is required (CI=true or APOXY_REQUIRE_TOOLS=1) but was not found at \(etcdLooked.joined(separator: ", ")); "
+                    + "scripts/install-tools.sh installs it into .venv/bin, or pass --etcd-binary / set APOXY_ETCD")
+        }
+        let operations = self.operations ?? (quick ? 64 : 4096)
         let watcherCount = watchers ?? (quick ? 50 : 1000)
         let serverPath = server ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("apoxy").path
         let workspace = FileManager.default.temporaryDirectory.appendingPathComponent("apoxy-bench-\(UUID().uuidString)")
@@ -59,7 +81,7 @@ struct Bench: AsyncParsableCommand {
         let cpuStart = processCPUSeconds()
         let wallStart = ContinuousClock.now
         var results: [Measurement] = []
-        var ratios: [(String, Int, Double)] = []
+        var ratios: [Ratio] = []
 
         print("apoxy-bench: \(quick ? "quick" : "full") run, \(ProcessInfo.processInfo.activeProcessorCount) cores, operations per step \(operations)")
         for level in levels {
@@ -67,7 +89,7 @@ struct Bench: AsyncParsableCommand {
             results += raw
         }
 
-        let runner = try await ServerRunner.start(binary: serverPath, dataDir: workspace.appendingPathComponent("server").path)
+        let runner = try await ServerRunner.sqlite(binary: serverPath, dataDir: workspace.appendingPathComponent("server").path)
         defer { runner.stop() }
         StepCPU.serverPID = runner.pid
         var memory: [String: Int] = ["empty_kib": residentKiB(pid: runner.pid)]
@@ -78,7 +100,7 @@ struct Bench: AsyncParsableCommand {
                 let rawName = "raw sqlite \(kind) c=\(level)"
                 let apiName = "api \(kind == "insert" ? "create" : "update (PUT)") c=\(level)"
                 if let r = results.first(where: { $0.name == rawName }), let a = results.first(where: { $0.name == apiName }), r.throughput > 0 {
-                    ratios.append((kind == "insert" ? "create" : "update", level, a.throughput / r.throughput))
+                    ratios.append(Ratio(storage: "sqlite", operation: kind == "insert" ? "create" : "update", concurrency: level, value: a.throughput / r.throughput))
                 }
             }
         }
@@ -91,11 +113,34 @@ struct Bench: AsyncParsableCommand {
             results.append(try await APIBench.list(port: runner.port, expected: count, iterations: quick ? 3 : 10))
             if count == listSizes.last { memory["with_\(count)_kib"] = residentKiB(pid: runner.pid) }
         }
-        let watch = try await WatchBench.run(port: runner.port, watchers: watcherCount, updates: quick ? 40 : 200, rate: 50)
+        let watchUpdates = quick ? 40 : 200
+        let watch = try await withTimeLimit("watch delivery", StepLimit.limit) { [port = runner.port] in
+            try await WatchBench.run(port: port, watchers: watcherCount, updates: watchUpdates, rate: 50)
+        }
         results.append(watch)
         if !quick {
             try await APIBench.populate(port: runner.port, to: 100_000)
             memory["with_100000_kib"] = residentKiB(pid: runner.pid)
+        }
+        runner.stop()
+        StepCPU.serverPID = nil
+
+        var etcdDocument: [String: Any] = ["skipped": true]
+        if let etcdPath {
+            // Concurrency 16 only, 64 operations per step: ApoxyEtcd's gRPC connection to etcd is dropped ("Stream
+            // unexpectedly closed") after about 200 calls within 10 s, which longer or more steps exceed (BENCHMARKS.md).
+            let etcdLevels = levels.contains(16) ? [16] : Array(levels.prefix(1))
+            let etcd = try await EtcdSection.run(
+                etcdBinary: etcdPath, serverBinary: serverPath, workspace: workspace, levels: etcdLevels,
+                operations: min(operations, EtcdSection.maximumOperations))
+            results += etcd.results
+            ratios += etcd.ratios
+            etcdDocument = [
+                "skipped": false, "version": etcd.version, "binary": etcdPath, "members": 1, "concurrency": etcdLevels,
+                "operations_per_step": min(operations, EtcdSection.maximumOperations),
+            ]
+        } else {
+            print("etcd section skipped: no etcd at \(etcdLooked.joined(separator: ", ")) (scripts/install-tools.sh installs it)")
         }
 
         let cpuUsed = processCPUSeconds() - cpuStart
@@ -105,22 +150,46 @@ struct Bench: AsyncParsableCommand {
         print("")
         print(
             pad("step", 34) + pad("ops", 8) + pad("ops/s", 10) + pad("p50 ms", 9) + pad("p99 ms", 9) + pad("max ms", 9)
-                + pad("gen/srv cores", 15) + "note")
+                + pad("gen/srv[/etcd] cores", 21) + "note")
         for m in results {
             let cpu = m.reportedCPU
-            let cores = cpu.map { format($0.generator, 2) + "/" + ($0.server > 0 ? format($0.server, 2) : "-") } ?? ""
+            let cores = cpu.map {
+                format($0.generator, 2) + "/" + ($0.server > 0 ? format($0.server, 2) : "-") + ($0.storage.map { "/" + format($0, 2) } ?? "")
+            } ?? ""
             // The generator saturates when it alone keeps most of a core busy (it shares the server's 2 cores). Raw
-            // steps have no server: their "generator" is the storage engine under test.
-            let saturated = (cpu?.server ?? 0) > 0 && (cpu?.generator ?? 0) > 0.9 ? " (generator SATURATED: a lower bound)" : ""
+            // SQLite steps have no server: their "generator" is the storage engine under test. Raw etcd steps have
+            // no server either: their "generator" is the etcd client.
+            let generatorBusy = (cpu?.generator ?? 0) > 0.9
+            let saturated =
+                (cpu?.server ?? 0) > 0 && generatorBusy
+                ? " (generator SATURATED: a lower bound)" : cpu?.storage != nil && generatorBusy ? " (etcd client SATURATED)" : ""
             print(
                 pad(m.name, 34) + pad(String(m.operations), 8) + pad(format(m.throughput, 0), 10) + pad(format(m.percentile(50) / 1000, 2), 9)
-                    + pad(format(m.percentile(99) / 1000, 2), 9) + pad(format((m.latenciesMicros.max() ?? 0) / 1000, 2), 9) + pad(cores, 15)
+                    + pad(format(m.percentile(99) / 1000, 2), 9) + pad(format((m.latenciesMicros.max() ?? 0) / 1000, 2), 9) + pad(cores, 21)
                     + m.note + saturated)
         }
-        print("gen/srv cores: CPU of the load generator (raw steps: the storage engine) and of the server during the step (steps over 0.25 s).")
+        print("gen/srv[/etcd] cores: CPU of the load generator (raw sqlite steps: the storage engine; raw etcd steps: the etcd client),")
+        print("  of the server, and in the etcd section of etcd, during the step (steps over 0.25 s).")
         print("")
         print("API / raw storage throughput (same concurrency, same run):")
-        for (kind, level, ratio) in ratios { print("  \(pad(kind, 7)) c=\(pad(String(level), 3)) \(format(ratio, 2))x") }
+        print("  " + pad("operation", 10) + pad("c", 5) + pad("sqlite", 8) + "etcd")
+        for operation in ["create", "get", "update"] {
+            for level in levels {
+                let cells: [String] = ["sqlite", "etcd"].map { (storage: String) -> String in
+                    guard let ratio = ratios.first(where: { $0.storage == storage && $0.operation == operation && $0.concurrency == level })
+                    else { return "-" }
+                    return format(ratio.value, 2) + "x"
+                }
+                if cells != ["-", "-"] { print("  " + pad(operation, 10) + pad(String(level), 5) + pad(cells[0], 8) + cells[1]) }
+            }
+        }
+        let etcdWrites = ratios.filter { $0.storage == "etcd" && $0.concurrency == 16 && $0.operation != "get" }
+        if !etcdWrites.isEmpty {
+            let met = etcdWrites.allSatisfy { $0.value >= 0.5 }
+            print(
+                "target: API over etcd >= 0.5x raw etcd writes at c=16: "
+                    + etcdWrites.map { "\($0.operation) \(format($0.value, 2))x" }.joined(separator: ", ") + (met ? " (met)" : " (short)"))
+        }
         print("")
         let largest = listSizes.last!
         let perObject = memory["with_\(largest)_kib"].map { ($0 - (memory["empty_kib"] ?? 0)) * 1024 / largest }
@@ -136,7 +205,7 @@ struct Bench: AsyncParsableCommand {
         let document: [String: Any] = [
             "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount, "memory_bytes": ProcessInfo.processInfo.physicalMemory],
             "quick": quick, "results": results.map(\.json),
-            "ratios": ratios.map { ["operation": $0.0, "concurrency": $0.1, "api_over_raw": $0.2] },
+            "ratios": ratios.map { (ratio: Ratio) -> [String: Any] in ratio.json }, "etcd": etcdDocument,
             "memory_kib": memory, "load_generator_cpu_fraction": generatorLoad, "wall_seconds": wall,
         ]
         let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])

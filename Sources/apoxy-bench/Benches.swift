@@ -20,26 +20,29 @@ func backendBody(_ name: String, protocol p: String = "tls", resourceVersion: St
 }
 
 /// Runs `work(worker, index)` for `operations` indexes spread over `concurrency` workers; returns the measurement.
+/// Throws when the step takes longer than `StepLimit.limit`.
 func measure(
     _ name: String, concurrency: Int, operations: Int, _ work: @escaping @Sendable (Int, Int) async throws -> Void
 ) async throws -> Measurement {
     let start = ContinuousClock.now
     let cpu = StepCPU.start()
-    let latencies = try await withThrowingTaskGroup(of: [Double].self) { group in
-        for worker in 0..<concurrency {
-            group.addTask {
-                var samples: [Double] = []
-                var index = worker
-                while index < operations {
-                    let began = ContinuousClock.now
-                    try await work(worker, index)
-                    samples.append(micros(ContinuousClock.now - began))
-                    index += concurrency
+    let latencies = try await withTimeLimit(name, StepLimit.limit) {
+        try await withThrowingTaskGroup(of: [Double].self) { group in
+            for worker in 0..<concurrency {
+                group.addTask {
+                    var samples: [Double] = []
+                    var index = worker
+                    while index < operations {
+                        let began = ContinuousClock.now
+                        try await work(worker, index)
+                        samples.append(micros(ContinuousClock.now - began))
+                        index += concurrency
+                    }
+                    return samples
                 }
-                return samples
             }
+            return try await group.reduce(into: [Double]()) { $0 += $1 }
         }
-        return try await group.reduce(into: [Double]()) { $0 += $1 }
     }
     return Measurement(
         name: name, operations: operations, seconds: micros(ContinuousClock.now - start) / 1e6, latenciesMicros: latencies,
@@ -87,7 +90,9 @@ enum APIBench {
         }
     }
 
-    static func crud(port: Int, concurrency: Int, operations: Int, prefix: String) async throws -> [Measurement] {
+    /// Create, get, update (PUT), merge patch and delete of `operations` Backends; steps are named "`label` create
+    /// c=N" and so on ("api" on SQLite, "api etcd" on etcd).
+    static func crud(port: Int, concurrency: Int, operations: Int, prefix: String, label: String = "api") async throws -> [Measurement] {
         let clients = try await connections(port, concurrency)
         defer { for c in clients { Task { await c.close() } } }
         let versions = RevisionBox(count: operations)
@@ -95,38 +100,38 @@ enum APIBench {
         @Sendable func version(_ response: HTTPClientResponse) -> Int64 {
             (try? JSONValue.parse(response.body).value["metadata"]?["resourceVersion"]?.stringValue).flatMap { $0.flatMap { Int64($0) } } ?? 0
         }
-        let create = try await measure("api create c=\(concurrency)", concurrency: concurrency, operations: operations) { w, i in
+        let create = try await measure("\(label) create c=\(concurrency)", concurrency: concurrency, operations: operations) { w, i in
             let response = try await clients[w].request("POST", collection, headers: json, body: backendBody("\(prefix)-\(i)"))
             try expect(response, 201, "create")
             versions.set(i, version(response))
         }
-        let get = try await measure("api get c=\(concurrency)", concurrency: concurrency, operations: operations) { w, i in
+        let get = try await measure("\(label) get c=\(concurrency)", concurrency: concurrency, operations: operations) { w, i in
             try expect(try await clients[w].request("GET", collection + "/\(prefix)-\(i)"), 200, "get")
         }
-        let update = try await measure("api update (PUT) c=\(concurrency)", concurrency: concurrency, operations: operations) { w, i in
+        let update = try await measure("\(label) update (PUT) c=\(concurrency)", concurrency: concurrency, operations: operations) { w, i in
             let body = backendBody("\(prefix)-\(i)", protocol: "h2", resourceVersion: String(versions.get(i)))
             let response = try await clients[w].request("PUT", collection + "/\(prefix)-\(i)", headers: json, body: body)
             try expect(response, 200, "update")
             versions.set(i, version(response))
         }
-        let patch = try await measure("api merge patch c=\(concurrency)", concurrency: concurrency, operations: operations) { w, i in
+        let patch = try await measure("\(label) merge patch c=\(concurrency)", concurrency: concurrency, operations: operations) { w, i in
             let body = Array(#"{"metadata":{"labels":{"patched":"yes"}}}"#.utf8)
             try expect(
                 try await clients[w].request("PATCH", collection + "/\(prefix)-\(i)", headers: [("Content-Type", "application/merge-patch+json")], body: body),
                 200, "patch")
         }
-        let delete = try await measure("api delete c=\(concurrency)", concurrency: concurrency, operations: operations) { w, i in
+        let delete = try await measure("\(label) delete c=\(concurrency)", concurrency: concurrency, operations: operations) { w, i in
             try expect(try await clients[w].request("DELETE", collection + "/\(prefix)-\(i)"), 200, "delete")
         }
         return [create, get, update, patch, delete]
     }
 
-    static func getLatency(port: Int, concurrency: Int, operations: Int) async throws -> Measurement {
+    static func getLatency(port: Int, concurrency: Int, operations: Int, label: String = "api") async throws -> Measurement {
         let clients = try await connections(port, concurrency)
         defer { for c in clients { Task { await c.close() } } }
         let seed = try await clients[0].request("POST", collection, headers: [("Content-Type", "application/json")], body: backendBody("get-target"))
         try expect(seed, 201, "create")
-        return try await measure("api get c=\(concurrency) (p99 target)", concurrency: concurrency, operations: operations * 2) { w, _ in
+        return try await measure("\(label) get c=\(concurrency) (p99 target)", concurrency: concurrency, operations: operations * 2) { w, _ in
             try expect(try await clients[w].request("GET", collection + "/get-target"), 200, "get")
         }
     }
@@ -238,49 +243,4 @@ final class AckLog: @unchecked Sendable {
 struct BenchError: Error, CustomStringConvertible {
     var message: String
     var description: String { message }
-}
-
-/// The `apoxy server` child process under test.
-struct ServerRunner {
-    let process: Process
-    let port: Int
-
-    var pid: Int32 { process.processIdentifier }
-
-    /// Starts `apoxy server` on a port the kernel picks (`--listen 127.0.0.1:0`, read back from its startup log
-    /// line, as the tests' `ServerProcess` does): a port chosen at random here could be taken, even by a socket of
-    /// an earlier run still in TIME_WAIT, and the readiness probe could then reach some other server.
-    static func start(binary: String, dataDir: String) async throws -> ServerRunner {
-        let logPath = dataDir + ".log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        // Notice level logs the listening address and nothing per request.
-        process.arguments = ["server", "--listen", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "notice"]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        for _ in 0..<200 {
-            if !process.isRunning { break }
-            let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-            if let match = output.firstMatch(of: /address=127\.0\.0\.1:([0-9]+)/), let port = Int(match.1),
-                let client = try? await HTTPConnection.connect(host: "127.0.0.1", port: port)
-            {
-                let ready = (try? await client.request("GET", "/readyz"))?.status == 200
-                await client.close()
-                if ready { return ServerRunner(process: process, port: port) }
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        if process.isRunning { process.terminate() }
-        let output = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
-        throw BenchError(message: "apoxy server at \(binary) did not start: \(output)")
-    }
-
-    func stop() {
-        kill(process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
-    }
 }

@@ -27,11 +27,14 @@ struct Measurement: Sendable {
     }
 
     var json: [String: Any] {
-        [
+        var entry: [String: Any] = [
             "name": name, "operations": operations, "seconds": seconds, "throughput_per_s": throughput,
             "p50_ms": percentile(50) / 1000, "p99_ms": percentile(99) / 1000, "max_ms": (latenciesMicros.max() ?? 0) / 1000,
             "note": note, "generator_cores": reportedCPU?.generator ?? 0, "server_cores": reportedCPU?.server ?? 0,
         ]
+        // Steps of the etcd section also say how busy etcd was.
+        if let etcd = cpu?.storage { entry["etcd_cores"] = reportedCPU == nil ? 0 : etcd }
+        return entry
     }
 }
 
@@ -54,24 +57,31 @@ func processCPUSeconds(pid: Int32) -> Double {
     return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
 }
 
-/// CPU use of the generator and the server over one step.
+/// CPU use of the generator, the server and (in the etcd section) etcd over one step.
 struct StepCPU: Sendable {
     var generator: Double
     var server: Double
+    /// etcd's cores, when `storagePID` was set.
+    var storage: Double?
 
-    /// The server whose CPU steps report (set once it has started).
+    typealias Start = (generator: Double, server: Double, storage: Double, at: ContinuousClock.Instant)
+
+    /// The server whose CPU steps report (set once it has started; nil for steps without a server).
     nonisolated(unsafe) static var serverPID: Int32?
+    /// The storage process (etcd) whose CPU steps report, if any.
+    nonisolated(unsafe) static var storagePID: Int32?
 
     /// Starts measuring; `finish` returns the cores used since.
-    static func start() -> (generator: Double, server: Double, at: ContinuousClock.Instant) {
-        (processCPUSeconds(), serverPID.map { processCPUSeconds(pid: $0) } ?? 0, .now)
+    static func start() -> Start {
+        (processCPUSeconds(), serverPID.map { processCPUSeconds(pid: $0) } ?? 0, storagePID.map { processCPUSeconds(pid: $0) } ?? 0, .now)
     }
 
     /// The cores used since `start`.
-    static func finish(_ start: (generator: Double, server: Double, at: ContinuousClock.Instant)) -> StepCPU {
+    static func finish(_ start: Start) -> StepCPU {
         let seconds = max(micros(ContinuousClock.now - start.at) / 1e6, 1e-6)
         let server = serverPID.map { (processCPUSeconds(pid: $0) - start.server) / seconds } ?? 0
-        return StepCPU(generator: (processCPUSeconds() - start.generator) / seconds, server: server)
+        let storage = storagePID.map { (processCPUSeconds(pid: $0) - start.storage) / seconds }
+        return StepCPU(generator: (processCPUSeconds() - start.generator) / seconds, server: server, storage: storage)
     }
 }
 
