@@ -200,6 +200,29 @@ struct BackendAPITests {
         }
     }
 
+    /// PUT starts from the watch cache's copy when it is at the client's resourceVersion: a PUT of the object as read
+    /// changes nothing (same resourceVersion, as kube), a real change is written, and a PUT with an older
+    /// resourceVersion is still 409.
+    @Test func putFromTheCachedCopyKeepsKubeSemantics() async throws {
+        try await LiveServer.run { server in
+            let (_, created, _) = try await server.send("POST", collection, json: backend("put"))
+            let (_, same, _) = try await server.send("PUT", item("put"), json: created)
+            #expect(same["metadata"]?["resourceVersion"] == created["metadata"]?["resourceVersion"], "an unchanged PUT writes nothing")
+            var changed = created
+            changed["spec"]?["protocol"] = "h2c"
+            let (status, written, _) = try await server.send("PUT", item("put"), json: changed)
+            #expect(status == 200)
+            #expect(written["spec"]?["protocol"] == "h2c")
+            #expect(written["metadata"]?["resourceVersion"] != created["metadata"]?["resourceVersion"])
+            #expect(written["metadata"]?["uid"] == created["metadata"]?["uid"])
+            #expect(written["metadata"]?["creationTimestamp"] == created["metadata"]?["creationTimestamp"])
+            let (stale, _, _) = try await server.send("PUT", item("put"), json: changed)
+            #expect(stale == 409, "the first PUT's resourceVersion is no longer current")
+            let (_, read, _) = try await server.send("GET", item("put"))
+            #expect(read == written)
+        }
+    }
+
     @Test func mergeAndJSONPatch() async throws {
         try await LiveServer.run { server in
             _ = try await server.send("POST", collection, json: backend("p", endpoints: [["ip": "10.0.0.1"]]))

@@ -7,6 +7,8 @@ import ApoxyAPI
 public final class CachedObject: Sendable {
     /// `metadata.name`.
     public let name: String
+    /// The revision of the object's last write (its `metadata.resourceVersion`).
+    public let revision: Int64
     /// The object serialised, with `metadata.resourceVersion` set.
     public let json: [UInt8]
     /// `metadata.labels`, for label selectors.
@@ -27,6 +29,7 @@ public final class CachedObject: Sendable {
         members["metadata"] = .object(metadata)
         document = .object(members)
         self.name = name
+        self.revision = revision
         self.json = document.serialized()
         self.labels = labels
         self.fieldValues = selectableFields.values(in: document)
