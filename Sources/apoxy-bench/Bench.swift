@@ -118,6 +118,35 @@ struct Bench: AsyncParsableCommand {
             try await WatchBench.run(port: port, watchers: watcherCount, updates: watchUpdates, rate: 50)
         }
         results.append(watch)
+        // Overload: few clients, then many more than --max-requests-inflight (400), in the same run on one object.
+        try await OverloadBench.seed(port: runner.port)
+        let overloadDuration: Duration = quick ? .seconds(1) : .seconds(5)
+        let unloaded = try await OverloadBench.run(port: runner.port, serverPID: runner.pid, clients: 32, duration: overloadDuration)
+        let overloaded = try await OverloadBench.run(
+            port: runner.port, serverPID: runner.pid, clients: quick ? 600 : 2_000, duration: overloadDuration)
+        var overloadDocument: [String: Any] = [:]
+        for (label, outcome) in [("unloaded", unloaded), ("overloaded", overloaded)] {
+            let measurement = Measurement(
+                name: "api get, \(outcome.clients) clients (\(label))", operations: outcome.admitted, seconds: outcome.seconds,
+                latenciesMicros: outcome.admittedLatenciesMicros, cpu: nil)
+            results.append(measurement)
+            overloadDocument[label] = [
+                "clients": outcome.clients, "admitted_per_second": outcome.admittedPerSecond, "refused_429": outcome.refused,
+                "refused_share": outcome.refusedShare, "other_errors": outcome.errors, "admitted_p99_ms": measurement.percentile(99) / 1000,
+                "peak_rss_kib": outcome.peakRSSKiB,
+            ]
+        }
+        let admittedRatio = unloaded.admittedPerSecond > 0 ? overloaded.admittedPerSecond / unloaded.admittedPerSecond : 0
+        overloadDocument["admitted_ratio"] = admittedRatio
+        let overloadP99 = Measurement(
+            name: "", operations: 0, seconds: 1, latenciesMicros: overloaded.admittedLatenciesMicros, cpu: nil
+        ).percentile(99) / 1000
+        print(
+            "overload: \(overloaded.clients) clients: admitted \(format(overloaded.admittedPerSecond, 0))/s "
+                + "(\(format(admittedRatio, 2))x of \(unloaded.clients) clients' \(format(unloaded.admittedPerSecond, 0))/s), "
+                + "\(format(overloaded.refusedShare * 100, 1))% answered 429, admitted p99 \(format(overloadP99, 1)) ms, "
+                + "server peak RSS \(overloaded.peakRSSKiB / 1024) MiB, other errors \(overloaded.errors) "
+                + "(targets: >= 0.9x, p99 < 50 ms, RSS < 512 MiB, no errors but 429)")
         if !quick {
             try await APIBench.populate(port: runner.port, to: 100_000)
             memory["with_100000_kib"] = residentKiB(pid: runner.pid)
@@ -205,7 +234,7 @@ struct Bench: AsyncParsableCommand {
             "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount, "memory_bytes": ProcessInfo.processInfo.physicalMemory],
             "quick": quick, "results": results.map(\.json),
             "ratios": ratios.map { (ratio: Ratio) -> [String: Any] in ratio.json }, "etcd": etcdDocument,
-            "memory_kib": memory, "load_generator_cpu_fraction": generatorLoad, "wall_seconds": wall,
+            "memory_kib": memory, "load_generator_cpu_fraction": generatorLoad, "wall_seconds": wall, "overload": overloadDocument,
         ]
         let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: output))
