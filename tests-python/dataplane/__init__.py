@@ -14,5 +14,5 @@ Everything listens on loopback only (127.0.0.1, 127.0.0.2, ::1) on ports picked 
 
 Run (after scripts/install-tools.sh):
     .venv/bin/python -m pytest -q tests-python/dataplane          # fixtures against a static Envoy
-    APOXY_DEV_E2E=1 .venv/bin/python -m pytest -q tests-python/test_dataplane.py   # against `apoxy dev`
+    .venv/bin/python -m pytest -q tests-python/test_dataplane.py   # against `apoxy dev`
 """
