@@ -14,7 +14,7 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
 
     @Option(
         help: ArgumentHelp(
-            "Path to a kubeconfig file (default: $KUBECONFIG; ~/.kube/config is not read).", valueName: "path"),
+            "Path to a kubeconfig file (default: $KUBECONFIG, else ~/.kube/config, as kubectl).", valueName: "path"),
         completion: .file())
     var kubeconfig: String?
 
@@ -41,8 +41,8 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
     /// The address used when neither a flag nor a kubeconfig names one: the local `apoxy server`.
     static let defaultServer = "http://127.0.0.1:8080"
 
-    /// Where and how to connect: the flags first, then the kubeconfig (`--kubeconfig`, else `$KUBECONFIG`), then
-    /// the default local server.
+    /// Where and how to connect: the flags first, then the kubeconfig (`--kubeconfig`, else `$KUBECONFIG`, else
+    /// `~/.kube/config` when it exists, as kubectl looks), then the default local server.
     func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws(CLIError) -> ServerTarget {
         var paths: [String] = []
         var explicit = false
@@ -51,6 +51,9 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
             explicit = true
         } else if let list = environment["KUBECONFIG"], !list.isEmpty {
             paths = list.split(separator: ":").map(String.init)
+        } else if let home = environment["HOME"], !home.isEmpty {
+            let file = (home as NSString).appendingPathComponent(".kube/config")
+            if FileManager.default.fileExists(atPath: file) { paths = [file] }
         }
         // The default is a constant known to parse.
         var target = ServerTarget(url: try! ServerURL(parsing: Self.defaultServer))
@@ -58,7 +61,7 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
             let config = try Kubeconfig.load(paths: paths, explicit: explicit)
             if let resolved = try config.target(context: context) { target = resolved }
         } else if let context {
-            throw .client(.badInput, "context \"\(context)\" requested but no kubeconfig is set (--kubeconfig or KUBECONFIG)")
+            throw .client(.badInput, "context \"\(context)\" requested but no kubeconfig is set (--kubeconfig, KUBECONFIG or ~/.kube/config)")
         }
         if let server {
             do {

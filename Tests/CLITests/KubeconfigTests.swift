@@ -65,6 +65,17 @@ import Testing
             let tokenOnly = try await session.apoxy("be", "list", "-o", "name", "--token", "t0ken")
             #expect(tokenOnly.status == 0, "\(tokenOnly.stderr)")
 
+            // Without --kubeconfig and KUBECONFIG, ~/.kube/config is read, as kubectl reads it.
+            let kubeDirectory = session.directory.appendingPathComponent(".kube")
+            try FileManager.default.createDirectory(at: kubeDirectory, withIntermediateDirectories: true)
+            try Self.kubeconfig(current: "live", live: session.url, dead: dead)
+                .write(to: kubeDirectory.appendingPathComponent("config"), atomically: true, encoding: .utf8)
+            let viaHome = try await session.apoxyRaw(["be", "list", "-o", "name"])
+            #expect(viaHome.stdout == "backend.core.apoxy.dev/web\n", "\(viaHome.stderr)")
+            let homeContext = try await session.apoxyRaw(["be", "list", "--context", "dead"])
+            expectFailure(homeContext, 6, "--context dead from ~/.kube/config")
+            try FileManager.default.removeItem(at: kubeDirectory)
+
             // Kubeconfig problems are bad input files.
             let missing = try await session.apoxyRaw(["be", "list", "--kubeconfig", "\(session.directory.path)/nope"])
             expectFailure(missing, 7, "missing --kubeconfig")
