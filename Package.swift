@@ -203,8 +203,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "ApoxyAPITests", dependencies: ["ApoxyAPI"], swiftSettings: swiftSettings),
-        .testTarget(name: "ApoxyYAMLTests", dependencies: ["ApoxyAPI", "ApoxyYAML"], swiftSettings: swiftSettings),
+        .testTarget(name: "ApoxyAPITests", dependencies: ["ApoxyAPI", "ApoxyTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "ApoxyYAMLTests", dependencies: ["ApoxyAPI", "ApoxyYAML", "ApoxyTestSupport"], swiftSettings: swiftSettings),
         // The registry without sockets: ResourceStore and WatchCache over MemoryStorage.
         .testTarget(
             name: "ApoxyRegistryTests",

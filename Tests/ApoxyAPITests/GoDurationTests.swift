@@ -1,4 +1,5 @@
 import ApoxyAPI
+import ApoxyTestSupport
 import Testing
 
 private let nanosecond: Int64 = 1
@@ -18,17 +19,6 @@ private func parseFailure(_ text: String) -> String? {
     }
 }
 
-/// SplitMix64, so the round-trip sample is large but identical on every run.
-private struct SplitMix64 {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite("GoDuration")
 struct GoDurationTests {
@@ -157,7 +147,7 @@ struct GoDurationTests {
 
     @Test("format then parse is the identity on 20,000 pseudo-random values of every magnitude")
     func roundTripsRandom() throws {
-        var rng = SplitMix64(state: 0x5EED)
+        var rng = SplitMix64(seed: 0x5EED)
         var failures: [Int64] = []
         for _ in 0..<20_000 {
             // Shifting right by a random amount spreads values over ns, µs, ms, s, m and h ranges.

@@ -1,20 +1,16 @@
 import ApoxyAPI
+import ApoxyTestSupport
 import Testing
 
 /// Random and adversarial patches against random documents: every one ends in a value or an error, never a crash or
 /// a hang (deterministic seed, so a failure reproduces).
 @Suite("Patch fuzzing", .timeLimit(.minutes(1)))
 struct PatchFuzzTests {
+    /// Random documents, pointers and operations from a deterministic sequence.
     struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
+        var random: SplitMix64
+        init(state: UInt64) { random = SplitMix64(seed: state) }
+        mutating func below(_ n: Int) -> Int { Int(random.next() % UInt64(max(n, 1))) }
 
         mutating func value(depth: Int = 0) -> JSONValue {
             switch below(depth > 3 ? 4 : 7) {
