@@ -3,22 +3,21 @@ import ApoxyStorage
 import EtcdAPI
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
-import GRPCProtobuf
 import SwiftProtobuf
 
 /// The etcd v3 RPCs this storage uses (etcd's `api/etcdserverpb/rpc.proto`).
 enum EtcdMethods {
     static let range = MethodDescriptor(fullyQualifiedService: "etcdserverpb.KV", method: "Range")
     static let txn = MethodDescriptor(fullyQualifiedService: "etcdserverpb.KV", method: "Txn")
-    static let put = MethodDescriptor(fullyQualifiedService: "etcdserverpb.KV", method: "Put")
     static let compact = MethodDescriptor(fullyQualifiedService: "etcdserverpb.KV", method: "Compact")
     static let watch = MethodDescriptor(fullyQualifiedService: "etcdserverpb.Watch", method: "Watch")
     static let status = MethodDescriptor(fullyQualifiedService: "etcdserverpb.Maintenance", method: "Status")
 }
 
 enum EtcdTransport {
-    /// An HTTP/2 transport to the configured members, round-robin over the members it is connected to: a member that
-    /// dies drops out of the rotation at once (its requests fail over to the others) and rejoins once reconnected.
+    /// The watch streams' HTTP/2 transport to the configured members (request/response calls use EtcdUnaryClient),
+    /// round-robin over the members it is connected to: a member that dies drops out of the rotation at once and
+    /// rejoins once reconnected.
     static func make(_ configuration: EtcdConfiguration) throws -> HTTP2ClientTransport.Posix {
         let endpoints = configuration.endpoints
         let target: any ResolvableTarget
@@ -51,16 +50,7 @@ enum EtcdTransport {
 }
 
 extension EtcdStorage {
-    /// Options of a request/response call: fail at once when no member is reachable (never queue behind a
-    /// reconnect), and within the request timeout otherwise.
-    var unaryOptions: CallOptions {
-        var options = CallOptions.defaults
-        options.timeout = configuration.requestTimeout
-        options.waitForReady = false
-        return options
-    }
-
-    /// One request/response RPC, its failures as `StorageError`s.
+    /// One request/response RPC on the unary client, its failures as `StorageError`s.
     func call<Request: SwiftProtobuf.Message & Sendable, Response: SwiftProtobuf.Message & Sendable>(
         _ method: MethodDescriptor, _ request: Request, key: String
     ) async throws -> Response {

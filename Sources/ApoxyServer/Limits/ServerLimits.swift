@@ -72,7 +72,7 @@ struct RequestLimitMiddleware<Context: RequestContext>: RouterMiddleware {
         switch request.method {
         case .post, .put, .patch, .delete: return .mutating
         default:
-            let watch = request.uri.queryParameters["watch"].map { !($0 == "0" || $0.lowercased() == "false") } ?? false
+            let watch = QueryParameters(request.uri.query).flag("watch")
             return watch || request.uri.path.contains("/watch/") ? .watch : .readOnly
         }
     }
