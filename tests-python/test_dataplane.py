@@ -9,7 +9,10 @@ Runs by default, as every test of the suite does; APOXY_DEV_E2E=0 narrows a run 
 env APOXY_BINARY (default .build/debug/apoxy), Envoy is APOXY_ENVOY or .venv/bin/envoy, kubectl APOXY_KUBECTL or
 .venv/bin/kubectl. See dataplane/stack.py for the command-line contract.
 """
+import json
 import os
+import socket as socket_module
+import ssl
 import textwrap
 
 import pytest
@@ -318,6 +321,39 @@ def test_backend_status_follows_generation(dev, world, objs):
     # a metadata-only change keeps the generation and the status
     objs.patch("Backend", "status-be", {"metadata": {"labels": {"touched": "yes"}}})
     assert _programmed_at(objs, "status-be", 2)
+
+
+def test_the_stack_is_secure_by_default_tls_api_and_mutual_tls_ads(dev):
+    """`apoxy dev` with no flag: kubectl reaches the API over HTTPS with the generated admin kubeconfig (every other
+    test here does too), Envoy holds its ADS connection over TLS with its client certificate, and a client without
+    a certificate from the stack's CA cannot open the ADS port."""
+    assert dev.secure and dev.api.startswith("https://")
+    who = json.loads(dev.kubectl.run("auth", "whoami", "-o", "json").stdout)
+    assert who["status"]["userInfo"]["username"] == "apoxy-admin"
+    stats = wait_until(lambda: (lambda s: s if s.get("cluster.xds_cluster.ssl.handshake", 0) >= 1 else None)(
+        dev.admin.stats(r"cluster\.xds_cluster\.(ssl\.handshake|upstream_cx_active)")),
+        timeout=CONVERGE, message="Envoy's xds_cluster completed a TLS handshake")
+    assert stats["cluster.xds_cluster.upstream_cx_active"] >= 1, stats
+    bootstrap = json.load(open(os.path.join(dev.data_dir, "envoy-bootstrap.json")))
+    socket = bootstrap["static_resources"]["clusters"][0]["transport_socket"]["typed_config"]
+    assert socket["common_tls_context"]["tls_certificates"][0]["certificate_chain"]["filename"].endswith("pki/envoy.crt")
+    # Without a client certificate the server ends the handshake (TLS 1.3 reports it on the first read).
+    context = ssl.create_default_context(cafile=dev.ca_certificate)
+    context.set_alpn_protocols(["h2"])
+    with pytest.raises((ssl.SSLError, ConnectionResetError, BrokenPipeError)):
+        with socket_module.create_connection(("127.0.0.1", dev.xds_port), timeout=5) as raw:
+            with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                tls.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+                if not tls.recv(1024):
+                    raise ConnectionResetError("closed without data")
+    # Nor does a plaintext HTTP/2 client.
+    with socket_module.create_connection(("127.0.0.1", dev.xds_port), timeout=5) as raw:
+        raw.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        try:
+            answer = raw.recv(1024)
+        except ConnectionResetError:
+            answer = b""
+        assert not answer.startswith(b"\x00\x00"), f"the ADS port answered plaintext HTTP/2: {answer!r}"
 
 
 def test_sigint_stops_everything_with_exit_code_0(world, tmp_path):

@@ -10,12 +10,26 @@ public struct APIEndpoint: Sendable {
     public var port: Int
     /// HTTPS with these settings (trusted CA, client certificate); nil is plain HTTP.
     public var tls: TLSConfiguration?
+    /// The name sent as SNI and checked against the server's certificate, when not `host` (kubeconfig's
+    /// `tls-server-name`).
+    public var serverName: String?
+    /// A bearer token sent on every request (kubeconfig's `token` / `tokenFile`).
+    public var bearerToken: String?
 
     /// Creates an endpoint.
-    public init(host: String, port: Int, tls: TLSConfiguration? = nil) {
+    public init(host: String, port: Int, tls: TLSConfiguration? = nil, serverName: String? = nil, bearerToken: String? = nil) {
         self.host = host
         self.port = port
         self.tls = tls
+        self.serverName = serverName
+        self.bearerToken = bearerToken
+    }
+
+    /// The headers of every request: `Accept: application/json` (and `extra`) plus the credentials.
+    func headers(_ extra: [(String, String)] = []) -> [(String, String)] {
+        var headers = [("Accept", "application/json")] + extra
+        if let bearerToken { headers.append(("Authorization", "Bearer \(bearerToken)")) }
+        return headers
     }
 }
 
@@ -66,7 +80,7 @@ final class APIWatcher: Sendable {
 
     private func listAndWatch() async throws {
         let list = try await api.withConnection { connection in
-            try await connection.request("GET", path, headers: [("Accept", "application/json")])
+            try await connection.request("GET", path, headers: api.headers())
         }
         guard list.status == 200 else { throw WatchEnded(description: "list returned \(list.status): \(list.text)") }
         let body = try JSONValue.parse(list.text)
@@ -86,7 +100,7 @@ final class APIWatcher: Sendable {
     private func watch(on watchConnection: HTTPConnection, from resourceVersion: String) async throws {
         let (response, lines) = try await watchConnection.streamLines(
             "GET", "\(path)?watch=1&allowWatchBookmarks=true&resourceVersion=\(resourceVersion)",
-            headers: [("Accept", "application/json")])
+            headers: api.headers())
         guard response.status == 200 else { throw WatchEnded(description: "watch returned \(response.status)") }
         for try await line in lines where !line.isEmpty {
             let event = try JSONValue.parse(line)
@@ -117,7 +131,7 @@ final class APIWatcher: Sendable {
 extension APIEndpoint {
     /// Runs `body` on a new connection and closes it afterwards, whatever happens.
     func withConnection<T: Sendable>(_ body: (HTTPConnection) async throws -> T) async throws -> T {
-        let connection = try await HTTPConnection.connect(host: host, port: port, tls: tls)
+        let connection = try await HTTPConnection.connect(host: host, port: port, tls: tls, serverName: serverName)
         do {
             let result = try await body(connection)
             await connection.close()

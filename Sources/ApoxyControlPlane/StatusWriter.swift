@@ -135,7 +135,7 @@ struct StatusWriter {
                 for patch in patches {
                     let response = try await connection.request(
                         "PATCH", patch.path,
-                        headers: [("Content-Type", "application/merge-patch+json"), ("Accept", "application/json")],
+                        headers: api.headers([("Content-Type", "application/merge-patch+json")]),
                         body: patch.body.serialized())
                     // 404: deleted meanwhile; the next watch event drops it.
                     if response.status != 200 && response.status != 404 {

@@ -30,7 +30,7 @@ public struct APIServerConfiguration: Sendable {
     /// Where every request is recorded, if anywhere.
     public var auditLog: AuditLog?
     /// The roles and bindings RBAC knows without storing them (kube's bootstrap policy, plus e.g. the control
-    /// plane's grant in `apoxy dev --secure`).
+    /// plane's grant in `apoxy dev`).
     public var builtInPolicy: BuiltInPolicy = .kube
     /// Requests and connections this server takes on at once, and for how long.
     public var limits = ServerLimits()

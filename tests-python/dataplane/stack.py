@@ -4,11 +4,13 @@ Contract (what the tests assume of the command):
 
     apoxy dev --data-dir DIR --api-listen 127.0.0.1:PORT --xds-listen 127.0.0.1:PORT --proxy-listen 127.0.0.1:PORT
               --envoy-admin 127.0.0.1:PORT [--envoy PATH] [--dns-resolver 127.0.0.1:PORT] [--ca-file FILE]
-              [--log-level debug]
+              [--log-level debug] [--insecure]
 
 runs the API server (SQLite in DIR), the ADS control plane and Envoy (a child process); SIGINT/SIGTERM stop all three
-with exit code 0.
+with exit code 0. Without --insecure (the default, and what the tests use unless they measure something else) the API
+is HTTPS with RBAC, DIR/kubeconfig is the admin's, DIR/pki holds the CA, and Envoy reaches ADS over mutual TLS.
 """
+import ssl
 import json
 import os
 import signal
@@ -72,10 +74,14 @@ def process_exe(pid):
 
 
 class Kubectl:
-    """kubectl with a generated kubeconfig pointing at the API server over plain http, no auth."""
+    """kubectl with a kubeconfig: the one given (`apoxy dev`'s own), else a generated one pointing at the API server
+    over plain http with no credentials."""
 
-    def __init__(self, server, workdir, binary=None):
+    def __init__(self, server, workdir, binary=None, kubeconfig=None):
         self.binary = binary or find_kubectl()
+        if kubeconfig:
+            self.kubeconfig = kubeconfig
+            return
         self.kubeconfig = os.path.join(workdir, "kubeconfig")
         with open(self.kubeconfig, "w") as f:
             json.dump({
@@ -117,7 +123,7 @@ class ApoxyDev:
     """Starts `apoxy dev` with free loopback ports, waits for the API server (/readyz) and Envoy (/ready LIVE)."""
 
     def __init__(self, workdir=None, dns_resolver=None, ca_file=None, binary=None, envoy=None, log_level="debug",
-                 extra_args=()):
+                 extra_args=(), secure=True):
         self.binary = binary or find_apoxy()
         self.envoy = envoy or find_envoy()
         self.workdir = workdir or tempfile.mkdtemp(prefix="apoxy-dev-")
@@ -132,12 +138,15 @@ class ApoxyDev:
         self.ca_file = ca_file
         self.log_level = log_level
         self.extra_args = list(extra_args)
+        self.secure = secure
         self.proc = None
         self.started_envoy_pids = []
-        self.api = f"http://127.0.0.1:{self.api_port}"
+        self.api = f"{'https' if secure else 'http'}://127.0.0.1:{self.api_port}"
         self.admin = EnvoyAdmin(f"127.0.0.1:{self.admin_port}")
         self.proxy = ("127.0.0.1", self.proxy_port)
-        self.kubectl = Kubectl(self.api, self.workdir)
+        self.kubeconfig = os.path.join(self.data_dir, "kubeconfig") if secure else None
+        self.ca_certificate = os.path.join(self.data_dir, "pki", "ca.crt") if secure else None
+        self.kubectl = Kubectl(self.api, self.workdir, kubeconfig=self.kubeconfig)
 
     def command(self):
         cmd = [self.binary, "dev", "--data-dir", self.data_dir,
@@ -151,6 +160,8 @@ class ApoxyDev:
             cmd += ["--ca-file", self.ca_file]
         if self.log_level:
             cmd += ["--log-level", self.log_level]
+        if not self.secure:
+            cmd += ["--insecure"]
         return cmd + self.extra_args
 
     def start(self, timeout=30):
@@ -174,10 +185,17 @@ class ApoxyDev:
         return self
 
     def _api_ready(self):
+        """/readyz answers 200 (anonymous, as kube's public-info-viewer allows) and, when secure, the admin
+        kubeconfig has been written."""
+        context = None
+        if self.secure:
+            if not (os.path.exists(self.kubeconfig) and os.path.exists(self.ca_certificate)):
+                return False
+            context = ssl.create_default_context(cafile=self.ca_certificate)
         try:
-            with urllib.request.urlopen(self.api + "/readyz", timeout=1) as resp:
+            with urllib.request.urlopen(self.api + "/readyz", timeout=1, context=context) as resp:
                 return resp.status == 200
-        except (urllib.error.URLError, OSError):
+        except (urllib.error.URLError, OSError, ssl.SSLError):
             return False
 
     def envoy_pids(self):

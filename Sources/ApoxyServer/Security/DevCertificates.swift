@@ -5,9 +5,10 @@ import NIOCore
 import SwiftASN1
 import X509
 
-/// The certificates of a self-contained secure stack (`apoxy dev --secure`): a CA, the API server's serving
-/// certificate, an admin client certificate in `system:masters` and the control plane's client certificate, as PEM
-/// files in one folder. Made once and reused, like kube's `--cert-dir`.
+/// The certificates of a self-contained secure stack (`apoxy dev`): a CA, the API server's serving certificate, an
+/// admin client certificate in `system:masters`, the control plane's client certificate, and for the ADS port a
+/// serving certificate and Envoy's client certificate, as PEM files in one folder. Made once and reused, like
+/// kube's `--cert-dir`; a serving certificate whose names no longer match its listen address is made again.
 public struct DevCertificates: Sendable {
     /// The folder holding the files.
     public let directory: String
@@ -24,11 +25,18 @@ public struct DevCertificates: Sendable {
     public var adminKey: String { path("admin.key") }
     public var controlPlaneCertificate: String { path("control-plane.crt") }
     public var controlPlaneKey: String { path("control-plane.key") }
+    public var xdsServerCertificate: String { path("xds-server.crt") }
+    public var xdsServerKey: String { path("xds-server.key") }
+    public var envoyCertificate: String { path("envoy.crt") }
+    public var envoyKey: String { path("envoy.key") }
+
+    /// Common name of Envoy's client certificate on the ADS port.
+    public static let envoyUser = "system:apoxy:envoy"
 
     func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
 
     /// Loads the certificates in `directory`, making any that are missing (all of them when the CA is).
-    public static func prepare(in directory: String, host: String) throws -> DevCertificates {
+    public static func prepare(in directory: String, host: String, xdsHost: String = "127.0.0.1") throws -> DevCertificates {
         let certificates = DevCertificates(directory: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let files = FileManager.default
@@ -53,12 +61,18 @@ public struct DevCertificates: Sendable {
                 issuerPrivateKey: .init(caKey))
             try write(try ca.serializeAsPEM().pemString, to: certificates.caCertificate, private: false)
             try write(caKey.pemRepresentation, to: certificates.path("ca.key"), private: true)
-            for name in ["apiserver", "admin", "control-plane"] {
+            for name in ["apiserver", "admin", "control-plane", "xds-server", "envoy"] {
                 try? files.removeItem(atPath: certificates.path("\(name).crt"))
             }
         }
-        func leaf(_ name: String, subject: DistinguishedName, server: Bool) throws {
-            guard !files.fileExists(atPath: certificates.path("\(name).crt")) else { return }
+        func leaf(_ name: String, subject: DistinguishedName, serving host: String? = nil) throws {
+            let server = host != nil
+            let names = host.map { ServingTLS.subjectAlternativeNames(host: $0) } ?? []
+            if let pem = try? String(contentsOfFile: certificates.path("\(name).crt"), encoding: .utf8) {
+                let existing = try? Certificate(pemEncoded: pem)
+                let existingNames: [GeneralName] = (try? existing?.extensions.subjectAlternativeNames).map { Array($0) } ?? []
+                if existing != nil, existingNames == names { return }
+            }
             let key = P256.Signing.PrivateKey()
             let certificate = try Certificate(
                 version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(key.publicKey),
@@ -68,18 +82,20 @@ public struct DevCertificates: Sendable {
                     Critical(BasicConstraints.notCertificateAuthority)
                     Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
                     try ExtendedKeyUsage([server ? .serverAuth : .clientAuth])
-                    if server { SubjectAlternativeNames(ServingTLS.subjectAlternativeNames(host: host)) }
+                    if server { SubjectAlternativeNames(names) }
                 },
                 issuerPrivateKey: .init(caKey))
             try write(try certificate.serializeAsPEM().pemString, to: certificates.path("\(name).crt"), private: false)
             try write(key.pemRepresentation, to: certificates.path("\(name).key"), private: true)
         }
-        try leaf("apiserver", subject: try DistinguishedName { CommonName("apoxy-apiserver") }, server: true)
+        try leaf("apiserver", subject: try DistinguishedName { CommonName("apoxy-apiserver") }, serving: host)
         try leaf("admin", subject: try DistinguishedName {
             OrganizationName(UserInfo.mastersGroup)
             CommonName(adminUser)
-        }, server: false)
-        try leaf("control-plane", subject: try DistinguishedName { CommonName(controlPlaneUser) }, server: false)
+        })
+        try leaf("control-plane", subject: try DistinguishedName { CommonName(controlPlaneUser) })
+        try leaf("xds-server", subject: try DistinguishedName { CommonName("apoxy-xds") }, serving: xdsHost)
+        try leaf("envoy", subject: try DistinguishedName { CommonName(envoyUser) })
         return certificates
     }
 

@@ -15,8 +15,10 @@ public struct BuiltInPolicy: Sendable {
         self.bindings = bindings
     }
 
-    /// kube-apiserver's bootstrap policy as far as this server needs it.
-    public static let kube = BuiltInPolicy(roles: BootstrapPolicy.roles, bindings: BootstrapPolicy.bindings)
+    /// kube-apiserver's bootstrap policy as far as this server needs it, plus the ClusterRole `apoxy:control-plane`
+    /// (unbound) for backplanes to be bound to.
+    public static let kube = BuiltInPolicy(
+        roles: BootstrapPolicy.roles + [DevCertificates.controlPlaneRole], bindings: BootstrapPolicy.bindings)
 }
 
 /// The ClusterRoles kube-apiserver bootstraps that this server needs, built in (not stored): health and version
