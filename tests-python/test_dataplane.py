@@ -13,6 +13,7 @@ import json
 import os
 import socket as socket_module
 import ssl
+import subprocess
 import textwrap
 
 import pytest
@@ -401,3 +402,116 @@ def test_envoy_rejection_shows_as_programmed_false_and_the_rest_still_serves(wor
         assert ok
     finally:
         stack.stop()
+
+
+class _Process:
+    """A child process with its output in a log file; stop() is SIGTERM, then SIGKILL after 10 s."""
+
+    def __init__(self, name, argv, workdir):
+        self.name = name
+        self.log_path = os.path.join(workdir, f"{name}.log")
+        with open(self.log_path, "wb") as log:
+            log.write(("$ " + " ".join(argv) + "\n").encode())
+            log.flush()
+            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()[-6000:]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def test_backplane_with_a_token_kubeconfig_and_envoy_over_mutual_tls(world, tmp_path):
+    """The several-machines layout on one: `apoxy server` over TLS with a token file and RBAC; `apoxy backplane
+    --kubeconfig` as a token user bound (with kubectl) to the built-in ClusterRole apoxy:control-plane, serving ADS
+    over mutual TLS; an Envoy started from `apoxy backplane --print-bootstrap` with its client certificate. Traffic
+    flows and the backplane writes status; its identity cannot change a spec."""
+    _require_binaries()
+    from dataplane.certs import TestCA
+    from dataplane.ports import free_port
+    from dataplane.envoy import EnvoyAdmin, StaticEnvoy
+    from dataplane.stack import Kubectl
+    work = str(tmp_path)
+    ca = TestCA(os.path.join(work, "ca"), name="Apoxy Backplane Test CA")
+    api_cert = ca.issue("api", ["localhost"], ip_addresses=["127.0.0.1"])
+    xds_cert = ca.issue("xds", ["localhost"], ip_addresses=["127.0.0.1"])
+    envoy_cert = ca.issue("envoy-1", [], client=True)
+    tokens = os.path.join(work, "tokens.csv")
+    with open(tokens, "w") as f:
+        f.write('admin-token,admin,uid-admin,"system:masters"\nbackplane-token,backplane-1,uid-bp\n')
+    api_port, xds_port, proxy_port, admin_port = free_port(), free_port(), free_port(), free_port()
+
+    def kubeconfig(name, token):
+        path = os.path.join(work, f"{name}.kubeconfig")
+        with open(path, "w") as f:
+            json.dump({"apiVersion": "v1", "kind": "Config",
+                       "clusters": [{"name": "api", "cluster": {"server": f"https://127.0.0.1:{api_port}",
+                                                                "certificate-authority": ca.cert}}],
+                       "users": [{"name": name, "user": {"token": token}}],
+                       "contexts": [{"name": "api", "context": {"cluster": "api", "user": name}}],
+                       "current-context": "api"}, f)
+        return path
+
+    admin_kubeconfig = kubeconfig("admin", "admin-token")
+    backplane_kubeconfig = kubeconfig("backplane", "backplane-token")
+    xds_tls = ["--xds-tls-cert-file", xds_cert.cert, "--xds-tls-private-key-file", xds_cert.key,
+               "--xds-client-ca-file", ca.cert]
+    processes = []
+    try:
+        server = _Process("apoxy-server", [
+            find_apoxy(), "server", "--listen", f"127.0.0.1:{api_port}", "--data-dir", os.path.join(work, "data"),
+            "--tls-cert-file", api_cert.cert, "--tls-private-key-file", api_cert.key,
+            "--token-auth-file", tokens], work)
+        processes.append(server)
+        admin = Kubectl(None, work, kubeconfig=admin_kubeconfig)
+        wait_until(lambda: admin.run("auth", "whoami", check=False).returncode == 0, timeout=CONVERGE,
+                   message=f"the API server answers kubectl:\n{server.log()}")
+        admin.run("create", "clusterrolebinding", "backplane-1", "--clusterrole=apoxy:control-plane",
+                  "--user=backplane-1")
+        backplane = _Process("apoxy-backplane", [
+            find_apoxy(), "backplane", "--kubeconfig", backplane_kubeconfig, "--xds-listen", f"127.0.0.1:{xds_port}",
+            "--proxy-listen", f"127.0.0.1:{proxy_port}", "--proxy-name", "edge-1", "--log-level", "debug",
+            *xds_tls], work)
+        processes.append(backplane)
+        printed = subprocess.run([
+            find_apoxy(), "backplane", "--print-bootstrap", "--proxy-name", "edge-1",
+            "--xds-listen", f"127.0.0.1:{xds_port}", *xds_tls, "--envoy-cert-file", envoy_cert.cert,
+            "--envoy-key-file", envoy_cert.key, "--envoy-ca-file", ca.cert],
+            capture_output=True, text=True, timeout=30)
+        assert printed.returncode == 0, printed.stderr
+        bootstrap = json.loads(printed.stdout)
+        bootstrap["admin"]["address"]["socket_address"]["port_value"] = admin_port
+        envoy = StaticEnvoy(bootstrap, work, name="edge-1")
+        envoy.start(timeout=30)
+        processes.append(envoy)
+        assert envoy.admin.stats(r"cluster\.xds_cluster\.ssl\.handshake")["cluster.xds_cluster.ssl.handshake"] >= 1
+
+        admin.apply(docs(backend("bp-plain", ["ip:127.0.0.1"]),
+                         route("bp-plain", ["bp.test"], "bp-plain", port=world.plain_port)))
+
+        class Stack:
+            proxy = ("127.0.0.1", proxy_port)
+        served_by(Stack, "bp.test", "plain-a")
+        programmed = wait_until(
+            lambda: (conditions(admin.get("backends.core.apoxy.dev", "bp-plain")).get("Programmed") or {})
+            .get("status") == "True", timeout=CONVERGE, message=f"Programmed=True:\n{backplane.log()}")
+        assert programmed
+        # Least privilege: the backplane's token reads and writes status, and nothing else.
+        backplane_kubectl = Kubectl(None, work, kubeconfig=backplane_kubeconfig)
+        assert backplane_kubectl.run("auth", "can-i", "patch", "backends.core.apoxy.dev", check=False).stdout.strip() == "no"
+        assert backplane_kubectl.run("auth", "can-i", "patch", "backends.core.apoxy.dev", "--subresource=status",
+                                     check=False).stdout.strip() == "yes"
+        refused = backplane_kubectl.run("patch", "backends.core.apoxy.dev", "bp-plain", "--type", "merge",
+                                        "-p", '{"spec":{"protocol":"tls"}}', check=False)
+        assert refused.returncode != 0 and "forbidden" in refused.stderr, refused.stderr
+    finally:
+        for process in reversed(processes):
+            process.stop()

@@ -41,8 +41,9 @@ class TestCA:
              "-addext", "basicConstraints=critical,CA:TRUE",
              "-addext", "keyUsage=critical,keyCertSign,cRLSign")
 
-    def issue(self, name, dns_names, ip_addresses=()):
-        """A leaf certificate for `name` with the given DNS (and IP) SANs, signed by this CA."""
+    def issue(self, name, dns_names, ip_addresses=(), client=False):
+        """A leaf certificate for `name` with the given DNS (and IP) SANs, signed by this CA; with `client`, a client
+        certificate (extendedKeyUsage clientAuth, CN `name`, no SANs needed)."""
         key = os.path.join(self.directory, f"{name}.key")
         csr = os.path.join(self.directory, f"{name}.csr")
         cert = os.path.join(self.directory, f"{name}.crt")
@@ -51,10 +52,12 @@ class TestCA:
         with open(ext, "w") as f:
             f.write("basicConstraints=critical,CA:FALSE\n"
                     "keyUsage=critical,digitalSignature\n"
-                    "extendedKeyUsage=serverAuth\n"
-                    f"subjectAltName={','.join(sans)}\n")
+                    f"extendedKeyUsage={'clientAuth' if client else 'serverAuth'}\n")
+            if sans:
+                f.write(f"subjectAltName={','.join(sans)}\n")
+        common_name = name if client or not dns_names else dns_names[0]
         _run("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-keyout", key, "-out", csr, "-subj", f"/CN={dns_names[0] if dns_names else name}")
+             "-keyout", key, "-out", csr, "-subj", f"/CN={common_name}")
         _run("x509", "-req", "-in", csr, "-CA", self.cert, "-CAkey", self.key, "-CAcreateserial",
              "-out", cert, "-days", "2", "-extfile", ext)
         return Leaf(name=name, dns_names=list(dns_names), cert=cert, key=key)
