@@ -196,10 +196,11 @@ let package = Package(
         .executableTarget(
             name: "apoxy-bench",
             dependencies: [
-                "ApoxyAPI", "ApoxyClient", "ApoxyStorage", "ApoxyEtcd", "ApoxyTranslation", "ApoxyXDS",
+                "ApoxyAPI", "ApoxyClient", "ApoxyStorage", "ApoxyEtcd", "ApoxyTranslation", "ApoxyXDS", "ApoxyServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,5 +1,6 @@
 import ApoxyClient
 import Foundation
+import NIOSSL
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -73,7 +74,9 @@ final class ServerRunner: Sendable {
     /// read back from its startup log line, as the tests' `ServerProcess` does): a port chosen at random here could
     /// be taken, even by a socket of an earlier run still in TIME_WAIT, and the readiness probe could then reach some
     /// other server. Returns once `/readyz` (which checks storage) answers 200.
-    static func start(binary: String, logPath: String, arguments: [String], timeout: Duration = .seconds(30)) async throws -> ServerRunner {
+    static func start(
+        binary: String, logPath: String, arguments: [String], tls: TLSConfiguration? = nil, timeout: Duration = .seconds(30)
+    ) async throws -> ServerRunner {
         // Notice level logs the listening address and nothing per request.
         let child = try ChildProcess(
             "apoxy server", executable: binary,
@@ -81,7 +84,7 @@ final class ServerRunner: Sendable {
         let deadline = ContinuousClock.now + timeout
         while child.isRunning, ContinuousClock.now < deadline {
             if let match = child.log.firstMatch(of: /address=127\.0\.0\.1:([0-9]+)/), let port = Int(match.1),
-                let client = try? await HTTPConnection.connect(host: "127.0.0.1", port: port)
+                let client = try? await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: tls)
             {
                 let ready = (try? await client.request("GET", "/readyz"))?.status == 200
                 await client.close()

@@ -1,0 +1,113 @@
+import ApoxyAPI
+import ApoxyClient
+import ApoxyServer
+import Foundation
+import NIOSSL
+
+/// What a production deployment costs: create and GET over TLS with a bearer token and RBAC, next to plain HTTP
+/// with no authentication, on two fresh servers measured alternately in one run. The secure user is not in
+/// `system:masters`, so every request goes through token lookup and a real RBAC rule match.
+enum SecureBench {
+    struct Outcome {
+        var results: [Measurement]
+        /// Secure throughput over plain, per operation.
+        var ratios: [(operation: String, value: Double)]
+    }
+
+    static let benchUser = "bench-writer"
+
+    static func run(serverBinary: String, workspace: URL, concurrency: Int, operations: Int) async throws -> Outcome {
+        let folder = workspace.appendingPathComponent("secure")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let pki = try DevCertificates.prepare(in: folder.appendingPathComponent("pki").path, host: "127.0.0.1")
+        let tokens = folder.appendingPathComponent("tokens.csv").path
+        try DevCertificates.write(
+            "admin-token,bench-admin,uid-admin,\"system:masters\"\nbench-token,\(benchUser),uid-bench\n", to: tokens, private: true)
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(pki.caCertificate)
+
+        let plain = try await ServerRunner.start(
+            binary: serverBinary, logPath: folder.appendingPathComponent("plain.log").path,
+            arguments: ["--data-dir", folder.appendingPathComponent("plain").path])
+        defer { plain.stop() }
+        let secure = try await ServerRunner.start(
+            binary: serverBinary, logPath: folder.appendingPathComponent("secure.log").path,
+            arguments: [
+                "--data-dir", folder.appendingPathComponent("secure").path, "--tls-cert-file", pki.servingCertificate,
+                "--tls-private-key-file", pki.servingKey, "--token-auth-file", tokens, "--authorization-mode", "RBAC",
+            ],
+            tls: tls)
+        defer { secure.stop() }
+        try await grant(port: secure.port, tls: tls)
+
+        let benchAuth = [("Authorization", "Bearer bench-token")]
+        let plainClients = try await connect(port: plain.port, tls: nil, count: concurrency)
+        let secureClients = try await connect(port: secure.port, tls: tls, count: concurrency)
+
+        // Alternate plain and secure so that drift in the machine's speed falls on both alike.
+        var results: [Measurement] = []
+        for (operation, method) in [("create", "POST"), ("get", "GET")] {
+            for (label, clients, headers, pid) in [
+                ("plain", plainClients, [(String, String)](), plain.pid), ("tls+token+rbac", secureClients, benchAuth, secure.pid),
+            ] {
+                StepCPU.serverPID = pid
+                let name = "\(label) \(operation) c=\(concurrency)"
+                results.append(
+                    try await measure(name, concurrency: concurrency, operations: operations) { worker, index in
+                        let path = method == "POST" ? collection : collection + "/tls-\(index)"
+                        let response = try await clients[worker].request(
+                            method, path, headers: headers + [("Content-Type", "application/json")],
+                            body: method == "POST" ? backendBody("tls-\(index)") : nil)
+                        try APIBench.expect(response, method == "POST" ? 201 : 200, name)
+                    })
+            }
+        }
+        StepCPU.serverPID = nil
+        for client in plainClients + secureClients { await client.close() }
+        let ratios = ["create", "get"].map { operation in
+            let plainStep = results.first { $0.name == "plain \(operation) c=\(concurrency)" }!
+            let secureStep = results.first { $0.name == "tls+token+rbac \(operation) c=\(concurrency)" }!
+            return (operation, plainStep.throughput > 0 ? secureStep.throughput / plainStep.throughput : 0)
+        }
+        return Outcome(results: results, ratios: ratios)
+    }
+
+    static func connect(port: Int, tls: TLSConfiguration?, count: Int) async throws -> [HTTPConnection] {
+        var clients: [HTTPConnection] = []
+        for _ in 0..<count { clients.append(try await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: tls)) }
+        return clients
+    }
+
+    /// As an admin: a ClusterRole allowing what the steps do on Backends, bound to the bench user; then waits until
+    /// the authorizer's index (kept by watch) lets the user in.
+    static func grant(port: Int, tls: TLSConfiguration) async throws {
+        let admin = try await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: tls)
+        let headers = [("Authorization", "Bearer admin-token"), ("Content-Type", "application/json")]
+        let role: JSONValue = [
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": ["name": "bench-writer"],
+            "rules": [["apiGroups": ["core.apoxy.dev"], "resources": ["backends"], "verbs": ["create", "get", "list", "update", "patch", "delete"]]],
+        ]
+        let binding: JSONValue = [
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": ["name": "bench-writer"],
+            "roleRef": ["apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "bench-writer"],
+            "subjects": [["apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": .string(benchUser)]],
+        ]
+        try APIBench.expect(
+            try await admin.request("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", headers: headers, body: role.serialized()),
+            201, "create the bench ClusterRole")
+        try APIBench.expect(
+            try await admin.request(
+                "POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", headers: headers, body: binding.serialized()),
+            201, "create the bench ClusterRoleBinding")
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            let probe = try await admin.request("GET", collection, headers: [("Authorization", "Bearer bench-token")])
+            if probe.status == 200 {
+                await admin.close()
+                return
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw BenchError(message: "the bench user's binding did not take effect within 10 s")
+    }
+}
