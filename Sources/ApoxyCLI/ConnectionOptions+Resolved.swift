@@ -7,8 +7,6 @@ public struct ResolvedServer: Sendable {
     public var host: String
     /// TCP port.
     public var port: Int
-    /// `https://` or `http://`, as in the kubeconfig or `--server`.
-    public var secure: Bool
     /// TLS settings for https (trusted CA, client certificate, verification); nil for plain http.
     public var tls: TLSConfiguration?
     /// SNI and certificate name when not `host` (kubeconfig's `tls-server-name`).
@@ -30,7 +28,7 @@ extension ConnectionOptions {
         }
         let tls = try APIClient(target: target).tlsConfiguration()
         return ResolvedServer(
-            host: target.url.host, port: target.url.port, secure: target.url.secure, tls: tls,
+            host: target.url.host, port: target.url.port, tls: tls,
             serverName: target.tls.serverName, bearerToken: target.token, description: target.url.description)
     }
 }

@@ -86,8 +86,8 @@ public final class HTTPConnection: Sendable {
         return HTTPConnection(channel: channel, host: host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
     }
 
-    /// Whether `host` is an IPv4 or IPv6 literal rather than a name.
-    static func isIPAddress(_ host: String) -> Bool {
+    /// Whether `host` is an IPv4 or IPv6 literal rather than a name (no SNI for it; its certificate has IP SANs).
+    public static func isIPAddress(_ host: String) -> Bool {
         (try? SocketAddress(ipAddress: host, port: 0)) != nil
     }
 

@@ -1,4 +1,5 @@
 import ApoxyAPI
+import ApoxyClient
 
 /// The static bootstrap of an Envoy that takes everything else from our ADS server.
 public struct EnvoyBootstrap: Sendable {
@@ -40,7 +41,7 @@ public struct EnvoyBootstrap: Sendable {
     /// The xds_cluster's transport socket: TLS 1.2+ with ALPN h2, the server's certificate checked against the CA
     /// and against `xdsHost` (an IP SAN for an address, a DNS SAN for a name), and Envoy's client certificate.
     func transportSocket(_ tls: ClientTLS) -> JSONValue {
-        let isAddress = xdsHost.contains(":") || xdsHost.split(separator: ".").count == 4 && xdsHost.allSatisfy { $0.isNumber || $0 == "." }
+        let isAddress = HTTPConnection.isIPAddress(xdsHost)
         var context: [String: JSONValue] = [
             "common_tls_context": [
                 "alpn_protocols": ["h2"],

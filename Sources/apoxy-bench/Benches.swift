@@ -2,6 +2,7 @@ import ApoxyAPI
 import ApoxyClient
 import ApoxyStorage
 import Foundation
+import NIOSSL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -78,9 +79,9 @@ final class RevisionBox: @unchecked Sendable {
 
 /// The API over HTTP with keep-alive connections.
 enum APIBench {
-    static func connections(_ port: Int, _ count: Int) async throws -> [HTTPConnection] {
+    static func connections(_ port: Int, _ count: Int, tls: TLSConfiguration? = nil) async throws -> [HTTPConnection] {
         var result: [HTTPConnection] = []
-        for _ in 0..<count { result.append(try await HTTPConnection.connect(host: "127.0.0.1", port: port)) }
+        for _ in 0..<count { result.append(try await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: tls)) }
         return result
     }
 

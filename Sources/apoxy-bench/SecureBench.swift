@@ -41,8 +41,8 @@ enum SecureBench {
         try await grant(port: secure.port, tls: tls)
 
         let benchAuth = [("Authorization", "Bearer bench-token")]
-        let plainClients = try await connect(port: plain.port, tls: nil, count: concurrency)
-        let secureClients = try await connect(port: secure.port, tls: tls, count: concurrency)
+        let plainClients = try await APIBench.connections(plain.port, concurrency)
+        let secureClients = try await APIBench.connections(secure.port, concurrency, tls: tls)
 
         // Alternate plain and secure so that drift in the machine's speed falls on both alike.
         var results: [Measurement] = []
@@ -70,12 +70,6 @@ enum SecureBench {
             return (operation, plainStep.throughput > 0 ? secureStep.throughput / plainStep.throughput : 0)
         }
         return Outcome(results: results, ratios: ratios)
-    }
-
-    static func connect(port: Int, tls: TLSConfiguration?, count: Int) async throws -> [HTTPConnection] {
-        var clients: [HTTPConnection] = []
-        for _ in 0..<count { clients.append(try await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: tls)) }
-        return clients
     }
 
     /// As an admin: a ClusterRole allowing what the steps do on Backends, bound to the bench user; then waits until

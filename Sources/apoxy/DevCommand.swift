@@ -288,17 +288,16 @@ struct BackplaneCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        let serving = [xdsTLSCertFile, xdsTLSPrivateKeyFile, xdsClientCAFile]
-        guard serving.allSatisfy({ $0 == nil }) || serving.allSatisfy({ $0 != nil }) else {
-            throw ValidationError("--xds-tls-cert-file, --xds-tls-private-key-file and --xds-client-ca-file go together")
-        }
-        for file in serving.compactMap({ $0 }) where !FileManager.default.isReadableFile(atPath: file) {
-            throw ValidationError("\(file) cannot be read")
-        }
-        let envoyFiles = [envoyCertFile, envoyKeyFile, envoyCAFile]
-        guard envoyFiles.allSatisfy({ $0 == nil }) || envoyFiles.allSatisfy({ $0 != nil }) else {
-            throw ValidationError("--envoy-cert-file, --envoy-key-file and --envoy-ca-file go together")
-        }
+        let serving = [
+            ("--xds-tls-cert-file", xdsTLSCertFile), ("--xds-tls-private-key-file", xdsTLSPrivateKeyFile),
+            ("--xds-client-ca-file", xdsClientCAFile),
+        ]
+        try SecurityOptions.requireTogether(serving)
+        try SecurityOptions.requireReadable(serving)
+        // Paths on the Envoy's machine: not checked here.
+        try SecurityOptions.requireTogether([
+            ("--envoy-cert-file", envoyCertFile), ("--envoy-key-file", envoyKeyFile), ("--envoy-ca-file", envoyCAFile),
+        ])
         if printBootstrap, xdsTLS != nil, envoyCertFile == nil {
             throw ValidationError("the ADS port serves mutual TLS: --print-bootstrap needs --envoy-cert-file, --envoy-key-file and --envoy-ca-file")
         }

@@ -33,13 +33,23 @@ struct SecurityOptions: ParsableArguments {
     var auditLogPath: String?
 
     func validate() throws {
-        if (tlsCertFile == nil) != (tlsPrivateKeyFile == nil) {
-            throw ValidationError("--tls-cert-file and --tls-private-key-file must be given together")
-        }
-        for (flag, path) in [
+        try Self.requireTogether([("--tls-cert-file", tlsCertFile), ("--tls-private-key-file", tlsPrivateKeyFile)])
+        try Self.requireReadable([
             ("--tls-cert-file", tlsCertFile), ("--tls-private-key-file", tlsPrivateKeyFile), ("--client-ca-file", clientCAFile),
             ("--token-auth-file", tokenAuthFile),
-        ] {
+        ])
+    }
+
+    /// Refuses a set of file flags of which only some are given.
+    static func requireTogether(_ flags: [(flag: String, value: String?)]) throws {
+        guard flags.contains(where: { $0.value == nil }), flags.contains(where: { $0.value != nil }) else { return }
+        let names = flags.map(\.flag)
+        throw ValidationError("\(names.dropLast().joined(separator: ", ")) and \(names.last!) must be given together")
+    }
+
+    /// Refuses a given file flag whose file cannot be read.
+    static func requireReadable(_ flags: [(flag: String, path: String?)]) throws {
+        for (flag, path) in flags {
             if let path, !FileManager.default.isReadableFile(atPath: path) {
                 throw ValidationError("\(flag) \(path) cannot be read")
             }
