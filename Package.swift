@@ -38,17 +38,22 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        // Prometheus' registry and text exposition (with swift-atomics and swift-metrics' CoreMetrics, both small).
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Layer 0: the SQLite C library from the system (Debian: libsqlite3-dev).
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         // Layer 1: API types, schema, validation, patch engines. Pure: no I/O.
         .target(name: "ApoxyAPI", swiftSettings: swiftSettings),
+        // Layer 1: the process's metrics (Prometheus registry, help texts, scrape hooks), used by every layer below.
+        .target(name: "ApoxyMetrics", dependencies: [.product(name: "Prometheus", package: "swift-prometheus")], swiftSettings: swiftSettings),
         // Layer 2: revisioned storage (protocol, SQLite, in-memory).
         .target(
             name: "ApoxyStorage",
             dependencies: [
-                "CSQLite",
+                "CSQLite", "ApoxyMetrics",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -89,7 +94,8 @@ let package = Package(
         .target(
             name: "ApoxyServer",
             dependencies: [
-                "ApoxyRegistry", "ApoxyYAML",
+                "ApoxyRegistry", "ApoxyYAML", "ApoxyMetrics",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
@@ -158,7 +164,8 @@ let package = Package(
         .target(
             name: "ApoxyXDS",
             dependencies: [
-                "EnvoyAPI",
+                "EnvoyAPI", "ApoxyMetrics",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
@@ -171,7 +178,8 @@ let package = Package(
         .target(
             name: "ApoxyControlPlane",
             dependencies: [
-                "ApoxyAPI", "ApoxyClient", "ApoxyTranslation", "ApoxyXDS",
+                "ApoxyAPI", "ApoxyClient", "ApoxyTranslation", "ApoxyXDS", "ApoxyMetrics",
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

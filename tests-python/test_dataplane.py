@@ -10,6 +10,7 @@ env APOXY_BINARY (default .build/debug/apoxy), Envoy is APOXY_ENVOY or .venv/bin
 .venv/bin/kubectl. See dataplane/stack.py for the command-line contract.
 """
 import json
+import urllib.request
 import os
 import socket as socket_module
 import ssl
@@ -324,6 +325,46 @@ def test_backend_status_follows_generation(dev, world, objs):
     assert _programmed_at(objs, "status-be", 2)
 
 
+def _samples(text):
+    """{(name, labels): value}, through prometheus-client's parser (which raises on a malformed exposition)."""
+    from prometheus_client.parser import text_string_to_metric_families
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
+def _metric(samples, name, **labels):
+    values = [v for (n, ls), v in samples.items() if n == name and set(labels.items()) <= ls]
+    return sum(values) if values else None
+
+
+def _assert_control_plane_metrics(samples):
+    assert _metric(samples, "apoxy_xds_connected_proxies") == 1
+    for xds_type in ("cds", "lds", "rds"):
+        assert _metric(samples, "apoxy_xds_pushes_total", type=xds_type) >= 1, xds_type
+        assert _metric(samples, "apoxy_xds_rejects_total", type=xds_type) == 0, xds_type
+    # A Backend was applied after Envoy connected, so at least its CDS push was acknowledged and timed.
+    assert _metric(samples, "apoxy_xds_propagation_seconds_count", type="cds") >= 1
+    assert _metric(samples, "apoxy_xds_propagation_seconds_sum", type="cds") > 0
+    assert _metric(samples, "apoxy_translation_duration_seconds_count") >= 1
+
+
+def test_dev_serves_api_and_control_plane_metrics_to_kubectl(dev, world, objs):
+    objs.apply(docs(backend("metrics-be", ["ip:127.0.0.1"]),
+                    route("metrics-be", ["metrics.test"], "metrics-be", port=world.plain_port)))
+    served_by(dev, "metrics.test", "plain-a")
+    wait_until(lambda: _programmed_at(objs, "metrics-be", 1), timeout=CONVERGE, message="Programmed=True")
+    samples = _samples(dev.kubectl.run("get", "--raw", "/metrics").stdout)
+    _assert_control_plane_metrics(samples)
+    # kubectl's own requests (client-side apply creates with POST), over TLS as the admin, counted by kube's names.
+    assert _metric(samples, "apiserver_request_total", verb="POST", resource="backends", code="201") >= 1
+    # The control plane's status writes.
+    assert _metric(samples, "apiserver_request_total", verb="PATCH", resource="backends", subresource="status") >= 1
+    assert _metric(samples, "apiserver_storage_objects", resource="backends.core.apoxy.dev") >= 1
+    # The control plane watches Backends and HTTPRoutes.
+    assert _metric(samples, "apiserver_registered_watchers", kind="Backend") >= 1
+    assert _metric(samples, "apoxy_storage_commit_batch_size_count") >= 1
+
+
 def test_the_stack_is_secure_by_default_tls_api_and_mutual_tls_ads(dev):
     """`apoxy dev` with no flag: kubectl reaches the API over HTTPS with the generated admin kubeconfig (every other
     test here does too), Envoy holds its ADS connection over TLS with its client certificate, and a client without
@@ -448,6 +489,7 @@ def test_backplane_with_a_token_kubeconfig_and_envoy_over_mutual_tls(world, tmp_
     with open(tokens, "w") as f:
         f.write('admin-token,admin,uid-admin,"system:masters"\nbackplane-token,backplane-1,uid-bp\n')
     api_port, xds_port, proxy_port, admin_port = free_port(), free_port(), free_port(), free_port()
+    metrics_port = free_port()
 
     def kubeconfig(name, token):
         path = os.path.join(work, f"{name}.kubeconfig")
@@ -479,7 +521,7 @@ def test_backplane_with_a_token_kubeconfig_and_envoy_over_mutual_tls(world, tmp_
         backplane = _Process("apoxy-backplane", [
             find_apoxy(), "backplane", "--kubeconfig", backplane_kubeconfig, "--xds-listen", f"127.0.0.1:{xds_port}",
             "--proxy-listen", f"127.0.0.1:{proxy_port}", "--proxy-name", "edge-1", "--log-level", "debug",
-            *xds_tls], work)
+            "--metrics-listen", f"127.0.0.1:{metrics_port}", *xds_tls], work)
         processes.append(backplane)
         printed = subprocess.run([
             find_apoxy(), "backplane", "--print-bootstrap", "--proxy-name", "edge-1",
@@ -504,6 +546,9 @@ def test_backplane_with_a_token_kubeconfig_and_envoy_over_mutual_tls(world, tmp_
             lambda: (conditions(admin.get("backends.core.apoxy.dev", "bp-plain")).get("Programmed") or {})
             .get("status") == "True", timeout=CONVERGE, message=f"Programmed=True:\n{backplane.log()}")
         assert programmed
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as resp:
+            scraped = _samples(resp.read().decode())
+        _assert_control_plane_metrics(scraped)
         # Least privilege: the backplane's token reads and writes status, and nothing else.
         backplane_kubectl = Kubectl(None, work, kubeconfig=backplane_kubeconfig)
         assert backplane_kubectl.run("auth", "can-i", "patch", "backends.core.apoxy.dev", check=False).stdout.strip() == "no"

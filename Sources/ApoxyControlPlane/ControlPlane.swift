@@ -1,8 +1,10 @@
 import ApoxyAPI
 import ApoxyClient
+public import ApoxyMetrics
 import ApoxyTranslation
 import ApoxyXDS
 import Logging
+import Prometheus
 import ServiceLifecycle
 import Foundation
 import Synchronization
@@ -24,13 +26,17 @@ public struct ControlPlane: Service {
     let proxyName: String
     let logger: Logger
     let clock: @Sendable () -> Int64
+    let translationDuration: ValueHistogram?
 
-    /// Creates a control plane; `proxyName` names the parent in route status.
+    /// Creates a control plane; `proxyName` names the parent in route status; with `metrics`, translations are timed.
     public init(
         api: APIEndpoint, options: TranslatorOptions, snapshots: SnapshotStore, tracker: ProxyTracker,
-        proxyName: String = "apoxy", logger: Logger,
+        proxyName: String = "apoxy", metrics: MetricsRegistry? = nil, logger: Logger,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date.now.timeIntervalSince1970) }
     ) {
+        translationDuration = metrics?.histogram(
+            "apoxy_translation_duration_seconds", "Time to translate every Backend and HTTPRoute into an xDS snapshot.",
+            buckets: MetricsRegistry.fastDurationBuckets)
         self.api = api
         self.options = options
         self.snapshots = snapshots
@@ -100,7 +106,8 @@ public struct ControlPlane: Service {
             let snapshot = try Snapshot(
                 version: version, clusters: resources.clusters, listeners: resources.listeners,
                 routeConfigurations: resources.routeConfigurations)
-            let published = snapshots.publish(snapshot)
+            translationDuration?.record(ContinuousClock.now - started)
+            let published = snapshots.publish(snapshot, startedAt: started)
             let served = UInt64(published ? version : snapshots.current.version) ?? 0
             shared.record.withLock { record in
                 record.programmed.record(ir: ir, version: served, published: published)

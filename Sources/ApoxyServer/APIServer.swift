@@ -1,4 +1,6 @@
 import ApoxyAPI
+public import ApoxyMetrics
+import Prometheus
 import ApoxyRegistry
 import ApoxyStorage
 import Foundation
@@ -34,6 +36,10 @@ public struct APIServerConfiguration: Sendable {
     public var builtInPolicy: BuiltInPolicy = .kube
     /// Requests and connections this server takes on at once, and for how long.
     public var limits = ServerLimits()
+    /// Where request, watch and storage metrics go, served at `/metrics`; nil turns metrics off (404).
+    public var metrics: MetricsRegistry?
+    /// One `HTTP` line per request at `.info` (kube's httplog).
+    public var accessLog = true
 
     /// Creates a configuration.
     public init(
@@ -85,20 +91,28 @@ public enum APIServer {
             caches.append(rbac)
             authorizer = rbac
         }
-        // Middleware applies to the routes registered after it. Audit outermost (it records 401s and 403s too),
-        // then errors to Status, then who is calling, then what they may do.
+        let metrics = configuration.metrics.map(APIMetrics.init(registry:))
+        // Middleware applies to the routes registered after it. Metrics and the access log outermost, then audit
+        // (both record 401s and 403s too), then errors to Status, then who is calling, then what they may do.
+        router.middlewares.add(RequestTelemetryMiddleware(metrics: metrics, logger: logger, accessLog: configuration.accessLog))
         if let auditLog = configuration.auditLog { router.middlewares.add(AuditMiddleware(log: auditLog)) }
         router.middlewares.add(StatusErrorMiddleware(logger: logger))
         // Overload is refused before any work, authentication included.
-        router.middlewares.add(
-            RequestLimitMiddleware(limits: configuration.limits, counters: RequestLimitMiddleware.Counters(), logger: logger))
+        let inflight = RequestLimitMiddleware<APIRequestContext>.Counters()
+        router.middlewares.add(RequestLimitMiddleware(limits: configuration.limits, counters: inflight, logger: logger))
         router.middlewares.add(AuthenticationMiddleware(configuration: configuration.authentication))
         router.middlewares.add(AuthorizationMiddleware(authorizer: authorizer))
         for strategy in strategies {
-            caches.append(serveService(strategy, storage: storage, router: router, configuration: configuration, logger: logger, now: now))
+            caches.append(
+                serveService(strategy, storage: storage, router: router, configuration: configuration, metrics: metrics, logger: logger, now: now))
         }
-        register(ClusterRoleStrategy(), cache: roles, storage: storage, router: router, configuration: configuration, now: now)
-        register(ClusterRoleBindingStrategy(), cache: bindings, storage: storage, router: router, configuration: configuration, now: now)
+        register(ClusterRoleStrategy(), cache: roles, storage: storage, router: router, configuration: configuration, metrics: metrics, now: now)
+        register(
+            ClusterRoleBindingStrategy(), cache: bindings, storage: storage, router: router, configuration: configuration, metrics: metrics,
+            now: now)
+        if let metrics {
+            registerMetrics(on: router, metrics: metrics, inflight: inflight)
+        }
         Reviews(authorizer: authorizer).register(on: router)
         registerDiscovery(on: router, resources: resources)
         registerHealth(on: router, storage: storage)
@@ -128,19 +142,19 @@ public enum APIServer {
     /// cache, a service the application must run.
     static func serve<Strategy: ResourceStrategy>(
         _ strategy: Strategy, storage: any RevisionedStorage, router: Router<APIRequestContext>,
-        configuration: APIServerConfiguration, logger: Logger, now: @escaping @Sendable () -> Int64
+        configuration: APIServerConfiguration, metrics: APIMetrics?, logger: Logger, now: @escaping @Sendable () -> Int64
     ) -> WatchCache<Strategy.Object> {
         let cache = cache(for: strategy, storage: storage, configuration: configuration, logger: logger)
-        register(strategy, cache: cache, storage: storage, router: router, configuration: configuration, now: now)
+        register(strategy, cache: cache, storage: storage, router: router, configuration: configuration, metrics: metrics, now: now)
         return cache
     }
 
     /// `serve` for a strategy known only as `any ResourceStrategy`.
     static func serveService<Strategy: ResourceStrategy>(
         _ strategy: Strategy, storage: any RevisionedStorage, router: Router<APIRequestContext>,
-        configuration: APIServerConfiguration, logger: Logger, now: @escaping @Sendable () -> Int64
+        configuration: APIServerConfiguration, metrics: APIMetrics?, logger: Logger, now: @escaping @Sendable () -> Int64
     ) -> any Service {
-        serve(strategy, storage: storage, router: router, configuration: configuration, logger: logger, now: now)
+        serve(strategy, storage: storage, router: router, configuration: configuration, metrics: metrics, logger: logger, now: now)
     }
 
     /// The watch cache of one resource.
@@ -155,12 +169,38 @@ public enum APIServer {
     /// Registers every verb of one resource on `router`, over a store fed by `cache`.
     static func register<Strategy: ResourceStrategy>(
         _ strategy: Strategy, cache: WatchCache<Strategy.Object>, storage: any RevisionedStorage, router: Router<APIRequestContext>,
-        configuration: APIServerConfiguration, now: @escaping @Sendable () -> Int64
+        configuration: APIServerConfiguration, metrics: APIMetrics?, now: @escaping @Sendable () -> Int64
     ) {
+        let descriptor = Strategy.Object.descriptor
         let endpoints = ResourceEndpoints(
             store: ResourceStore(storage: storage, strategy: strategy, cache: cache, now: now), now: now,
-            bookmarkInterval: configuration.bookmarkInterval)
+            bookmarkInterval: configuration.bookmarkInterval,
+            watchMetrics: metrics.map { .init(watchers: $0.registeredWatchers(descriptor), events: $0.watchEvents(descriptor)) })
         endpoints.register(on: router)
+        if let metrics {
+            // kube names the resource `<plural>.<group>`.
+            let objects = metrics.storageObjects("\(descriptor.plural).\(descriptor.group)")
+            metrics.registry.beforeScrape { objects.set(Int64(cache.objectCount)) }
+        }
+    }
+
+    /// `/metrics` in Prometheus' text format: kube-apiserver's request metrics, storage and whatever else shares the
+    /// registry (the control plane's in `apoxy dev`).
+    static func registerMetrics(
+        on router: Router<APIRequestContext>, metrics: APIMetrics, inflight: RequestLimitMiddleware<APIRequestContext>.Counters
+    ) {
+        let readOnly = metrics.inflight("readOnly")
+        let mutating = metrics.inflight("mutating")
+        metrics.registry.beforeScrape {
+            // The scrape itself is a read in flight; kube's gauge counts it as well.
+            readOnly.set(Int64(inflight.current(.readOnly)))
+            mutating.set(Int64(inflight.current(.mutating)))
+        }
+        router.get("/metrics") { _, _ in
+            let body = await metrics.registry.exposition()
+            return Response(
+                status: .ok, headers: [.contentType: MetricsRegistry.contentType], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        }
     }
 
     /// kube-apiserver's health endpoints: `/livez` and `/healthz` say the process serves; `/readyz` also that storage

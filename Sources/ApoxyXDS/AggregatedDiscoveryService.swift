@@ -12,12 +12,14 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
 
     let snapshots: SnapshotStore
     let tracker: ProxyTracker
+    let metrics: XDSMetrics?
     let logger: Logger
 
     /// Creates the service over a snapshot store and a tracker.
-    public init(snapshots: SnapshotStore, tracker: ProxyTracker, logger: Logger) {
+    public init(snapshots: SnapshotStore, tracker: ProxyTracker, metrics: XDSMetrics? = nil, logger: Logger) {
         self.snapshots = snapshots
         self.tracker = tracker
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -40,12 +42,25 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
         case requestsEnded
     }
 
+    private func record(_ outcome: StreamSession.Outcome, _ metrics: XDSMetrics) {
+        switch outcome {
+        case .acknowledged(let type, let version):
+            if let started = snapshots.startedAt(version: version) { metrics.acknowledged(type, after: .now - started) }
+        case .rejected(let type):
+            metrics.rejected(type)
+        }
+    }
+
     /// One ADS stream: requests from Envoy and new snapshots, merged into one ordered sequence of events.
     func stream(
         requests: RPCAsyncSequence<Envoy_Service_Discovery_V3_DiscoveryRequest, any Error>,
         writer: RPCWriter<Envoy_Service_Discovery_V3_DiscoveryResponse>
     ) async throws {
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
+        func send(_ response: Envoy_Service_Discovery_V3_DiscoveryResponse) async throws {
+            try await writer.write(response)
+            if let type = XDSType(rawValue: response.typeURL) { metrics?.pushed(type) }
+        }
         var session = StreamSession(logger: logger)
         defer {
             if let node = session.node { tracker.streamClosed(node: node) }
@@ -65,11 +80,12 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
                     return
                 case .snapshot(let snapshot):
                     session.snapshot = snapshot
-                    for response in session.pushes() { try await writer.write(response) }
+                    for response in session.pushes() { try await send(response) }
                 case .request(let request):
                     let (opened, responses) = session.handle(request, tracker: tracker)
                     if let opened { tracker.streamOpened(node: opened) }
-                    for response in responses { try await writer.write(response) }
+                    if let metrics, let outcome = session.lastOutcome { record(outcome, metrics) }
+                    for response in responses { try await send(response) }
                 }
             }
         }
@@ -90,6 +106,13 @@ struct StreamSession {
     var snapshot: Snapshot = .empty
     var subscriptions: [XDSType: Subscription] = [:]
     var nonceCounter = 0
+    /// What the last request answered, for metrics: an ACK of a version, or a NACK.
+    var lastOutcome: Outcome?
+
+    enum Outcome: Equatable {
+        case acknowledged(XDSType, version: String)
+        case rejected(XDSType)
+    }
 
     init(logger: Logger) { self.logger = logger }
 
@@ -98,6 +121,7 @@ struct StreamSession {
         _ request: Envoy_Service_Discovery_V3_DiscoveryRequest, tracker: ProxyTracker
     ) -> (opened: String?, responses: [Envoy_Service_Discovery_V3_DiscoveryResponse]) {
         var opened: String?
+        lastOutcome = nil
         if node == nil, request.hasNode {
             node = request.node.id
             opened = request.node.id
@@ -129,8 +153,10 @@ struct StreamSession {
                     ])
                 tracker.rejected(
                     node: nodeID, type: type, version: subscription.sentVersion ?? "", message: request.errorDetail.message)
+                lastOutcome = .rejected(type)
             } else {
                 tracker.acknowledged(node: nodeID, type: type, version: request.versionInfo)
+                lastOutcome = .acknowledged(type, version: request.versionInfo)
             }
         }
         let names = type.isWildcard ? nil : Set(request.resourceNames)

@@ -40,6 +40,7 @@ public struct XDSServer: Service {
     let tls: XDSServerTLS?
     let snapshots: SnapshotStore
     let tracker: ProxyTracker
+    let metrics: XDSMetrics?
     let logger: Logger
     let onListening: @Sendable (Int) async -> Void
 
@@ -47,13 +48,14 @@ public struct XDSServer: Service {
     /// presenting a client certificate from its CA connect.
     public init(
         host: String, port: Int, tls: XDSServerTLS? = nil, snapshots: SnapshotStore, tracker: ProxyTracker,
-        logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+        metrics: XDSMetrics? = nil, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) {
         self.host = host
         self.port = port
         self.tls = tls
         self.snapshots = snapshots
         self.tracker = tracker
+        self.metrics = metrics
         self.logger = logger
         self.onListening = onListening
     }
@@ -62,7 +64,7 @@ public struct XDSServer: Service {
         let transport = HTTP2ServerTransport.Posix(
             address: host.contains(":") ? .ipv6(host: host, port: port) : .ipv4(host: host, port: port),
             transportSecurity: tls?.transportSecurity ?? .plaintext)
-        let service = AggregatedDiscoveryService(snapshots: snapshots, tracker: tracker, logger: logger)
+        let service = AggregatedDiscoveryService(snapshots: snapshots, tracker: tracker, metrics: metrics, logger: logger)
         let server = GRPCServer(transport: transport, services: [service])
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask {

@@ -1,3 +1,4 @@
+import ApoxyMetrics
 import ApoxyCLI
 import ApoxyServer
 import ApoxyStorage
@@ -51,8 +52,11 @@ struct Server: AsyncParsableCommand {
     @OptionGroup(title: "Storage")
     var storage: StorageOptions
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "info"
+    @OptionGroup(title: "Logging")
+    var log: LogOptions
+
+    @Flag(inversion: .prefixedEnableDisable, help: "Serve kube-apiserver's metrics at /metrics (Prometheus text format).")
+    var metrics = true
 
     @OptionGroup var security: SecurityOptions
 
@@ -62,9 +66,6 @@ struct Server: AsyncParsableCommand {
     func validate() throws {
         guard Self.parseListen(listen) != nil else {
             throw ValidationError("--listen must be host:port, e.g. 127.0.0.1:8080 or [::1]:8080")
-        }
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
     }
 
@@ -77,15 +78,15 @@ struct Server: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var configuredLogger = Logger(label: "apoxy")
-        configuredLogger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        let logger = configuredLogger
+        let logger = log.logger
         let (host, port) = Self.parseListen(listen)!
-        let opened = try storage.open(logger: logger)
+        let registry = metrics ? MetricsRegistry() : nil
+        let opened = try storage.open(logger: logger, metrics: registry)
         // The certificate folder (kube's --cert-dir) is the data folder, whatever the storage.
         try FileManager.default.createDirectory(atPath: storage.dataDir, withIntermediateDirectories: true)
         var configuration = try security.configuration(host: host, port: port, dataDir: storage.dataDir, logger: logger)
         configuration.limits = try limits.limits()
+        configuration.metrics = registry
         let scheme = configuration.tls == nil ? "http" : "https"
         let mode = configuration.authorizationMode.rawValue
         let application = try APIServer.application(

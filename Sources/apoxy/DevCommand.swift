@@ -1,6 +1,7 @@
 import ApoxyAPI
 import ApoxyCLI
 import ApoxyControlPlane
+import ApoxyMetrics
 import ApoxyServer
 import ApoxyStorage
 import ApoxyTranslation
@@ -29,8 +30,8 @@ struct DataPlaneOptions: ParsableArguments {
     @Option(help: "The system CA bundle upstream TLS certificates must chain to.")
     var systemCAFile = "/etc/ssl/certs/ca-certificates.crt"
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "info"
+    @OptionGroup(title: "Logging")
+    var log: LogOptions
 
     func validate() throws {
         for (flag, value) in [("--xds-listen", xdsListen), ("--proxy-listen", proxyListen), ("--dns-resolver", dnsResolver ?? "127.0.0.1:53")]
@@ -40,19 +41,12 @@ struct DataPlaneOptions: ParsableArguments {
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw ValidationError("--ca-file \(caFile) cannot be read")
         }
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-        }
     }
 
     /// The address a local client uses for a listen address: the wildcard is reached on loopback.
     static func reachable(_ host: String) -> String { host == "0.0.0.0" ? "127.0.0.1" : host }
 
-    var logger: Logger {
-        var logger = Logger(label: "apoxy")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        return logger
-    }
+    var logger: Logger { log.logger }
 
     /// Translator options; with `--ca-file`, writes `<folder>/upstream-ca.pem` = system bundle + the extra file.
     func translatorOptions(caFolder: String) throws -> TranslatorOptions {
@@ -144,8 +138,11 @@ struct DevCommand: AsyncParsableCommand {
         let options = try dataPlane.translatorOptions(caFolder: dataDir)
 
         let databasePath = (dataDir as NSString).appendingPathComponent("apoxy.sqlite")
-        let storage = try SQLiteStorage(path: databasePath)
+        // One registry for the whole stack: the API server's /metrics shows the control plane's metrics too.
+        let registry = MetricsRegistry()
+        let storage = try SQLiteStorage(path: databasePath, metrics: StorageMetrics(registry: registry))
         var configuration = APIServerConfiguration(host: api.host, port: api.port)
+        configuration.metrics = registry
         var controlPlaneTLS: TLSConfiguration?
         var kubeconfig: (path: String, certificates: DevCertificates)?
         var xdsServerTLS: XDSServerTLS?
@@ -196,10 +193,11 @@ struct DevCommand: AsyncParsableCommand {
         let snapshots = SnapshotStore()
         let tracker = ProxyTracker()
         let xdsServer = XDSServer(
-            host: xds.host, port: xds.port, tls: xdsServerTLS, snapshots: snapshots, tracker: tracker, logger: logger)
+            host: xds.host, port: xds.port, tls: xdsServerTLS, snapshots: snapshots, tracker: tracker,
+            metrics: XDSMetrics(registry: registry, tracker: tracker), logger: logger)
         let controlPlane = ControlPlane(
             api: APIEndpoint(host: reachableHost, port: api.port, tls: controlPlaneTLS), options: options,
-            snapshots: snapshots, tracker: tracker, logger: logger)
+            snapshots: snapshots, tracker: tracker, metrics: registry, logger: logger)
 
         let bootstrap = EnvoyBootstrap(
             nodeID: "apoxy-dev", adminHost: admin.host, adminPort: admin.port, xdsHost: xdsHost, xdsPort: xds.port,
@@ -279,6 +277,9 @@ struct BackplaneCommand: AsyncParsableCommand {
     @Option(help: "For --print-bootstrap with mutual TLS: the CA that signed --xds-tls-cert-file.")
     var envoyCAFile: String?
 
+    @Option(help: "Serve the control plane's metrics (Prometheus text format) at http://host:port/metrics; off when not given.")
+    var metricsListen: String?
+
     @OptionGroup var dataPlane: DataPlaneOptions
 
     /// The ADS port's mutual TLS, when configured.
@@ -288,6 +289,9 @@ struct BackplaneCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
+        if let metricsListen, Server.parseListen(metricsListen) == nil {
+            throw ValidationError("--metrics-listen must be host:port, e.g. 127.0.0.1:18001")
+        }
         let serving = [
             ("--xds-tls-cert-file", xdsTLSCertFile), ("--xds-tls-private-key-file", xdsTLSPrivateKeyFile),
             ("--xds-client-ca-file", xdsClientCAFile),
@@ -329,13 +333,22 @@ struct BackplaneCommand: AsyncParsableCommand {
         let options = try dataPlane.translatorOptions(caFolder: FileManager.default.currentDirectoryPath)
         let snapshots = SnapshotStore()
         let tracker = ProxyTracker()
+        let registry = MetricsRegistry()
         let xdsServer = XDSServer(
-            host: xds.host, port: xds.port, tls: xdsTLS, snapshots: snapshots, tracker: tracker, logger: logger)
+            host: xds.host, port: xds.port, tls: xdsTLS, snapshots: snapshots, tracker: tracker,
+            metrics: XDSMetrics(registry: registry, tracker: tracker), logger: logger)
         let controlPlane = ControlPlane(
             api: APIEndpoint(
                 host: server.host, port: server.port, tls: server.tls, serverName: server.serverName,
                 bearerToken: server.bearerToken),
-            options: options, snapshots: snapshots, tracker: tracker, proxyName: proxyName, logger: logger)
+            options: options, snapshots: snapshots, tracker: tracker, proxyName: proxyName, metrics: registry, logger: logger)
+        var services: [any Service] = [xdsServer, controlPlane]
+        if let metricsListen, let address = Server.parseListen(metricsListen) {
+            services.append(
+                MetricsServer.application(registry: registry, host: address.host, port: address.port, logger: logger) { port in
+                    logger.notice("metrics listening", metadata: ["address": "\(address.host):\(port)", "path": "/metrics"])
+                })
+        }
         logger.notice(
             "apoxy backplane starting",
             metadata: [
@@ -344,7 +357,7 @@ struct BackplaneCommand: AsyncParsableCommand {
             ])
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [xdsServer, controlPlane], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+                services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

@@ -1,5 +1,6 @@
 import ApoxyAPI
 import ApoxyEtcd
+import ApoxyMetrics
 import ApoxyStorage
 import ArgumentParser
 import Foundation
@@ -90,12 +91,12 @@ struct StorageOptions: ParsableArguments {
 
     /// The opened storage, the services that keep it (run before the API server, stopped after), and a line that
     /// says where data lives.
-    func open(logger: Logger) throws -> (storage: any RevisionedStorage, services: [any Service], location: String, close: @Sendable () async -> Void) {
+    func open(logger: Logger, metrics: MetricsRegistry? = nil) throws -> (storage: any RevisionedStorage, services: [any Service], location: String, close: @Sendable () async -> Void) {
         switch storage {
         case .sqlite:
             try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
             let path = (dataDir as NSString).appendingPathComponent("apoxy.sqlite")
-            let storage = try SQLiteStorage(path: path)
+            let storage = try SQLiteStorage(path: path, metrics: metrics.map(StorageMetrics.init(registry:)))
             let compactor = HistoryCompactor(storage: storage, retention: try retention(), logger: logger)
             return (storage, [compactor], "sqlite:\(path)", { await storage.close() })
         case .etcd:

@@ -286,6 +286,9 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
         }
     }
 
+    /// How many objects the cache holds (kube's `apiserver_storage_objects`).
+    public var objectCount: Int { state.withLock { $0.objects.count } }
+
     /// Every cached object, sorted by name, and the revision they reflect.
     public func snapshot() -> (objects: [CachedObject], revision: Int64) {
         state.withLock { state in

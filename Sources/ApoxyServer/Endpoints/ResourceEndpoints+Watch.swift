@@ -3,6 +3,7 @@ import ApoxyRegistry
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Prometheus
 import ServiceLifecycle
 
 extension ResourceEndpoints {
@@ -21,12 +22,16 @@ extension ResourceEndpoints {
         let allowBookmarks = options.allowBookmarks
         let bookmarkInterval = self.bookmarkInterval
         let includeObject = query["includeObject"] ?? "Metadata"
+        let metrics = watchMetrics
         return Response(
             status: .ok, headers: [.contentType: "application/json"],
             body: ResponseBody { writer in
+                metrics?.watchers.increment()
+                defer { metrics?.watchers.decrement() }
                 var lastRevision = subscription.revision
                 var lastBookmark = ContinuousClock.now
                 func line(_ type: String, _ object: [UInt8]) -> ByteBuffer {
+                    metrics?.events.increment()
                     var buffer = ByteBuffer()
                     buffer.reserveCapacity(object.count + 32)
                     buffer.writeString("{\"type\":\"\(type)\",\"object\":")

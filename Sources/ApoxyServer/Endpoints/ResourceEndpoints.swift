@@ -4,6 +4,7 @@ import ApoxyYAML
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Prometheus
 
 /// The HTTP face of one `ResourceStore`: every verb at the kube paths, for any resource (no per-resource handlers).
 struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
@@ -13,6 +14,14 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
     let now: @Sendable () -> Int64
     /// How often an idle watch gets a BOOKMARK (when it asked for them).
     let bookmarkInterval: Duration
+    /// Open watches and events sent, when metrics are on.
+    var watchMetrics: WatchMetrics?
+
+    /// The watch gauges of one resource.
+    struct WatchMetrics: Sendable {
+        let watchers: Gauge
+        let events: Counter
+    }
 
     var descriptor: ResourceDescriptor { Object.descriptor }
     var collectionPath: String { "/apis/\(descriptor.group)/\(descriptor.version)/\(descriptor.plural)" }

@@ -31,15 +31,6 @@ public final class AuditLog: Sendable {
     }
 }
 
-/// The parts of an audit event that inner middleware learn (the user), shared with the audit middleware that
-/// writes the event after the response.
-final class AuditRecord: Sendable {
-    private let user = Mutex<UserInfo?>(nil)
-
-    func setUser(_ value: UserInfo?) { user.withLock { $0 = value } }
-    var recordedUser: UserInfo? { user.withLock { $0 } }
-}
-
 /// Writes an audit event for every request once its response is ready; outermost, so it sees 401s and 403s.
 struct AuditMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
@@ -48,8 +39,9 @@ struct AuditMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let received = Date()
         var context = context
-        let record = AuditRecord()
-        context.audit = record
+        // The telemetry middleware outside may have made the record already.
+        let record = context.record ?? RequestRecord()
+        context.record = record
         let access = AccessAttributes.resolve(method: request.method.rawValue, path: request.uri.path, query: QueryParameters(request.uri.query))
         var code = 500
         defer {

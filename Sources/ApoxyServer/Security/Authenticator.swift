@@ -107,7 +107,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
             switch await authenticator.authenticate(request, context: context) {
             case .authenticated(let user):
                 context.user = user.addingAuthenticatedGroup
-                context.audit?.setUser(context.user)
+                context.record?.setUser(context.user)
                 return try await next(request, context)
             case .rejected:
                 rejected = true
@@ -117,7 +117,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         }
         guard !rejected, configuration.anonymous else { throw StatusError.unauthorized }
         context.user = .anonymous
-        context.audit?.setUser(context.user)
+        context.record?.setUser(context.user)
         return try await next(request, context)
     }
 }

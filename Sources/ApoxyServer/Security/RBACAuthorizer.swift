@@ -41,7 +41,16 @@ enum BootstrapPolicy {
             PolicyRule(verbs: ["create"], apiGroups: ["authentication.k8s.io"], resources: ["selfsubjectreviews"]),
         ])
 
-    static let roles = [publicInfoViewer, discovery, basicUser]
+    /// Scrapers: put a scraper's identity in group `system:monitoring` (kube's bootstrap role and binding).
+    static let monitoring = ClusterRole(
+        metadata: ObjectMeta(name: "system:monitoring"),
+        rules: [
+            PolicyRule(
+                verbs: ["get"],
+                nonResourceURLs: ["/healthz", "/healthz/*", "/livez", "/livez/*", "/metrics", "/metrics/slis", "/readyz", "/readyz/*"])
+        ])
+
+    static let roles = [publicInfoViewer, discovery, basicUser, monitoring]
 
     static let bindings = [
         ClusterRoleBinding(
@@ -53,6 +62,9 @@ enum BootstrapPolicy {
         ClusterRoleBinding(
             metadata: ObjectMeta(name: "system:discovery"), roleRef: RoleRef(name: "system:discovery"),
             subjects: [Subject(kind: "Group", name: UserInfo.authenticatedGroup, apiGroup: RBAC.group)]),
+        ClusterRoleBinding(
+            metadata: ObjectMeta(name: "system:monitoring"), roleRef: RoleRef(name: "system:monitoring"),
+            subjects: [Subject(kind: "Group", name: "system:monitoring", apiGroup: RBAC.group)]),
         ClusterRoleBinding(
             metadata: ObjectMeta(name: "system:basic-user"), roleRef: RoleRef(name: "system:basic-user"),
             subjects: [Subject(kind: "Group", name: UserInfo.authenticatedGroup, apiGroup: RBAC.group)]),

@@ -17,14 +17,15 @@ public final class SQLiteStorage: RevisionedStorage {
     /// Opens or creates the database at `path`, migrating the schema if needed. `watchHistory` changes stay in
     /// memory for watchers; a watcher may lag `watchBuffer` changes before it is cut off.
     public init(
-        path: String, readerThreads: Int = 2, watchHistory: Int = 10_000, watchBuffer: Int = 10_000
+        path: String, readerThreads: Int = 2, watchHistory: Int = 10_000, watchBuffer: Int = 10_000,
+        metrics: StorageMetrics? = nil
     ) throws {
         let connection = try SQLiteConnection(path: path)
         try Self.migrate(connection)
         var revision: Int64 = 0
         try connection.query("SELECT value FROM meta WHERE key = 'revision'") { revision = $0.integer(0) }
         broadcaster = ChangeBroadcaster(revision: revision, historyLimit: watchHistory, bufferLimit: watchBuffer)
-        writer = Writer(connection: connection, revision: revision, broadcaster: broadcaster)
+        writer = Writer(connection: connection, revision: revision, broadcaster: broadcaster, metrics: metrics)
         writerPool = NIOThreadPool(numberOfThreads: 1)
         readerPool = NIOThreadPool(numberOfThreads: readerThreads)
         readers = SQLiteConnectionPool(path: path)
@@ -250,11 +251,13 @@ extension SQLiteStorage {
         private nonisolated(unsafe) let connection: SQLiteConnection
         private nonisolated(unsafe) var revision: Int64
         private let broadcaster: ChangeBroadcaster
+        private let metrics: StorageMetrics?
 
-        init(connection: SQLiteConnection, revision: Int64, broadcaster: ChangeBroadcaster) {
+        init(connection: SQLiteConnection, revision: Int64, broadcaster: ChangeBroadcaster, metrics: StorageMetrics?) {
             self.connection = connection
             self.revision = revision
             self.broadcaster = broadcaster
+            self.metrics = metrics
         }
 
         /// Queues an operation; returns true when the caller must schedule a drain.
@@ -288,6 +291,7 @@ extension SQLiteStorage {
                 let startRevision = revision
                 var results: [Result<StorageChange, any Error>] = []
                 results.reserveCapacity(batch.count)
+                let started = ContinuousClock.now
                 do {
                     try connection.execute("BEGIN IMMEDIATE")
                     for (operation, _) in batch {
@@ -301,6 +305,7 @@ extension SQLiteStorage {
                         try connection.query("UPDATE meta SET value = ? WHERE key = 'revision'", [.integer(revision)])
                     }
                     try connection.execute("COMMIT")
+                    metrics?.recordCommit(writes: batch.count, duration: ContinuousClock.now - started)
                     // Published in revision order before any writer hears back, so a reader that saw the
                     // acknowledgement also finds the change in the broadcaster.
                     broadcaster.publish(results.compactMap { try? $0.get() })

@@ -1,0 +1,83 @@
+import ApoxyAPI
+public import ApoxyMetrics
+import Prometheus
+
+/// kube-apiserver's request metrics, by its names and labels, so dashboards and alerts written for kube work on us.
+public struct APIMetrics: Sendable {
+    /// Where the metrics are kept and exposed.
+    public let registry: MetricsRegistry
+
+    /// Creates the metrics in `registry`.
+    public init(registry: MetricsRegistry) {
+        self.registry = registry
+    }
+
+    /// kube's reported verb (`cleanVerb`): the method upper-cased, a collection GET as LIST or WATCH, an apply patch
+    /// as APPLY.
+    static func reportedVerb(method: String, access: AccessAttributes, contentType: String?) -> String {
+        switch access.verb {
+        case "list": return "LIST"
+        case "watch": return "WATCH"
+        case "patch" where contentType?.hasPrefix("application/apply-patch") == true: return "APPLY"
+        default: return method.uppercased()
+        }
+    }
+
+    /// kube's `scope` label: `resource` for a named object, `cluster` for a cluster-scoped collection, empty otherwise.
+    static func scope(_ access: AccessAttributes) -> String {
+        guard access.isResourceRequest else { return "" }
+        return access.name.isEmpty ? "cluster" : "resource"
+    }
+
+    /// The labels kube puts on both request metrics, `code` aside.
+    static func labels(verb: String, dryRun: Bool, access: AccessAttributes) -> [(String, String)] {
+        [
+            ("verb", verb), ("dry_run", dryRun ? "All" : ""), ("group", access.apiGroup), ("version", access.apiVersion),
+            ("resource", access.resource), ("subresource", access.subresource), ("scope", scope(access)),
+            ("component", "apiserver"),
+        ]
+    }
+
+    /// Counts a finished request and records its duration.
+    func record(labels: [(String, String)], code: Int, duration: Duration) {
+        registry.counter(
+            "apiserver_request_total",
+            "Counter of apiserver requests broken out for each verb, dry run value, group, version, resource, scope, component, and HTTP response code.",
+            labels: labels + [("code", String(code))]
+        ).increment()
+        registry.histogram(
+            "apiserver_request_duration_seconds",
+            "Response latency distribution in seconds for each verb, dry run value, group, version, resource, subresource, scope and component.",
+            buckets: MetricsRegistry.requestDurationBuckets, labels: labels
+        ).record(duration)
+    }
+
+    /// The in-flight gauge of one kind of request (`readOnly` or `mutating`), as kube's max-in-flight filter reports.
+    func inflight(_ kind: String) -> Gauge {
+        registry.gauge(
+            "apiserver_current_inflight_requests",
+            "Maximal number of currently used inflight request limit of this apiserver per request kind in last second.",
+            labels: [("request_kind", kind)])
+    }
+
+    /// The number of stored objects of one resource (`backends.core.apoxy.dev`).
+    func storageObjects(_ resource: String) -> Gauge {
+        registry.gauge(
+            "apiserver_storage_objects", "Number of stored objects at the time of last check split by kind.",
+            labels: [("resource", resource)])
+    }
+
+    /// Open watches of one kind.
+    func registeredWatchers(_ descriptor: ResourceDescriptor) -> Gauge {
+        registry.gauge(
+            "apiserver_registered_watchers", "Number of currently registered watchers for a given resources",
+            labels: [("group", descriptor.group), ("version", descriptor.version), ("kind", descriptor.kind)])
+    }
+
+    /// Events sent to watchers of one kind.
+    func watchEvents(_ descriptor: ResourceDescriptor) -> Counter {
+        registry.counter(
+            "apiserver_watch_events_total", "Number of events sent in watch clients",
+            labels: [("group", descriptor.group), ("version", descriptor.version), ("kind", descriptor.kind)])
+    }
+}
