@@ -207,3 +207,40 @@ def test_metrics_off_and_rbac_for_scrapers(workdir):
         assert off.request("GET", BACKENDS)[0] == 200
     finally:
         off.stop()
+
+
+def test_accept_yaml_answers_yaml_for_every_verb_but_watch(workdir):
+    import yaml
+    server = Server(workdir, ["--disable-metrics"])
+
+    def call(method, path, body=None, accept="application/yaml"):
+        req = urllib.request.Request(server.base + path, data=json.dumps(body).encode() if body else None, method=method)
+        req.add_header("Accept", accept)
+        if body:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, resp.headers["Content-Type"], resp.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, err.headers["Content-Type"], err.read().decode()
+
+    try:
+        status, content_type, text = call("POST", BACKENDS, backend("y-a"))
+        assert (status, content_type) == (201, "application/yaml")
+        created = yaml.safe_load(text)
+        assert created["metadata"]["name"] == "y-a" and created["spec"]["protocol"] == "tls"
+        status, content_type, text = call("GET", BACKENDS + "/y-a")
+        assert (status, content_type) == (200, "application/yaml") and text.endswith("\n")
+        assert yaml.safe_load(text) == json.loads(call("GET", BACKENDS + "/y-a", accept="application/json")[2])
+        status, _, text = call("GET", BACKENDS)
+        assert yaml.safe_load(text)["kind"] == "BackendList"
+        # Errors are Status documents in YAML too.
+        status, content_type, text = call("GET", BACKENDS + "/missing")
+        assert (status, content_type) == (404, "application/yaml")
+        assert yaml.safe_load(text)["reason"] == "NotFound"
+        # JSON first in the client's order wins; a watch cannot be YAML.
+        assert call("GET", BACKENDS + "/y-a", accept="application/json, application/yaml")[1] == "application/json"
+        status, _, text = call("GET", BACKENDS + "?watch=true&timeoutSeconds=1")
+        assert status == 406 and json.loads(text)["reason"] == "NotAcceptable"
+    finally:
+        server.stop()

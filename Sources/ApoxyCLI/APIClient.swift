@@ -147,6 +147,16 @@ struct APIClient: Sendable {
     }
 
     /// One open connection of a client.
+    /// The JSON body of a 2xx response; anything else throws its `Status` error.
+    static func decode(_ response: HTTPClientResponse) throws(CLIError) -> (status: Int, body: JSONValue) {
+        guard (200..<300).contains(response.status) else { throw statusError(response) }
+        do {
+            return (response.status, try JSONValue.parse(response.body).value)
+        } catch {
+            throw .client(.failure, "the server sent a response that is not JSON: \(error)")
+        }
+    }
+
     struct Session: Sendable {
         let client: APIClient
         let connection: HTTPConnection
@@ -192,13 +202,7 @@ struct APIClient: Sendable {
             _ method: String, _ path: String, query: [(String, String)] = [], accept: String = "application/json",
             contentType: String? = nil, body: JSONValue? = nil
         ) async throws(CLIError) -> (status: Int, body: JSONValue) {
-            let response = try await send(method, path, query: query, accept: accept, contentType: contentType, body: body)
-            guard (200..<300).contains(response.status) else { throw APIClient.statusError(response) }
-            do {
-                return (response.status, try JSONValue.parse(response.body).value)
-            } catch {
-                throw .client(.failure, "the server sent a response that is not JSON: \(error)")
-            }
+            try APIClient.decode(try await send(method, path, query: query, accept: accept, contentType: contentType, body: body))
         }
 
         /// Opens a watch on this connection: the response head, then the events line by line.

@@ -1,4 +1,5 @@
 import ApoxyAPI
+import ApoxyClient
 import ArgumentParser
 
 extension BackendCommand {
@@ -12,7 +13,9 @@ extension BackendCommand {
                 application/apply-patch+yaml) under the field manager apoxy-cli: the server creates the object \
                 if it is missing ("created") and otherwise sets exactly the fields in the file ("configured"), \
                 keeping fields other managers own. A field another manager owns is a conflict (exit code 4) \
-                listing each field and its manager; --force-conflicts takes them over.
+                listing each field and its manager; --force-conflicts takes them over. Fields the same manager set \
+                with `create` or `edit` are not a conflict: `apoxy be create -f x.yaml`, an edit of x.yaml, then \
+                `apoxy be apply -f x.yaml` just works.
 
                 Examples:
                   apoxy backend apply -f web.yaml
@@ -48,15 +51,39 @@ extension BackendCommand {
                 var query = [("fieldManager", fieldManager)]
                 if forceConflicts { query.append(("force", "true")) }
                 if manifests.dryRun { query.append(("dryRun", "All")) }
+                let manager = fieldManager
                 let (applied, failure) = await client.forEach(objects) { session, manifest throws(CLIError) in
-                    let (status, object) = try await session.call(
-                        "PATCH", APIClient.collectionPath + "/" + APIClient.pathSegment(manifest.name ?? ""), query: query,
-                        contentType: "application/apply-patch+yaml", body: manifest.object)
+                    let path = APIClient.collectionPath + "/" + APIClient.pathSegment(manifest.name ?? "")
+                    var response = try await session.send(
+                        "PATCH", path, query: query, contentType: "application/apply-patch+yaml", body: manifest.object)
+                    if response.status == 409, Self.conflictsOnlyWith(manager, response.body) {
+                        // Every conflicting field is this manager's own, from `create` or `edit` (updates): the user
+                        // does not conflict with themselves, so the fields move to the apply.
+                        response = try await session.send(
+                            "PATCH", path, query: query + [("force", "true")], contentType: "application/apply-patch+yaml",
+                            body: manifest.object)
+                    }
+                    let (status, object) = try APIClient.decode(response)
                     manifests.report(object, status == 201 ? "created" : "configured")
                     return object
                 }
                 manifests.printResults(applied)
                 if let failure { throw failure }
+            }
+        }
+
+        /// Whether a 409 body is an apply conflict whose every field is owned by `manager` (under another operation).
+        static func conflictsOnlyWith(_ manager: String, _ body: [UInt8]) -> Bool {
+            guard let status = try? JSONValue.parse(body).value, status["reason"]?.stringValue == "Conflict",
+                case .array(let causes)? = status["details"]?["causes"], !causes.isEmpty
+            else { return false }
+            let prefix = "conflict with \"\(manager)\""
+            return causes.allSatisfy { cause in
+                guard cause["reason"]?.stringValue == "FieldManagerConflict", let message = cause["message"]?.stringValue,
+                    message.hasPrefix(prefix)
+                else { return false }
+                let rest = message.dropFirst(prefix.count)
+                return rest.isEmpty || rest.hasPrefix(" ")
             }
         }
     }

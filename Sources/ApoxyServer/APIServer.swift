@@ -96,6 +96,7 @@ public enum APIServer {
         // (both record 401s and 403s too), then errors to Status, then who is calling, then what they may do.
         router.middlewares.add(RequestTelemetryMiddleware(metrics: metrics, logger: logger, accessLog: configuration.accessLog))
         if let auditLog = configuration.auditLog { router.middlewares.add(AuditMiddleware(log: auditLog)) }
+        router.middlewares.add(YAMLResponseMiddleware())
         router.middlewares.add(StatusErrorMiddleware(logger: logger))
         // Overload is refused before any work, authentication included.
         let inflight = RequestLimitMiddleware<APIRequestContext>.Counters()

@@ -7,6 +7,35 @@ import Testing
 
 /// `apoxy backend create`, `apply` and `delete`: outputs, dry runs, conflicts and every way to pick objects.
 @Suite("apoxy CLI: create, apply, delete") struct WriteCommandTests {
+    @Test func createThenApplyOfAnEditedFileDoesNotConflictWithItself() async throws {
+        try await CLISession.with { session in
+            let file = try session.write("api.yaml", backendYAML("api"))
+            let created = try await session.apoxy("backend", "create", "-f", file)
+            #expect(created.status == 0, "\(created.stderr)")
+            try session.write("api.yaml", backendYAML("api", protocol: "h2"))
+            let applied = try await session.apoxy("backend", "apply", "-f", file)
+            #expect(applied.status == 0, "\(applied.stderr)")
+            #expect(applied.stdout == "backend.core.apoxy.dev/api configured\n")
+            let object = try JSONValue.parse(try await session.apoxy("be", "get", "api", "-o", "json", "--show-managed-fields").stdout)
+            #expect(object["spec"]?["protocol"] == "h2")
+            // The apply now owns the changed field; create's entry keeps only what both set to the same value.
+            let managers = object["metadata"]?["managedFields"]?.arrayValue ?? []
+            let entry = { (operation: String) in managers.first { $0["operation"]?.stringValue == operation } }
+            #expect(entry("Apply")?["fieldsV1"]?["f:spec"]?["f:protocol"] != nil)
+            #expect(entry("Update")?["manager"] == "apoxy-cli")
+            #expect(entry("Update")?["fieldsV1"]?["f:spec"]?["f:protocol"] == nil)
+
+            // Another manager's field is still a conflict, with its name, and nothing is forced.
+            let other = try session.write("api-ops.yaml", backendYAML("api", protocol: "h2c"))
+            #expect(try await session.apoxy("backend", "apply", "-f", other, "--field-manager", "ops", "--force-conflicts").status == 0)
+            try session.write("api.yaml", backendYAML("api", protocol: "tls"))
+            let conflict = try await session.apoxy("backend", "apply", "-f", file)
+            expectFailure(conflict, 4, "a field owned by ops")
+            #expect(conflict.stderr.contains(#"conflict with "ops""#), "\(conflict.stderr)")
+            #expect(try await session.object("api")["spec"]?["protocol"] == "h2c")
+        }
+    }
+
     @Test func applyCreatesConfiguresAndReportsConflicts() async throws {
         try await CLISession.with { session in
             let file = try session.write("web.yaml", backendYAML("web"))

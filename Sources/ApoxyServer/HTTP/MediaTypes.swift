@@ -43,14 +43,15 @@ func negotiateFormat(_ accept: String?, allowTable: Bool) throws(ApoxyAPI.Status
             default:
                 continue
             }
-        case "*/*", "application/*":
+        case "*/*", "application/*", "application/yaml":
+            // YAML is the JSON document converted on the way out (YAMLResponseMiddleware).
             return .json
         default:
             continue
         }
     }
     throw ApoxyAPI.StatusError.notAcceptable(
-        "only the following media types are accepted: application/json, application/json;as=Table;v=v1;g=meta.k8s.io")
+        "only the following media types are accepted: application/json, application/yaml, application/json;as=Table;v=v1;g=meta.k8s.io")
 }
 
 extension String {
