@@ -164,6 +164,14 @@ struct Bench: AsyncParsableCommand {
             "ratios": Dictionary(uniqueKeysWithValues: secure.ratios.map { ($0.operation, $0.value) }),
         ]
 
+        let metricsCost = try await MetricsBench.run(
+            serverBinary: serverPath, workspace: workspace, concurrency: secureLevel, operations: operations)
+        results += metricsCost.results
+        let metricsDocument: [String: Any] = [
+            "concurrency": secureLevel, "compared": "default (/metrics on) against --disable-metrics",
+            "ratios": Dictionary(uniqueKeysWithValues: metricsCost.ratios.map { ($0.operation, $0.value) }),
+        ]
+
         var etcdDocument: [String: Any] = ["skipped": true]
         if let etcdPath {
             // The issue's target is at concurrency 16; the other levels cost a minute more and are not needed for it.
@@ -233,6 +241,11 @@ struct Bench: AsyncParsableCommand {
             "TLS + bearer token + RBAC over plain HTTP at c=\(secureLevel): "
                 + secure.ratios.map { "\($0.operation) \(format($0.value, 2))x" }.joined(separator: ", ")
                 + " (target >= 0.8x: \(secureMet ? "met" : "short"))")
+        let metricsMet = metricsCost.ratios.allSatisfy { $0.value >= 0.95 }
+        print(
+            "metrics on over --disable-metrics at c=\(secureLevel): "
+                + metricsCost.ratios.map { "\($0.operation) \(format($0.value, 2))x" }.joined(separator: ", ")
+                + " (target >= 0.95x: \(metricsMet ? "met" : "short"))")
         print("")
         let largest = listSizes.last!
         let perObject = memory["with_\(largest)_kib"].map { ($0 - (memory["empty_kib"] ?? 0)) * 1024 / largest }
@@ -251,6 +264,7 @@ struct Bench: AsyncParsableCommand {
             "ratios": ratios.map { (ratio: Ratio) -> [String: Any] in ratio.json }, "etcd": etcdDocument,
             "memory_kib": memory, "load_generator_cpu_fraction": generatorLoad, "wall_seconds": wall, "overload": overloadDocument,
             "secure": secureDocument,
+            "metrics": metricsDocument,
         ]
         let data = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
         try data.write(to: URL(fileURLWithPath: output))

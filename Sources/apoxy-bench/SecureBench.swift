@@ -8,15 +8,9 @@ import NIOSSL
 /// with no authentication, on two fresh servers measured alternately in one run. The secure user is not in
 /// `system:masters`, so every request goes through token lookup and a real RBAC rule match.
 enum SecureBench {
-    struct Outcome {
-        var results: [Measurement]
-        /// Secure throughput over plain, per operation.
-        var ratios: [(operation: String, value: Double)]
-    }
-
     static let benchUser = "bench-writer"
 
-    static func run(serverBinary: String, workspace: URL, concurrency: Int, operations: Int) async throws -> Outcome {
+    static func run(serverBinary: String, workspace: URL, concurrency: Int, operations: Int) async throws -> SideBySide.Outcome {
         let folder = workspace.appendingPathComponent("secure")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let pki = try DevCertificates.prepare(in: folder.appendingPathComponent("pki").path, host: "127.0.0.1")
@@ -40,36 +34,14 @@ enum SecureBench {
         defer { secure.stop() }
         try await grant(port: secure.port, tls: tls)
 
-        let benchAuth = [("Authorization", "Bearer bench-token")]
         let plainClients = try await APIBench.connections(plain.port, concurrency)
         let secureClients = try await APIBench.connections(secure.port, concurrency, tls: tls)
-
-        // Alternate plain and secure so that drift in the machine's speed falls on both alike.
-        var results: [Measurement] = []
-        for (operation, method) in [("create", "POST"), ("get", "GET")] {
-            for (label, clients, headers, pid) in [
-                ("plain", plainClients, [(String, String)](), plain.pid), ("tls+token+rbac", secureClients, benchAuth, secure.pid),
-            ] {
-                StepCPU.serverPID = pid
-                let name = "\(label) \(operation) c=\(concurrency)"
-                results.append(
-                    try await measure(name, concurrency: concurrency, operations: operations) { worker, index in
-                        let path = method == "POST" ? collection : collection + "/tls-\(index)"
-                        let response = try await clients[worker].request(
-                            method, path, headers: headers + [("Content-Type", "application/json")],
-                            body: method == "POST" ? backendBody("tls-\(index)") : nil)
-                        try APIBench.expect(response, method == "POST" ? 201 : 200, name)
-                    })
-            }
-        }
-        StepCPU.serverPID = nil
+        let outcome = try await SideBySide.createAndGet(
+            baseline: .init(label: "plain", clients: plainClients, pid: plain.pid),
+            candidate: .init(label: "tls+token+rbac", clients: secureClients, headers: [("Authorization", "Bearer bench-token")], pid: secure.pid),
+            concurrency: concurrency, operations: operations)
         for client in plainClients + secureClients { await client.close() }
-        let ratios = ["create", "get"].map { operation in
-            let plainStep = results.first { $0.name == "plain \(operation) c=\(concurrency)" }!
-            let secureStep = results.first { $0.name == "tls+token+rbac \(operation) c=\(concurrency)" }!
-            return (operation, plainStep.throughput > 0 ? secureStep.throughput / plainStep.throughput : 0)
-        }
-        return Outcome(results: results, ratios: ratios)
+        return outcome
     }
 
     /// As an admin: a ClusterRole allowing what the steps do on Backends, bound to the bench user; then waits until
