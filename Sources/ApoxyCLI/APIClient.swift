@@ -10,10 +10,6 @@ import NIOSSL
 struct APIClient: Sendable {
     let target: ServerTarget
 
-    /// The Backend collection path (without the server's path prefix).
-    static let collectionPath = "/apis/core.apoxy.dev/v1alpha2/backends"
-    /// `resource.group`, as kubectl names objects (`backend.core.apoxy.dev/web`).
-    static let resourceName = "backend.core.apoxy.dev"
     /// The field manager for apply and the other writes.
     static let fieldManager = "apoxy-cli"
     /// The media type asking for the server-side Table.
@@ -206,13 +202,13 @@ struct APIClient: Sendable {
         }
 
         /// Opens a watch on this connection: the response head, then the events line by line.
-        func watch(query: [(String, String)], accept: String) async throws(CLIError)
+        func watch(_ path: String, query: [(String, String)], accept: String) async throws(CLIError)
             -> LineSequence<AsyncThrowingStream<ByteBuffer, any Error>>
         {
             let result: (response: HTTPClientResponse, lines: LineSequence<AsyncThrowingStream<ByteBuffer, any Error>>)
             do {
                 result = try await connection.streamLines(
-                    "GET", requestTarget(APIClient.collectionPath, query), headers: headers(accept: accept, contentType: nil))
+                    "GET", requestTarget(path, query), headers: headers(accept: accept, contentType: nil))
             } catch {
                 throw APIClient.connectionError(error, server: client.target.url)
             }

@@ -9,9 +9,10 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
 
 /// Printing objects in the chosen format.
 enum ObjectPrinter {
-    /// `backend.core.apoxy.dev/NAME`, as `kubectl -o name` prints it.
+    /// `backend.core.apoxy.dev/NAME`, as `kubectl -o name` prints it, from the object's own kind and group.
     static func qualifiedName(_ object: JSONValue) -> String {
-        "\(APIClient.resourceName)/\(object["metadata"]?["name"]?.stringValue ?? "")"
+        let group = (object["apiVersion"]?.stringValue ?? "").split(separator: "/").dropLast().first.map { "." + $0 } ?? ""
+        return "\((object["kind"]?.stringValue ?? "").lowercased())\(group)/\(object["metadata"]?["name"]?.stringValue ?? "")"
     }
 
     /// `value` without `metadata.managedFields` (on an object, or on every item of a list), which kubectl also hides

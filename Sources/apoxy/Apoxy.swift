@@ -20,7 +20,7 @@ struct Apoxy: AsyncParsableCommand {
 
             \(CLIExitCode.helpTable)
             """,
-        subcommands: [Server.self, DevCommand.self, BackplaneCommand.self, BackendCommand.self, VersionCommand.self]
+        subcommands: [Server.self, DevCommand.self, BackplaneCommand.self, BackendCommand.self, RouteCommand.self, VersionCommand.self]
     )
 
     /// ArgumentParser's entry point, except that usage errors exit with 2 (see CommandLineEntry).

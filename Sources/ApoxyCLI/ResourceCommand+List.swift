@@ -1,29 +1,31 @@
 import ApoxyAPI
 import ArgumentParser
 
-extension BackendCommand {
-    /// `apoxy backend list`: every Backend, or those the selectors pick.
+extension ResourceCommand {
+    /// `apoxy RESOURCE list`: every object, or those the selectors pick.
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "list",
-            abstract: "List Backends (the default subcommand).",
-            discussion: """
-                Prints the server's table (NAME, ENDPOINTS, PROTOCOL, AGE) unless -o says otherwise: json and \
-                yaml print the BackendList, name prints backend.core.apoxy.dev/NAME lines, wide adds the \
-                columns the server marks as extra. managedFields are left out of json and yaml unless \
-                --show-managed-fields is given. With no match, prints "No resources found" on stderr.
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(
+                commandName: "list",
+                abstract: "List \(R.kind)s (the default subcommand).",
+                discussion: """
+                    Prints the server's table (\(R.columns)) unless -o says otherwise: json and \
+                    yaml print the \(R.kind)List, name prints \(R.resourceName)/NAME lines, wide adds the \
+                    columns the server marks as extra. managedFields are left out of json and yaml unless \
+                    --show-managed-fields is given. With no match, prints "No resources found" on stderr.
 
-                Examples:
-                  apoxy backend list
-                  apoxy be ls --show-labels
-                  apoxy be list -l team=edge,tier!=db
-                  apoxy be list --field-selector spec.protocol=h2 -o name
-                  apoxy be list -o yaml > backends.yaml
+                    Examples:
+                      apoxy \(R.commandName) list
+                      apoxy \(R.shortName) ls --show-labels
+                      apoxy \(R.shortName) list -l team=edge,tier!=db
+                      apoxy \(R.shortName) list --field-selector \(R.fieldSelectorExample) -o name
+                      apoxy \(R.shortName) list -o yaml > backends.yaml
 
-                \(CLIExitCode.helpTable)
-                """,
-            aliases: ["ls"]
-        )
+                    \(CLIExitCode.helpTable)
+                    """,
+                aliases: ["ls"]
+            )
+        }
 
         @OptionGroup(title: "Connection Options") var connection: ConnectionOptions
         @OptionGroup var selectors: SelectorOptions
@@ -44,7 +46,7 @@ extension BackendCommand {
                     switch output {
                     case nil, .wide:
                         let table = try await session.call(
-                            "GET", APIClient.collectionPath, query: selectors.query, accept: APIClient.tableMediaType
+                            "GET", R.collectionPath, query: selectors.query, accept: APIClient.tableMediaType
                         ).body
                         let text = TextTable(serverTable: table, wide: output == .wide, showLabels: showLabels)
                         if text.rows.isEmpty {
@@ -53,10 +55,10 @@ extension BackendCommand {
                             Console.print(text.lines())
                         }
                     case .name:
-                        let list = try await session.call("GET", APIClient.collectionPath, query: selectors.query).body
+                        let list = try await session.call("GET", R.collectionPath, query: selectors.query).body
                         Console.print((list["items"]?.arrayValue ?? []).map(ObjectPrinter.qualifiedName))
                     case .json, .yaml:
-                        let list = try await session.call("GET", APIClient.collectionPath, query: selectors.query).body
+                        let list = try await session.call("GET", R.collectionPath, query: selectors.query).body
                         Console.write(ObjectPrinter.document(showManagedFields ? list : ObjectPrinter.withoutManagedFields(list), output!))
                     }
                 }

@@ -1,7 +1,7 @@
 import ApoxyAPI
 import ArgumentParser
 
-extension BackendCommand {
+extension ResourceCommand {
     /// Options shared by the commands that write objects read from files.
     struct ManifestOptions: ParsableArguments {
         @Option(
@@ -35,25 +35,27 @@ extension BackendCommand {
         }
     }
 
-    /// `apoxy backend create -f FILE`: create each object in the files.
+    /// `apoxy RESOURCE create -f FILE`: create each object in the files.
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "create",
-            abstract: "Create Backends from YAML or JSON files.",
-            discussion: """
-                Each document (YAML documents separated by ---, a JSON object, or a List's items) is created \
-                with POST; an object that already exists is an error (exit code 4). All documents are tried; \
-                the exit code is the first failure's.
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(
+                commandName: "create",
+                abstract: "Create \(R.kind)s from YAML or JSON files.",
+                discussion: """
+                    Each document (YAML documents separated by ---, a JSON object, or a List's items) is created \
+                    with POST; an object that already exists is an error (exit code 4). All documents are tried; \
+                    the exit code is the first failure's.
 
-                Examples:
-                  apoxy backend create -f web.yaml
-                  apoxy be create -f backends/        # its .yaml, .yml and .json files
-                  cat web.json | apoxy be create -f -
-                  apoxy be create -f web.yaml --dry-run -o yaml
+                    Examples:
+                      apoxy \(R.commandName) create -f \(R.exampleName).yaml
+                      apoxy \(R.shortName) create -f backends/        # its .yaml, .yml and .json files
+                      cat \(R.exampleName).json | apoxy \(R.shortName) create -f -
+                      apoxy \(R.shortName) create -f \(R.exampleName).yaml --dry-run -o yaml
 
-                \(CLIExitCode.helpTable)
-                """
-        )
+                    \(CLIExitCode.helpTable)
+                    """
+            )
+        }
 
         @OptionGroup(title: "Connection Options") var connection: ConnectionOptions
         @OptionGroup var manifests: ManifestOptions
@@ -65,7 +67,7 @@ extension BackendCommand {
                 var query = [("fieldManager", APIClient.fieldManager)]
                 if manifests.dryRun { query.append(("dryRun", "All")) }
                 let (created, failure) = await client.forEach(objects) { session, manifest throws(CLIError) in
-                    let object = try await session.call("POST", APIClient.collectionPath, query: query, body: manifest.object).body
+                    let object = try await session.call("POST", R.collectionPath, query: query, body: manifest.object).body
                     manifests.report(object, "created")
                     return object
                 }

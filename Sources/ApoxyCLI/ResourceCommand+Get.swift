@@ -1,28 +1,30 @@
 import ApoxyAPI
 import ArgumentParser
 
-extension BackendCommand {
-    /// `apoxy backend get NAME`: one Backend.
+extension ResourceCommand {
+    /// `apoxy RESOURCE get NAME`: one object.
     struct Get: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "get",
-            abstract: "Show one Backend.",
-            discussion: """
-                Prints the Backend as a table row unless -o says otherwise (json, yaml, name, wide). \
-                managedFields are left out of json and yaml unless --show-managed-fields is given.
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(
+                commandName: "get",
+                abstract: "Show one \(R.kind).",
+                discussion: """
+                    Prints the \(R.kind) as a table row unless -o says otherwise (json, yaml, name, wide). \
+                    managedFields are left out of json and yaml unless --show-managed-fields is given.
 
-                Examples:
-                  apoxy backend get web
-                  apoxy be get web -o yaml
-                  apoxy be get web -o json --show-managed-fields
+                    Examples:
+                      apoxy \(R.commandName) get \(R.exampleName)
+                      apoxy \(R.shortName) get \(R.exampleName) -o yaml
+                      apoxy \(R.shortName) get \(R.exampleName) -o json --show-managed-fields
 
-                \(CLIExitCode.helpTable)
-                """
-        )
+                    \(CLIExitCode.helpTable)
+                    """
+            )
+        }
 
         @OptionGroup(title: "Connection Options") var connection: ConnectionOptions
 
-        @Argument(help: "The Backend's name.")
+        @Argument(help: "The \(R.kind)'s name.")
         var name: String
 
         @Option(name: .shortAndLong, help: ArgumentHelp("Output format: json, yaml, name or wide (default: table).", valueName: "format"))
@@ -37,7 +39,7 @@ extension BackendCommand {
         func run() async throws {
             try await reportingErrors {
                 let client = APIClient(target: try connection.resolve())
-                let path = APIClient.collectionPath + "/" + APIClient.pathSegment(name)
+                let path = R.collectionPath + "/" + APIClient.pathSegment(name)
                 try await client.withSession { session throws(CLIError) in
                     switch output {
                     case nil, .wide:

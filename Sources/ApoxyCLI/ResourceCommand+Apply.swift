@@ -2,35 +2,32 @@ import ApoxyAPI
 import ApoxyClient
 import ArgumentParser
 
-extension BackendCommand {
-    /// `apoxy backend apply -f FILE`: server-side apply of each object in the files.
+extension ResourceCommand {
+    /// `apoxy RESOURCE apply -f FILE`: server-side apply of each object in the files.
     struct Apply: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "apply",
-            abstract: "Create or update Backends from files with server-side apply.",
-            discussion: """
-                Sends each document as a server-side apply patch (PATCH, Content-Type \
-                application/apply-patch+yaml) under the field manager apoxy-cli: the server creates the object \
-                if it is missing ("created") and otherwise sets exactly the fields in the file ("configured"), \
-                keeping fields other managers own. A field another manager owns is a conflict (exit code 4) \
-                listing each field and its manager; --force-conflicts takes them over. Fields the same manager set \
-                with `create` or `edit` are not a conflict: `apoxy be create -f x.yaml`, an edit of x.yaml, then \
-                `apoxy be apply -f x.yaml` just works.
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(
+                commandName: "apply",
+                abstract: "Create or update \(R.kind)s from files with server-side apply.",
+                discussion: """
+                    Sends each document as a server-side apply patch (PATCH, Content-Type \
+                    application/apply-patch+yaml) under the field manager apoxy-cli: the server creates the object \
+                    if it is missing ("created") and otherwise sets exactly the fields in the file ("configured"), \
+                    keeping fields other managers own. A field another manager owns is a conflict (exit code 4) \
+                    listing each field and its manager; --force-conflicts takes them over. Fields the same manager set \
+                    with `create` or `edit` are not a conflict: `apoxy \(R.shortName) create -f x.yaml`, an edit of x.yaml, then \
+                    `apoxy \(R.shortName) apply -f x.yaml` just works.
 
-                Examples:
-                  apoxy backend apply -f web.yaml
-                  apoxy be apply -f web.yaml --force-conflicts
-                  apoxy be apply -f web.yaml --field-manager ops
-                  apoxy be apply -f - <<'YAML'
-                  apiVersion: core.apoxy.dev/v1alpha2
-                  kind: Backend
-                  metadata: {name: web}
-                  spec: {endpoints: [{fqdn: api.example.com}], protocol: tls}
-                  YAML
+                    Examples:
+                      apoxy \(R.commandName) apply -f \(R.exampleName).yaml
+                      apoxy \(R.shortName) apply -f \(R.exampleName).yaml --force-conflicts
+                      apoxy \(R.shortName) apply -f \(R.exampleName).yaml --field-manager ops
+                      apoxy \(R.shortName) get \(R.exampleName) -o yaml | apoxy \(R.shortName) apply -f -
 
-                \(CLIExitCode.helpTable)
-                """
-        )
+                    \(CLIExitCode.helpTable)
+                    """
+            )
+        }
 
         @OptionGroup(title: "Connection Options") var connection: ConnectionOptions
         @OptionGroup var manifests: ManifestOptions
@@ -53,7 +50,7 @@ extension BackendCommand {
                 if manifests.dryRun { query.append(("dryRun", "All")) }
                 let manager = fieldManager
                 let (applied, failure) = await client.forEach(objects) { session, manifest throws(CLIError) in
-                    let path = APIClient.collectionPath + "/" + APIClient.pathSegment(manifest.name ?? "")
+                    let path = R.collectionPath + "/" + APIClient.pathSegment(manifest.name ?? "")
                     var response = try await session.send(
                         "PATCH", path, query: query, contentType: "application/apply-patch+yaml", body: manifest.object)
                     if response.status == 409, Self.conflictsOnlyWith(manager, response.body) {

@@ -3,45 +3,49 @@ import ApoxyAPI
 import ArgumentParser
 import Foundation
 
-extension BackendCommand {
-    /// `apoxy backend edit NAME`: change a Backend in an editor.
+extension ResourceCommand {
+    /// `apoxy RESOURCE edit NAME`: change a object in an editor.
     struct Edit: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "edit",
-            abstract: "Edit a Backend in your editor.",
-            discussion: """
-                Opens the Backend as YAML in $KUBE_EDITOR, else $EDITOR, else vi. On save, the changes you made \
-                are sent as a JSON merge patch, so fields others changed meanwhile are kept. If the server \
-                rejects them, the file is reopened with the errors as # comments at the top, as kubectl does; \
-                saving it unchanged gives up (the error's exit code) and keeps the file. Saving the file \
-                unchanged, or empty, cancels without writing.
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(
+                commandName: "edit",
+                abstract: "Edit a \(R.kind) in your editor.",
+                discussion: """
+                    Opens the \(R.kind) as YAML in $KUBE_EDITOR, else $EDITOR, else vi. On save, the changes you made \
+                    are sent as a JSON merge patch, so fields others changed meanwhile are kept. If the server \
+                    rejects them, the file is reopened with the errors as # comments at the top, as kubectl does; \
+                    saving it unchanged gives up (the error's exit code) and keeps the file. Saving the file \
+                    unchanged, or empty, cancels without writing.
 
-                Examples:
-                  apoxy backend edit web
-                  KUBE_EDITOR="code --wait" apoxy be edit web
-                  EDITOR=nano apoxy be edit web
+                    Examples:
+                      apoxy \(R.commandName) edit \(R.exampleName)
+                      KUBE_EDITOR="code --wait" apoxy \(R.shortName) edit \(R.exampleName)
+                      EDITOR=nano apoxy \(R.shortName) edit \(R.exampleName)
 
-                \(CLIExitCode.helpTable)
-                """
-        )
+                    \(CLIExitCode.helpTable)
+                    """
+            )
+        }
 
         @OptionGroup(title: "Connection Options") var connection: ConnectionOptions
 
-        @Argument(help: "The Backend's name.")
+        @Argument(help: "The \(R.kind)'s name.")
         var name: String
 
-        static let header = """
-            # Please edit the object below. Lines beginning with a '#' will be ignored,
-            # and an empty file will abort the edit. If an error occurs while saving this file will be
-            # reopened with the relevant failures.
-            #
-
+        static var header: String {
             """
+                # Please edit the object below. Lines beginning with a '#' will be ignored,
+                # and an empty file will abort the edit. If an error occurs while saving this file will be
+                # reopened with the relevant failures.
+                #
+
+                """
+        }
 
         func run() async throws {
             try await reportingErrors {
                 let client = APIClient(target: try connection.resolve())
-                let path = APIClient.collectionPath + "/" + APIClient.pathSegment(name)
+                let path = R.collectionPath + "/" + APIClient.pathSegment(name)
                 let original = ObjectPrinter.withoutManagedFields(try await client.withSession { session throws(CLIError) in try await session.call("GET", path).body })
                 let file = FileManager.default.temporaryDirectory
                     .appendingPathComponent("apoxy-edit-\(UUID().uuidString.prefix(8)).yaml").path
@@ -75,7 +79,7 @@ extension BackendCommand {
                     }
                     do {
                         if try await save(edited, original: original, client: client, path: path) {
-                            Console.print(["\(APIClient.resourceName)/\(name) edited"])
+                            Console.print(["\(R.resourceName)/\(name) edited"])
                         } else {
                             Console.error(["Edit cancelled, no changes made."])
                         }
@@ -86,7 +90,7 @@ extension BackendCommand {
                         throw CLIError(error.exitCode, error.lines + ["A copy of your changes has been stored to \"\(file)\""])
                     } catch let error as CLIError {
                         rejected = (edited, error)
-                        let comments = ["\(APIClient.resourceName)/\(name) was not saved:"] + error.lines + [""]
+                        let comments = ["\(R.resourceName)/\(name) was not saved:"] + error.lines + [""]
                         contents = Self.header + comments.map { $0.isEmpty ? "#\n" : "# \($0)\n" }.joined() + edited
                     }
                 }

@@ -2,28 +2,30 @@ import ApoxyAPI
 import ApoxyClient
 import ArgumentParser
 
-extension BackendCommand {
-    /// `apoxy backend watch`: stream changes to Backends.
+extension ResourceCommand {
+    /// `apoxy RESOURCE watch`: stream changes to objects.
     struct Watch: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "watch",
-            abstract: "Watch Backends change, one line (or document) per event.",
-            discussion: """
-                Prints the current Backends first (unless --watch-only), then every change as it happens, until \
-                interrupted or --timeout seconds pass. The default output is table rows (the header once); \
-                --output-watch-events adds the event type (ADDED, MODIFIED, DELETED). With -o json or yaml each \
-                event prints the object (or, with --output-watch-events, the whole WatchEvent); yaml documents \
-                are separated by ---.
+        static var configuration: CommandConfiguration {
+            CommandConfiguration(
+                commandName: "watch",
+                abstract: "Watch \(R.kind)s change, one line (or document) per event.",
+                discussion: """
+                    Prints the current \(R.kind)s first (unless --watch-only), then every change as it happens, until \
+                    interrupted or --timeout seconds pass. The default output is table rows (the header once); \
+                    --output-watch-events adds the event type (ADDED, MODIFIED, DELETED). With -o json or yaml each \
+                    event prints the object (or, with --output-watch-events, the whole WatchEvent); yaml documents \
+                    are separated by ---.
 
-                Examples:
-                  apoxy backend watch
-                  apoxy be watch --output-watch-events -l team=edge
-                  apoxy be watch --watch-only -o name
-                  apoxy be watch -o json --timeout 60
+                    Examples:
+                      apoxy \(R.commandName) watch
+                      apoxy \(R.shortName) watch --output-watch-events -l team=edge
+                      apoxy \(R.shortName) watch --watch-only -o name
+                      apoxy \(R.shortName) watch -o json --timeout 60
 
-                \(CLIExitCode.helpTable)
-                """
-        )
+                    \(CLIExitCode.helpTable)
+                    """
+            )
+        }
 
         @OptionGroup(title: "Connection Options") var connection: ConnectionOptions
         @OptionGroup var selectors: SelectorOptions
@@ -55,7 +57,7 @@ extension BackendCommand {
                 if watchOnly {
                     // Start after the revision of a list taken now, so the current objects are not replayed.
                     let list = try await client.withSession { session throws(CLIError) in
-                        try await session.call("GET", APIClient.collectionPath, query: selectors.query + [("limit", "1")]).body
+                        try await session.call("GET", R.collectionPath, query: selectors.query + [("limit", "1")]).body
                     }
                     query.append(("resourceVersion", list["metadata"]?["resourceVersion"]?.stringValue ?? "0"))
                 }
@@ -72,7 +74,7 @@ extension BackendCommand {
         }
 
         func stream(_ session: APIClient.Session, query: [(String, String)], table: Bool) async throws(CLIError) {
-            let lines = try await session.watch(query: query, accept: table ? APIClient.tableMediaType : "application/json")
+            let lines = try await session.watch(R.collectionPath, query: query, accept: table ? APIClient.tableMediaType : "application/json")
             var widths: [Int]?
             var columns: JSONValue?
             var first = true
