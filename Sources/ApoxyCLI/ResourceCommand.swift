@@ -25,7 +25,7 @@ public struct ResourceCommand<R: CLIResource>: AsyncParsableCommand {
 
                 \(CLIExitCode.helpTable)
                 """,
-            subcommands: [List.self, Get.self, Create.self, Apply.self, Delete.self, Edit.self, Watch.self],
+            subcommands: [List.self, Get.self, Describe.self, Create.self, Apply.self, Delete.self, Edit.self, Watch.self],
             defaultSubcommand: List.self,
             aliases: R.aliases
         )

@@ -25,9 +25,10 @@ public struct APIEndpoint: Sendable {
         self.bearerToken = bearerToken
     }
 
-    /// The headers of every request: `Accept: application/json` (and `extra`) plus the credentials.
+    /// The headers of every request: `Accept: application/json`, the User-Agent the API's access log and
+    /// `managedFields` name it by (and `extra`), plus the credentials.
     func headers(_ extra: [(String, String)] = []) -> [(String, String)] {
-        var headers = [("Accept", "application/json")] + extra
+        var headers = [("Accept", "application/json"), ("User-Agent", "apoxy-backplane")] + extra
         if let bearerToken { headers.append(("Authorization", "Bearer \(bearerToken)")) }
         return headers
     }

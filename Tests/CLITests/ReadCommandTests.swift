@@ -7,6 +7,26 @@ import Testing
 
 /// `apoxy backend list` and `get` in every output format, with selectors, aliases and the default subcommand.
 @Suite("apoxy CLI: list and get") struct ReadCommandTests {
+    @Test func describePrintsMetadataSpecInWordsWithoutManagedFields() async throws {
+        try await CLISession.with { session in
+            let file = try session.write(
+                "web.yaml", backendYAML("web", endpoints: ["ip: 10.0.0.1", "fqdn: api.example.com"], labels: ["team": "edge", "tier": "web"]))
+            #expect(try await session.apoxy("be", "create", "-f", file).status == 0)
+            let described = try await session.apoxy("backend", "describe", "web")
+            #expect(described.status == 0, "\(described.stderr)")
+            let text = lines(described.stdout)
+            #expect(Array(text.prefix(7)) == [
+                "Name:         web", "Labels:       team=edge", "              tier=web", "Annotations:  <none>",
+                "API Version:  core.apoxy.dev/v1alpha2", "Kind:         Backend", "Metadata:",
+            ], "\(described.stdout)")
+            #expect(text.contains("  Generation:          1"), "\(described.stdout)")
+            #expect(text.contains("Spec:") && text.contains("    IP:  10.0.0.1") && text.contains("    FQDN:  api.example.com"), "\(described.stdout)")
+            #expect(text.contains { $0.hasPrefix("  Protocol:") && $0.hasSuffix(" tls") }, "\(described.stdout)")
+            #expect(!described.stdout.contains("Managed Fields"))
+            expectFailure(try await session.apoxy("be", "describe", "nope"), 3, "describe a missing Backend")
+        }
+    }
+
     @Test func createThenGetInEveryFormat() async throws {
         try await CLISession.with { session in
             let file = try session.write(
