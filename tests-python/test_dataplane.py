@@ -320,6 +320,21 @@ def test_backend_status_follows_generation(dev, world, objs):
     obj = wait_until(lambda: _programmed_at(objs, "status-be", 2), timeout=CONVERGE,
                      message="observedGeneration follows generation 2")
     assert obj["metadata"]["generation"] == 2
+    # How long generation 2 took to reach the proxy: in status.propagation, the message and `-o wide`.
+    obj = wait_until(lambda: (lambda o: o if (o.get("status", {}).get("propagation") or {}).get("observedGeneration") == 2
+                              else None)(objs.get("Backend", "status-be")),
+                     timeout=CONVERGE, message="status.propagation for generation 2")
+    propagation = obj["status"]["propagation"]
+    assert propagation["proxies"] == 1
+    latency = propagation["latency"]
+    millis = float(latency[:-2]) if latency.endswith("ms") and not latency.endswith("µs") else None
+    if latency.endswith("µs"):
+        millis = float(latency[:-2]) / 1000
+    assert millis is not None and 0 < millis < CONVERGE * 1000, latency
+    assert f"generation 2 reached 1 proxy in {latency}" in conditions(obj)["Programmed"]["message"]
+    wide = dev.kubectl.run("get", "backends.core.apoxy.dev", "status-be", "-o", "wide").stdout.splitlines()
+    assert wide[0].split() == ["NAME", "ENDPOINTS", "PROTOCOL", "PROPAGATION", "AGE"], wide
+    assert latency in wide[1].split(), wide
     # a metadata-only change keeps the generation and the status
     objs.patch("Backend", "status-be", {"metadata": {"labels": {"touched": "yes"}}})
     assert _programmed_at(objs, "status-be", 2)

@@ -110,7 +110,7 @@ public struct ControlPlane: Service {
             let published = snapshots.publish(snapshot, startedAt: started)
             let served = UInt64(published ? version : snapshots.current.version) ?? 0
             shared.record.withLock { record in
-                record.programmed.record(ir: ir, version: served, published: published)
+                record.programmed.record(ir: ir, version: served, published: published, startedAt: started)
                 record.lastIR = ir
             }
             if published {

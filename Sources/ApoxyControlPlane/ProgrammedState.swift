@@ -10,6 +10,8 @@ struct ProgrammedState: Sendable {
         var version: UInt64
         /// Cluster names of the object in that version, to blame it for a NACK that names one.
         var clusters: [String]
+        /// When the translation that first carried this generation began (the control plane had just seen it).
+        var startedAt: ContinuousClock.Instant?
     }
 
     /// Per object key (`backend/<name>` or `route/<name>`), the generations seen, oldest first (bounded).
@@ -18,13 +20,13 @@ struct ProgrammedState: Sendable {
     private(set) var changedIn: [UInt64: Set<String>] = [:]
 
     /// Records a translation served under `version` (the new snapshot's, or the current one when nothing changed).
-    mutating func record(ir: GatewayIR, version: UInt64, published: Bool) {
+    mutating func record(ir: GatewayIR, version: UInt64, published: Bool, startedAt: ContinuousClock.Instant? = nil) {
         var changed: Set<String> = []
         for (name, outcome) in ir.backends {
-            changed.formUnion(note("backend/\(name)", outcome.generation, version, outcome.clusters))
+            changed.formUnion(note("backend/\(name)", outcome.generation, version, outcome.clusters, startedAt))
         }
         for (name, outcome) in ir.routes {
-            changed.formUnion(note("route/\(name)", outcome.generation, version, []))
+            changed.formUnion(note("route/\(name)", outcome.generation, version, [], startedAt))
         }
         let live = Set(ir.backends.keys.map { "backend/\($0)" } + ir.routes.keys.map { "route/\($0)" })
         history = history.filter { live.contains($0.key) }
@@ -32,14 +34,35 @@ struct ProgrammedState: Sendable {
         if changedIn.count > 256, let oldest = changedIn.keys.min() { changedIn[oldest] = nil }
     }
 
-    private mutating func note(_ key: String, _ generation: Int64, _ version: UInt64, _ clusters: [String]) -> Set<String> {
+    private mutating func note(
+        _ key: String, _ generation: Int64, _ version: UInt64, _ clusters: [String], _ startedAt: ContinuousClock.Instant?
+    ) -> Set<String> {
         var entries = history[key] ?? []
         // A new generation, or the same one now built into other clusters (a route started or stopped using it).
         guard entries.last?.generation != generation || entries.last?.clusters != clusters else { return [] }
-        entries.append(Published(generation: generation, version: version, clusters: clusters))
+        // The same generation rebuilt keeps the time it was first seen.
+        let first = entries.last { $0.generation == generation }?.startedAt ?? startedAt
+        entries.append(Published(generation: generation, version: version, clusters: clusters, startedAt: first))
         if entries.count > 16 { entries.removeFirst(entries.count - 16) }
         history[key] = entries
         return [key]
+    }
+
+    /// For a programmed object: its generation, the time from the control plane first seeing it to the ACK of the
+    /// last connected proxy (every type), and how many proxies that is; nil while not every proxy has it or when the
+    /// ACK times are no longer kept.
+    func propagation(for key: String, nodes: [String: ProxyTracker.NodeState]) -> (generation: Int64, latency: Duration, proxies: Int)? {
+        guard case .programmed(let generation) = result(for: key, nodes: nodes),
+            let entry = history[key]?.first(where: { $0.generation == generation }), let started = entry.startedAt
+        else { return nil }
+        var last = started
+        for node in nodes.values {
+            for type in XDSType.allCases {
+                guard let at = node.types[type]?.acknowledgedAt(atLeast: entry.version) else { return nil }
+                last = max(last, at)
+            }
+        }
+        return (generation, last - started, nodes.count)
     }
 
     /// The result of comparing an object's history with what the connected Envoys acknowledged.

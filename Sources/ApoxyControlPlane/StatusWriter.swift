@@ -34,13 +34,19 @@ struct StatusWriter {
         }
     }
 
+    /// A latency as a Go duration to the microsecond (`12.345ms`).
+    static func format(_ latency: Duration) -> String {
+        let micros = latency.components.seconds * 1_000_000 + latency.components.attoseconds / 1_000_000_000_000
+        return GoDuration(nanoseconds: max(0, micros) * 1000).description
+    }
+
     static func limited(_ message: String) -> String {
         message.count <= 32_768 ? message : String(message.prefix(32_700)) + "… (truncated)"
     }
 
     /// The desired `Accepted` and `Programmed` conditions of a Backend.
     func backendConditions(
-        _ outcome: GatewayIR.BackendOutcome, programmed: ProgrammedState.Result, now: Int64
+        _ outcome: GatewayIR.BackendOutcome, programmed: ProgrammedState.Result, propagation: Propagation? = nil, now: Int64
     ) -> [Condition] {
         let accepted = Condition(
             type: "Accepted", status: outcome.accepted ? "True" : "False", observedGeneration: outcome.generation,
@@ -53,12 +59,16 @@ struct StatusWriter {
         } else {
             switch programmed {
             case .programmed(let generation):
+                var message =
+                    outcome.clusters.isEmpty
+                    ? "acknowledged by Envoy; no route uses this Backend yet"
+                    : "acknowledged by Envoy as clusters \(outcome.clusters.joined(separator: ", "))"
+                if let propagation, propagation.observedGeneration == generation {
+                    message += "; generation \(generation) reached \(propagation.proxies == 1 ? "1 proxy" : "\(propagation.proxies) proxies") in \(propagation.latency)"
+                }
                 programmedCondition = Condition(
                     type: "Programmed", status: "True", observedGeneration: generation, lastTransitionTime: now,
-                    reason: "Programmed",
-                    message: outcome.clusters.isEmpty
-                        ? "acknowledged by Envoy; no route uses this Backend yet"
-                        : "acknowledged by Envoy as clusters \(outcome.clusters.joined(separator: ", "))")
+                    reason: "Programmed", message: message)
             case .rejected(let generation, let message):
                 programmedCondition = Condition(
                     type: "Programmed", status: "False", observedGeneration: generation, lastTransitionTime: now,
@@ -104,11 +114,22 @@ struct StatusWriter {
                 outcome.generation == object["metadata"]?["generation"]?.integerValue ?? outcome.generation
             else { continue }
             let existing = object["status"]?["conditions"]?.arrayValue ?? []
+            let result = programmed.result(for: "backend/\(name)", nodes: nodes)
+            let stored = object["status"]?["propagation"]
+            var propagation = stored.map(Propagation.init(json:))
+            // Measured once per generation: the first value stays, so the status is not rewritten on later ACKs.
+            if case .programmed(let generation) = result, propagation?.observedGeneration != generation,
+                let measured = programmed.propagation(for: "backend/\(name)", nodes: nodes)
+            {
+                propagation = Propagation(
+                    observedGeneration: measured.generation, latency: Self.format(measured.latency), proxies: Int64(measured.proxies))
+            }
             let wanted = conditions(
-                backendConditions(outcome, programmed: programmed.result(for: "backend/\(name)", nodes: nodes), now: now),
-                existing: existing)
-            if !Self.equal(wanted, existing) {
-                patches.append(("\(ControlPlane.backendsPath)/\(name)/status", ["status": ["conditions": .array(wanted)]]))
+                backendConditions(outcome, programmed: result, propagation: propagation, now: now), existing: existing)
+            if !Self.equal(wanted, existing) || propagation?.json != stored {
+                var status: [String: JSONValue] = ["conditions": .array(wanted)]
+                if let propagation { status["propagation"] = propagation.json }
+                patches.append(("\(ControlPlane.backendsPath)/\(name)/status", ["status": .object(status)]))
             }
         }
         for (name, object) in routes.sorted(by: { $0.key < $1.key }) {

@@ -14,6 +14,18 @@ public final class ProxyTracker: Sendable {
         public var ackedVersion: String?
         /// The last version the node rejected, with Envoy's reason; cleared by a later ACK.
         public var rejected: Rejection?
+        /// When the node first acknowledged each recent version (the last 32), for propagation times.
+        public var acks: [(version: UInt64, at: ContinuousClock.Instant)] = []
+
+        /// When the node first acknowledged `version` or a later one, if that is recent.
+        public func acknowledgedAt(atLeast version: UInt64) -> ContinuousClock.Instant? {
+            acks.first { $0.version >= version }?.at
+        }
+
+        public static func == (lhs: TypeState, rhs: TypeState) -> Bool {
+            lhs.ackedVersion == rhs.ackedVersion && lhs.rejected == rhs.rejected
+                && lhs.acks.map(\.version) == rhs.acks.map(\.version) && lhs.acks.map(\.at) == rhs.acks.map(\.at)
+        }
     }
 
     /// One node: its open streams and per-type state.
@@ -43,10 +55,16 @@ public final class ProxyTracker: Sendable {
     func streamOpened(node: String) { change { $0.nodes[node, default: NodeState()].streams += 1 } }
     func streamClosed(node: String) { change { $0.nodes[node, default: NodeState()].streams -= 1 } }
 
-    func acknowledged(node: String, type: XDSType, version: String) {
+    func acknowledged(node: String, type: XDSType, version: String, at instant: ContinuousClock.Instant = .now) {
         change {
-            $0.nodes[node, default: NodeState()].types[type, default: TypeState()].ackedVersion = version
-            $0.nodes[node, default: NodeState()].types[type, default: TypeState()].rejected = nil
+            var state = $0.nodes[node, default: NodeState()].types[type, default: TypeState()]
+            state.ackedVersion = version
+            state.rejected = nil
+            if let number = UInt64(version), number > (state.acks.last?.version ?? 0) {
+                state.acks.append((number, instant))
+                if state.acks.count > 32 { state.acks.removeFirst(state.acks.count - 32) }
+            }
+            $0.nodes[node, default: NodeState()].types[type] = state
         }
     }
 

@@ -37,6 +37,37 @@ struct ProgrammedStateTests {
         #expect(state.result(for: "backend/web", nodes: ["p": node(acked: "3")]) == .programmed(generation: 2))
     }
 
+    @Test func propagationIsFromFirstSeenToTheLastProxysLastTypeAck() {
+        let start = ContinuousClock.now
+        var state = ProgrammedState()
+        state.record(ir: ir([("web", 1, ["web:80"])]), version: 2, published: true, startedAt: start)
+        // The same generation rebuilt in a later version keeps the time it was first seen.
+        state.record(ir: ir([("web", 1, ["web:80", "web:443"])]), version: 3, published: true, startedAt: start + .seconds(5))
+        let tracker = ProxyTracker()
+        for (node, delay) in [("a", 10), ("b", 30)] {
+            tracker.streamOpened(node: node)
+            for (index, type) in XDSType.allCases.enumerated() {
+                tracker.acknowledged(node: node, type: type, version: "3", at: start + .milliseconds(delay + index))
+            }
+        }
+        // Only one of two proxies has every type: not yet measured.
+        var partial = tracker.connectedNodes
+        partial["b"]?.types[.routeConfiguration] = nil
+        #expect(state.propagation(for: "backend/web", nodes: partial) == nil)
+        let measured = state.propagation(for: "backend/web", nodes: tracker.connectedNodes)
+        #expect(measured?.generation == 1)
+        #expect(measured?.latency == .milliseconds(32))
+        #expect(measured?.proxies == 2)
+        #expect(StatusWriter.format(.milliseconds(32)) == "32ms")
+        #expect(StatusWriter.format(.microseconds(12_345)) == "12.345ms")
+        // A re-ACK of the same version does not move the time.
+        tracker.acknowledged(node: "b", type: .routeConfiguration, version: "3", at: start + .seconds(9))
+        #expect(state.propagation(for: "backend/web", nodes: tracker.connectedNodes)?.latency == .milliseconds(32))
+        // Pending generations have no propagation.
+        state.record(ir: ir([("web", 2, ["web:80"])]), version: 4, published: true, startedAt: start + .seconds(10))
+        #expect(state.propagation(for: "backend/web", nodes: tracker.connectedNodes) == nil)
+    }
+
     @Test func rejectionBlamesTheNamedClusterOnly() {
         var state = ProgrammedState()
         state.record(ir: ir([("bad", 1, ["bad:443"]), ("good", 1, ["good:80"])]), version: 4, published: true)

@@ -65,7 +65,14 @@ extension Backend {
         [
             ("conditions", .array(
                 "Conditions written by the control plane: Accepted and Programmed.", of: Condition.schema, maxItems: 8,
-                extensions: ["x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]]))
+                extensions: ["x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]])),
+            ("propagation", .object(
+                "How long the last programmed generation took to reach traffic: from the control plane seeing the write to the ACK of every connected proxy.",
+                [
+                    ("observedGeneration", .integer("The generation measured.", minimum: 0)),
+                    ("latency", .string("The time from the control plane seeing that generation to the last connected proxy's ACK, as a duration (12.5ms).", maxLength: 64)),
+                    ("proxies", .integer("How many proxies acknowledged it.", minimum: 0)),
+                ])),
         ]
     )
 

@@ -22,7 +22,7 @@ public struct Backend: APIObject, Hashable {
             "apiVersion": .string(Self.descriptor.apiVersion), "kind": .string(Self.descriptor.kind),
             "metadata": metadata.json, "spec": spec.json,
         ]
-        if !status.conditions.isEmpty { object["status"] = status.json }
+        if !status.conditions.isEmpty || status.propagation != nil { object["status"] = status.json }
         return .object(object)
     }
 }
@@ -144,16 +144,53 @@ public struct DynamicProxyDnsCacheConfig: Sendable, Hashable {
     }
 }
 
-/// BackendStatus: conditions written by the control plane.
+/// BackendStatus: conditions and propagation written by the control plane.
 public struct BackendStatus: Sendable, Hashable {
     public var conditions: [Condition] = []
+    /// How long the last programmed generation took to reach every connected proxy.
+    public var propagation: Propagation?
 
     /// Creates a status.
-    public init(conditions: [Condition] = []) { self.conditions = conditions }
+    public init(conditions: [Condition] = [], propagation: Propagation? = nil) {
+        self.conditions = conditions
+        self.propagation = propagation
+    }
 
     init(json: JSONValue) {
         conditions = (json["conditions"]?.arrayValue ?? []).map(Condition.init(json:))
+        propagation = json["propagation"].map(Propagation.init(json:))
     }
 
-    var json: JSONValue { .object(["conditions": .array(conditions.map(\.json))]) }
+    var json: JSONValue {
+        var m: [String: JSONValue] = ["conditions": .array(conditions.map(\.json))]
+        if let propagation { m["propagation"] = propagation.json }
+        return .object(m)
+    }
+}
+
+/// `status.propagation`: one generation's time from the control plane seeing it to the ACK of every connected proxy.
+public struct Propagation: Sendable, Hashable {
+    public var observedGeneration: Int64
+    /// A Go-style duration (`12.5ms`).
+    public var latency: String
+    public var proxies: Int64
+
+    /// Creates a record.
+    public init(observedGeneration: Int64, latency: String, proxies: Int64) {
+        self.observedGeneration = observedGeneration
+        self.latency = latency
+        self.proxies = proxies
+    }
+
+    /// Reads the status member.
+    public init(json: JSONValue) {
+        observedGeneration = json["observedGeneration"]?.integerValue ?? 0
+        latency = json["latency"]?.stringValue ?? ""
+        proxies = json["proxies"]?.integerValue ?? 0
+    }
+
+    /// The status member.
+    public var json: JSONValue {
+        ["observedGeneration": .integer(observedGeneration), "latency": .string(latency), "proxies": .integer(proxies)]
+    }
 }

@@ -15,12 +15,19 @@ public struct BackendStrategy: ResourceStrategy {
         [
             TableColumn(name: "Endpoints", type: "string", description: "The endpoints (fqdn or ip) Envoy connects to."),
             TableColumn(name: "Protocol", type: "string", description: "The upstream protocol: \"\" (HTTP/1.1), tls, h2 or h2c."),
+            TableColumn(
+                name: "Propagation", type: "string",
+                description: "How long the last programmed generation took from the control plane seeing it to every connected proxy's ACK.",
+                priority: 1),
         ]
     }
 
     public func tableCells(_ object: Backend) -> [JSONValue] {
         let endpoints = object.spec.endpoints.map(\.address).filter { !$0.isEmpty }
-        return [.string(endpoints.isEmpty ? "None" : endpoints.joined(separator: ",")), .string(object.spec.protocol)]
+        return [
+            .string(endpoints.isEmpty ? "None" : endpoints.joined(separator: ",")), .string(object.spec.protocol),
+            object.status.propagation.map { .string($0.latency) } ?? .null,
+        ]
     }
 
     public var selectableFields: [String] { ["spec.protocol"] }
