@@ -2,6 +2,7 @@ import EnvoyAPI
 import GRPCCore
 import Logging
 import SwiftProtobuf
+import Synchronization
 
 /// `envoy.service.discovery.v3.AggregatedDiscoveryService`, state of the world: each stream gets every resource of
 /// a type whenever the snapshot changes, and its ACKs and NACKs are recorded per node.
@@ -38,7 +39,9 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
 
     enum Event: Sendable {
         case request(Envoy_Service_Discovery_V3_DiscoveryRequest)
-        case snapshot(Snapshot)
+        /// A newer snapshot exists; at most one is queued per stream, so a slow or stopped Envoy holds one token, not
+        /// every snapshot published meanwhile (latest wins when it is read).
+        case snapshotChanged
         case requestsEnded
     }
 
@@ -57,6 +60,7 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
         writer: RPCWriter<Envoy_Service_Discovery_V3_DiscoveryResponse>
     ) async throws {
         let (events, sink) = AsyncStream.makeStream(of: Event.self)
+        let snapshotQueued = QueuedFlag()
         func send(_ response: Envoy_Service_Discovery_V3_DiscoveryResponse) async throws {
             try await writer.write(response)
             if let type = XDSType(rawValue: response.typeURL) { metrics?.pushed(type) }
@@ -71,15 +75,20 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
                 for try await request in requests { sink.yield(.request(request)) }
             }
             group.addTask {
-                for await snapshot in snapshots.updates() { sink.yield(.snapshot(snapshot)) }
+                for await _ in snapshots.updates() {
+                    if snapshotQueued.raise() {
+                        sink.yield(.snapshotChanged)
+                    }
+                }
             }
             for await event in events {
                 switch event {
                 case .requestsEnded:
                     group.cancelAll()
                     return
-                case .snapshot(let snapshot):
-                    session.snapshot = snapshot
+                case .snapshotChanged:
+                    snapshotQueued.lower()
+                    session.snapshot = snapshots.current
                     for response in session.pushes() { try await send(response) }
                 case .request(let request):
                     let (opened, responses) = session.handle(request, tracker: tracker)
@@ -90,6 +99,14 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
             }
         }
     }
+}
+
+/// Whether a token is queued: raised by the producer (true when it was down, so it queues one), lowered by the consumer.
+final class QueuedFlag: Sendable {
+    private let raised = Mutex(false)
+
+    func raise() -> Bool { raised.withLock { raised in defer { raised = true }; return !raised } }
+    func lower() { raised.withLock { $0 = false } }
 }
 
 /// The state of one ADS stream: what Envoy subscribed to and what it was last sent, per type.
