@@ -380,6 +380,46 @@ def test_dev_serves_api_and_control_plane_metrics_to_kubectl(dev, world, objs):
     assert _metric(samples, "apoxy_storage_commit_batch_size_count") >= 1
 
 
+def test_a_stopped_envoy_never_delays_the_others(dev, world, objs, tmp_path):
+    """A second Envoy on the same ADS port (its own node id, the dev stack's client certificate) is SIGSTOPped:
+    the stack's own Envoy still gets every change at once, Programmed waits for the stopped proxy (every connected
+    proxy must have a generation), and once resumed the stopped one catches up with the latest snapshot only."""
+    import signal
+    from dataplane.envoy import StaticEnvoy
+    from dataplane.ports import free_port
+    with open(os.path.join(dev.data_dir, "envoy-bootstrap.json")) as f:
+        bootstrap = json.load(f)
+    bootstrap["node"]["id"] = "stopped-envoy"
+    bootstrap["admin"]["address"]["socket_address"]["port_value"] = free_port()
+    second = StaticEnvoy(bootstrap, str(tmp_path), name="stopped-envoy")
+    second.start(timeout=30)
+    try:
+        wait_until(lambda: _metric(_samples(dev.kubectl.run("get", "--raw", "/metrics").stdout),
+                                   "apoxy_xds_connected_proxies") == 2, timeout=CONVERGE, message="two proxies connected")
+        os.kill(second.proc.pid, signal.SIGSTOP)
+        try:
+            names = [f"stop-{i}" for i in range(8)]
+            for name in names:
+                objs.apply(docs(backend(name, ["ip:127.0.0.1"]), route(name, [f"{name}.test"], name, port=world.plain_port)))
+            wanted = {f"{name}:{world.plain_port}" for name in names}
+            wait_until(lambda: wanted <= set(dev.admin.clusters()), timeout=CONVERGE,
+                       message="the running Envoy has every new cluster while the other is stopped")
+            programmed = conditions(objs.get("Backend", names[-1])).get("Programmed", {})
+            assert programmed.get("status") != "True", programmed
+        finally:
+            os.kill(second.proc.pid, signal.SIGCONT)
+        wait_until(lambda: wanted <= set(second.admin.clusters()), timeout=CONVERGE,
+                   message="the resumed Envoy catches up")
+        wait_until(lambda: conditions(objs.get("Backend", names[-1])).get("Programmed", {}).get("status") == "True",
+                   timeout=CONVERGE, message="Programmed once both proxies acknowledged")
+        obj = wait_until(lambda: (lambda o: o if (o.get("status", {}).get("propagation") or {}).get("proxies") == 2
+                                  else None)(objs.get("Backend", names[-1])), timeout=CONVERGE,
+                         message="propagation counts both proxies")
+        assert obj["status"]["propagation"]["observedGeneration"] == 1
+    finally:
+        second.stop()
+
+
 def test_the_stack_is_secure_by_default_tls_api_and_mutual_tls_ads(dev):
     """`apoxy dev` with no flag: kubectl reaches the API over HTTPS with the generated admin kubeconfig (every other
     test here does too), Envoy holds its ADS connection over TLS with its client certificate, and a client without
