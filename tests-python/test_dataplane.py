@@ -615,3 +615,67 @@ def test_backplane_with_a_token_kubeconfig_and_envoy_over_mutual_tls(world, tmp_
     finally:
         for process in reversed(processes):
             process.stop()
+
+
+def test_two_backplanes_record_their_own_status_without_fighting(world, tmp_path):
+    """Two `apoxy backplane` processes (edge-1, edge-2), each with its own Envoy, against one API server: each writes
+    only its own `status.proxies` entry and route parent; the top-level Programmed is True once both have the
+    generation, both compute the same value, and the object stops changing (no fight)."""
+    _require_binaries()
+    import time
+    from dataplane.ports import free_port
+    from dataplane.envoy import StaticEnvoy
+    from dataplane.stack import Kubectl
+    work = str(tmp_path)
+    api_port = free_port()
+    processes = []
+    try:
+        server = _Process("apoxy-server", [
+            find_apoxy(), "server", "--listen", f"127.0.0.1:{api_port}", "--data-dir", os.path.join(work, "data")], work)
+        processes.append(server)
+        kubectl = Kubectl(f"http://127.0.0.1:{api_port}", work)
+        wait_until(lambda: kubectl.run("get", "backends.core.apoxy.dev", check=False).returncode == 0, timeout=CONVERGE,
+                   message=f"the API server answers:\n{server.log()}")
+        proxy_ports = {}
+        for name in ("edge-1", "edge-2"):
+            xds_port, proxy_ports[name] = free_port(), free_port()
+            backplane = _Process(f"backplane-{name}", [
+                find_apoxy(), "backplane", "--server", f"http://127.0.0.1:{api_port}", "--proxy-name", name,
+                "--xds-listen", f"127.0.0.1:{xds_port}", "--proxy-listen", f"127.0.0.1:{proxy_ports[name]}"], work)
+            processes.append(backplane)
+            printed = subprocess.run([find_apoxy(), "backplane", "--print-bootstrap", "--proxy-name", name,
+                                      "--xds-listen", f"127.0.0.1:{xds_port}"], capture_output=True, text=True, timeout=30)
+            assert printed.returncode == 0, printed.stderr
+            bootstrap = json.loads(printed.stdout)
+            bootstrap["admin"]["address"]["socket_address"]["port_value"] = free_port()
+            envoy = StaticEnvoy(bootstrap, work, name=name)
+            envoy.start(timeout=30)
+            processes.append(envoy)
+        kubectl.apply(docs(backend("shared", ["ip:127.0.0.1"]),
+                           route("shared", ["shared.test"], "shared", port=world.plain_port)))
+        for name, port in proxy_ports.items():
+            class Proxy:
+                proxy = ("127.0.0.1", port)
+            served_by(Proxy, "shared.test", "plain-a")
+
+        def converged():
+            obj = kubectl.get("backends.core.apoxy.dev", "shared")
+            entries = {p["name"]: p for p in obj.get("status", {}).get("proxies", [])}
+            top = conditions(obj).get("Programmed", {})
+            ok = set(entries) == {"edge-1", "edge-2"} and all(
+                c["status"] == "True" for p in entries.values() for c in p["conditions"] if c["type"] == "Programmed")
+            return obj if ok and top.get("status") == "True" else None
+        obj = wait_until(converged, timeout=CONVERGE, message="both backplanes' entries and an aggregate Programmed=True")
+        assert conditions(obj)["Programmed"]["message"] == "programmed through every backplane: edge-1, edge-2"
+        assert obj["status"]["propagation"]["proxies"] == 2
+        route_obj = kubectl.get("httproutes.gateway.apoxy.dev", "shared")
+        parents = sorted(p["parentRef"]["name"] for p in route_obj["status"]["parents"])
+        assert parents == ["edge-1", "edge-2"], route_obj["status"]
+        # No fight: the objects stay as they are.
+        versions = (obj["metadata"]["resourceVersion"], route_obj["metadata"]["resourceVersion"])
+        time.sleep(2)
+        assert (kubectl.get("backends.core.apoxy.dev", "shared")["metadata"]["resourceVersion"],
+                kubectl.get("httproutes.gateway.apoxy.dev", "shared")["metadata"]["resourceVersion"]) == versions
+    finally:
+        for process in reversed(processes):
+            process.stop()

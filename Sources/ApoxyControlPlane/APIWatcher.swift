@@ -42,12 +42,19 @@ final class APIWatcher: Sendable {
     let logger: Logger
     private let objects = Mutex<[String: JSONValue]?>(nil)
     private let changes: AsyncStream<Void>.Continuation
+    /// Told about status-only changes, which need no translation but may need a status write (another backplane's
+    /// write can have dropped this one's entry).
+    private let statusChanges: AsyncStream<Void>.Continuation?
 
-    init(api: APIEndpoint, path: String, logger: Logger, changes: AsyncStream<Void>.Continuation) {
+    init(
+        api: APIEndpoint, path: String, logger: Logger, changes: AsyncStream<Void>.Continuation,
+        statusChanges: AsyncStream<Void>.Continuation? = nil
+    ) {
         self.api = api
         self.path = path
         self.logger = logger
         self.changes = changes
+        self.statusChanges = statusChanges
     }
 
     /// The objects by name, or nil before the first list.
@@ -115,7 +122,10 @@ final class APIWatcher: Sendable {
                 }
                 // Status writes (ours included) and metadata-only edits do not change Envoy's configuration: the
                 // object is kept for the status writer, but nothing is translated again.
-                if let previous, Self.sameTranslationInput(previous, object) { continue }
+                if let previous, Self.sameTranslationInput(previous, object) {
+                    if previous["status"] != object["status"] { statusChanges?.yield() }
+                    continue
+                }
             case "DELETED":
                 if let name = object["metadata"]?["name"]?.stringValue { objects.withLock { _ = $0?.removeValue(forKey: name) } }
             case "BOOKMARK":

@@ -48,9 +48,9 @@ public struct ControlPlane: Service {
 
     public func run() async throws {
         let (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let backends = APIWatcher(api: api, path: Self.backendsPath, logger: logger, changes: changed)
-        let routes = APIWatcher(api: api, path: Self.routesPath, logger: logger, changes: changed)
         let (statusWork, statusNeeded) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let backends = APIWatcher(api: api, path: Self.backendsPath, logger: logger, changes: changed, statusChanges: statusNeeded)
+        let routes = APIWatcher(api: api, path: Self.routesPath, logger: logger, changes: changed, statusChanges: statusNeeded)
         let shared = SharedState()
 
         await withDiscardingTaskGroup { group in
@@ -68,9 +68,15 @@ public struct ControlPlane: Service {
                     guard let (ir, state) = last, let currentBackends = backends.current,
                         let currentRoutes = routes.current
                     else { continue }
-                    await writer.reconcile(
+                    let conflicted = await writer.reconcile(
                         ir: ir, backends: currentBackends, routes: currentRoutes, programmed: state,
                         nodes: tracker.connectedNodes)
+                    if conflicted {
+                        // Another writer (a second backplane) changed the object: try again once its write has
+                        // reached this watcher.
+                        try? await Task.sleep(for: .milliseconds(200))
+                        statusNeeded.yield()
+                    }
                 }
             }
             // The translation loop runs here; when graceful shutdown ends it, the watchers and writers stop too.

@@ -103,33 +103,27 @@ struct StatusWriter {
     }
 
     /// Brings every object's status in line with the translation and Envoy's acknowledgements.
+    /// Returns true when a write lost a race (409) and should be retried once the newer object has arrived.
+    @discardableResult
     func reconcile(
         ir: GatewayIR, backends: [String: JSONValue], routes: [String: JSONValue], programmed: ProgrammedState,
         nodes: [String: ProxyTracker.NodeState]
-    ) async {
+    ) async -> Bool {
         let now = clock()
         var patches: [(path: String, body: JSONValue)] = []
         for (name, object) in backends.sorted(by: { $0.key < $1.key }) {
             guard let outcome = ir.backends[name],
                 outcome.generation == object["metadata"]?["generation"]?.integerValue ?? outcome.generation
             else { continue }
-            let existing = object["status"]?["conditions"]?.arrayValue ?? []
-            let result = programmed.result(for: "backend/\(name)", nodes: nodes)
-            let stored = object["status"]?["propagation"]
-            var propagation = stored.map(Propagation.init(json:))
-            // Measured once per generation: the first value stays, so the status is not rewritten on later ACKs.
-            if case .programmed(let generation) = result, propagation?.observedGeneration != generation,
-                let measured = programmed.propagation(for: "backend/\(name)", nodes: nodes)
+            if let status = backendStatus(
+                name: name, object: object, outcome: outcome, programmed: programmed, nodes: nodes, now: now)
             {
-                propagation = Propagation(
-                    observedGeneration: measured.generation, latency: Self.format(measured.latency), proxies: Int64(measured.proxies))
-            }
-            let wanted = conditions(
-                backendConditions(outcome, programmed: result, propagation: propagation, now: now), existing: existing)
-            if !Self.equal(wanted, existing) || propagation?.json != stored {
-                var status: [String: JSONValue] = ["conditions": .array(wanted)]
-                if let propagation { status["propagation"] = propagation.json }
-                patches.append(("\(ControlPlane.backendsPath)/\(name)/status", ["status": .object(status)]))
+                // With other backplanes' entries, the stored resourceVersion is a precondition, so one written meanwhile
+                // is not lost (409, retried with the newer object). Alone, the write needs none and never waits.
+                var body: [String: JSONValue] = ["status": status]
+                let shared = (object["status"]?["proxies"]?.arrayValue ?? []).contains { $0["name"]?.stringValue != proxyName }
+                if shared, let version = object["metadata"]?["resourceVersion"] { body["metadata"] = ["resourceVersion": version] }
+                patches.append(("\(ControlPlane.backendsPath)/\(name)/status", .object(body)))
             }
         }
         for (name, object) in routes.sorted(by: { $0.key < $1.key }) {
@@ -137,8 +131,12 @@ struct StatusWriter {
                 outcome.generation == object["metadata"]?["generation"]?.integerValue ?? outcome.generation
             else { continue }
             let parents = object["status"]?["parents"]?.arrayValue ?? []
-            let existing = parents.first { $0["controllerName"]?.stringValue == ControlPlane.controllerName }?["conditions"]?
-                .arrayValue ?? []
+            // Each backplane owns the parent entry with its own proxy name, so several never overwrite each other.
+            func isMine(_ parent: JSONValue) -> Bool {
+                parent["controllerName"]?.stringValue == ControlPlane.controllerName
+                    && parent["parentRef"]?["name"]?.stringValue == proxyName
+            }
+            let existing = parents.first(where: isMine)?["conditions"]?.arrayValue ?? []
             let wanted = conditions(routeConditions(outcome, now: now), existing: existing)
             if !Self.equal(wanted, existing) {
                 let parent: JSONValue = [
@@ -146,28 +144,124 @@ struct StatusWriter {
                     "controllerName": .string(ControlPlane.controllerName),
                     "conditions": .array(wanted),
                 ]
-                let others = parents.filter { $0["controllerName"]?.stringValue != ControlPlane.controllerName }
-                patches.append(("\(ControlPlane.routesPath)/\(name)/status", ["status": ["parents": .array(others + [parent])]]))
+                let others = parents.filter { !isMine($0) }
+                // As for Backends: with other backplanes' parents, a resourceVersion precondition keeps theirs.
+                var body: [String: JSONValue] = ["status": ["parents": .array(others + [parent])]]
+                if others.contains(where: { $0["controllerName"]?.stringValue == ControlPlane.controllerName }),
+                    let version = object["metadata"]?["resourceVersion"]
+                {
+                    body["metadata"] = ["resourceVersion": version]
+                }
+                patches.append(("\(ControlPlane.routesPath)/\(name)/status", .object(body)))
             }
         }
-        guard !patches.isEmpty else { return }
+        guard !patches.isEmpty else { return false }
         do {
-            try await api.withConnection { connection in
+            return try await api.withConnection { connection in
+                var conflicted = false
                 for patch in patches {
                     let response = try await connection.request(
                         "PATCH", patch.path,
                         headers: api.headers([("Content-Type", "application/merge-patch+json")]),
                         body: patch.body.serialized())
-                    // 404: deleted meanwhile; the next watch event drops it.
-                    if response.status != 200 && response.status != 404 {
+                    // 404: deleted meanwhile; the next watch event drops it. 409: changed meanwhile (another
+                    // backplane's entry): retried.
+                    if response.status == 409 {
+                        conflicted = true
+                    } else if response.status != 200 && response.status != 404 {
                         logger.warning(
                             "status write failed", metadata: ["path": "\(patch.path)", "status": "\(response.status)", "body": "\(response.text)"])
                     }
                 }
+                return conflicted
             }
         } catch {
             logger.warning("cannot reach the API server to write status", metadata: ["error": "\(error)"])
+            return false
         }
+    }
+
+    /// A Backend's desired status, or nil when the stored one already says it: Accepted, this backplane's own
+    /// entry in `status.proxies` (Programmed and propagation), and the top-level Programmed and propagation, which
+    /// are this backplane's view when it is the only one and otherwise the aggregate of every entry.
+    func backendStatus(
+        name: String, object: JSONValue, outcome: GatewayIR.BackendOutcome, programmed: ProgrammedState,
+        nodes: [String: ProxyTracker.NodeState], now: Int64
+    ) -> JSONValue? {
+        let stored = object["status"] ?? .object([:])
+        let storedProxies = stored["proxies"]?.arrayValue ?? []
+        let mine = storedProxies.first { $0["name"]?.stringValue == proxyName }
+        let result = programmed.result(for: "backend/\(name)", nodes: nodes)
+        var propagation = (mine?["propagation"] ?? (storedProxies.isEmpty ? stored["propagation"] : nil)).map(Propagation.init(json:))
+        // Measured once per generation: the first value stays, so the status is not rewritten on later ACKs.
+        if case .programmed(let generation) = result, propagation?.observedGeneration != generation,
+            let measured = programmed.propagation(for: "backend/\(name)", nodes: nodes)
+        {
+            propagation = Propagation(
+                observedGeneration: measured.generation, latency: Self.format(measured.latency), proxies: Int64(measured.proxies))
+        }
+        let own = backendConditions(outcome, programmed: result, propagation: propagation, now: now)
+        var entry: [String: JSONValue] = [
+            "name": .string(proxyName), "conditions": .array(conditions([own[1]], existing: mine?["conditions"]?.arrayValue ?? [])),
+        ]
+        if let propagation { entry["propagation"] = propagation.json }
+        let proxies = (storedProxies.filter { $0["name"]?.stringValue != proxyName } + [.object(entry)])
+            .sorted { ($0["name"]?.stringValue ?? "") < ($1["name"]?.stringValue ?? "") }
+        let top: (programmed: Condition, propagation: Propagation?) =
+            proxies.count == 1 ? (own[1], propagation) : Self.aggregate(proxies, generation: outcome.generation, now: now)
+        var status: [String: JSONValue] = [
+            "conditions": .array(conditions([own[0], top.programmed], existing: stored["conditions"]?.arrayValue ?? [])),
+            "proxies": .array(proxies),
+            // null removes a stored value in a merge patch.
+            "propagation": top.propagation?.json ?? .null,
+        ]
+        let same =
+            Self.equal(status["conditions"]!.arrayValue!, stored["conditions"]?.arrayValue ?? [])
+            && (top.propagation?.json ?? .null) == (stored["propagation"] ?? .null)
+            && proxies.count == storedProxies.count
+            && zip(proxies, storedProxies).allSatisfy { wanted, old in
+                wanted["name"] == old["name"] && wanted["propagation"] == old["propagation"]
+                    && Self.equal(wanted["conditions"]?.arrayValue ?? [], old["conditions"]?.arrayValue ?? [])
+            }
+        if same { return nil }
+        if top.propagation == nil, stored["propagation"] == nil { status["propagation"] = nil }
+        return .object(status)
+    }
+
+    /// Every backplane's Programmed as one: Rejected if any proxy rejected it, True when every backplane has the
+    /// generation, otherwise the first one that lacks it; propagation when every backplane measured the generation
+    /// (the slowest latency, the proxies added up).
+    static func aggregate(_ proxies: [JSONValue], generation: Int64, now: Int64) -> (Condition, Propagation?) {
+        let views = proxies.map { proxy in
+            (name: proxy["name"]?.stringValue ?? "",
+             programmed: (proxy["conditions"]?.arrayValue ?? []).map(Condition.init(json:)).first { $0.type == "Programmed" },
+             propagation: proxy["propagation"].map(Propagation.init(json:)))
+        }
+        let oldest = views.compactMap { $0.programmed?.observedGeneration }.min() ?? generation
+        if let rejected = views.first(where: { $0.programmed?.reason == "Rejected" }), let condition = rejected.programmed {
+            return (Condition(
+                type: "Programmed", status: "False", observedGeneration: condition.observedGeneration, lastTransitionTime: now,
+                reason: "Rejected", message: limited("proxy \(rejected.name): \(condition.message)")), nil)
+        }
+        let lacking = views.first { $0.programmed?.status != "True" || $0.programmed?.observedGeneration != generation }
+        guard let lacking else {
+            var propagation: Propagation?
+            let measured = views.compactMap(\.propagation).filter { $0.observedGeneration == generation }
+            if measured.count == views.count {
+                let slowest = measured.max { (try? GoDuration(parsing: $0.latency)) ?? GoDuration(nanoseconds: 0)
+                    < (try? GoDuration(parsing: $1.latency)) ?? GoDuration(nanoseconds: 0) }
+                propagation = Propagation(
+                    observedGeneration: generation, latency: slowest?.latency ?? "", proxies: measured.reduce(0) { $0 + $1.proxies })
+            }
+            return (Condition(
+                type: "Programmed", status: "True", observedGeneration: generation, lastTransitionTime: now, reason: "Programmed",
+                message: "programmed through every backplane: \(views.map(\.name).joined(separator: ", "))"), propagation)
+        }
+        let condition = lacking.programmed
+        return (Condition(
+            type: "Programmed", status: condition?.status ?? "Unknown", observedGeneration: min(oldest, condition?.observedGeneration ?? oldest),
+            lastTransitionTime: now, reason: condition?.reason ?? "Pending",
+            message: limited("proxy \(lacking.name): \(condition?.message ?? "no status yet")")), nil)
     }
 
     static func equal(_ a: [JSONValue], _ b: [JSONValue]) -> Bool {

@@ -66,15 +66,31 @@ extension Backend {
             ("conditions", .array(
                 "Conditions written by the control plane: Accepted and Programmed.", of: Condition.schema, maxItems: 8,
                 extensions: ["x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]])),
-            ("propagation", .object(
-                "How long the last programmed generation took to reach traffic: from the control plane seeing the write to the ACK of every connected proxy.",
-                [
-                    ("observedGeneration", .integer("The generation measured.", minimum: 0)),
-                    ("latency", .string("The time from the control plane seeing that generation to the last connected proxy's ACK, as a duration (12.5ms).", maxLength: 64)),
-                    ("proxies", .integer("How many proxies acknowledged it.", minimum: 0)),
-                ])),
+            ("propagation", propagationSchema),
+            ("proxies", .array(
+                "One entry per backplane (its --proxy-name), written only by that backplane: its own Programmed condition and propagation. The top-level Programmed is True only when every entry is.",
+                of: .object(
+                    "The view of one backplane and the Envoys connected to it.",
+                    [
+                        ("name", .string("The backplane's proxy name.", maxLength: 253)),
+                        ("conditions", .array(
+                            "Programmed, as this backplane's proxies see it.", of: Condition.schema, maxItems: 8,
+                            extensions: ["x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]])),
+                        ("propagation", propagationSchema),
+                    ],
+                    required: ["name"]),
+                maxItems: 64, extensions: ["x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]])),
         ]
     )
+
+    /// The structural schema of `status.propagation`.
+    static let propagationSchema = Schema.object(
+        "How long the last programmed generation took to reach traffic: from the control plane seeing the write to the ACK of every connected proxy.",
+        [
+            ("observedGeneration", .integer("The generation measured.", minimum: 0)),
+            ("latency", .string("The time from the control plane seeing that generation to the last connected proxy's ACK, as a duration (12.5ms).", maxLength: 64)),
+            ("proxies", .integer("How many proxies acknowledged it.", minimum: 0)),
+        ])
 
     /// Names, schema and flags of the Backend resource.
     public static let descriptor = ResourceDescriptor(

@@ -22,7 +22,7 @@ public struct Backend: APIObject, Hashable {
             "apiVersion": .string(Self.descriptor.apiVersion), "kind": .string(Self.descriptor.kind),
             "metadata": metadata.json, "spec": spec.json,
         ]
-        if !status.conditions.isEmpty || status.propagation != nil { object["status"] = status.json }
+        if !status.conditions.isEmpty || status.propagation != nil || !status.proxies.isEmpty { object["status"] = status.json }
         return .object(object)
     }
 }
@@ -149,20 +149,53 @@ public struct BackendStatus: Sendable, Hashable {
     public var conditions: [Condition] = []
     /// How long the last programmed generation took to reach every connected proxy.
     public var propagation: Propagation?
+    /// Each backplane's own view, by its proxy name.
+    public var proxies: [ProxyStatus] = []
 
     /// Creates a status.
-    public init(conditions: [Condition] = [], propagation: Propagation? = nil) {
+    public init(conditions: [Condition] = [], propagation: Propagation? = nil, proxies: [ProxyStatus] = []) {
         self.conditions = conditions
         self.propagation = propagation
+        self.proxies = proxies
     }
 
     init(json: JSONValue) {
         conditions = (json["conditions"]?.arrayValue ?? []).map(Condition.init(json:))
         propagation = json["propagation"].map(Propagation.init(json:))
+        proxies = (json["proxies"]?.arrayValue ?? []).map(ProxyStatus.init(json:))
     }
 
     var json: JSONValue {
         var m: [String: JSONValue] = ["conditions": .array(conditions.map(\.json))]
+        if let propagation { m["propagation"] = propagation.json }
+        if !proxies.isEmpty { m["proxies"] = .array(proxies.map(\.json)) }
+        return .object(m)
+    }
+}
+
+/// `status.proxies[]`: one backplane's Programmed condition and propagation.
+public struct ProxyStatus: Sendable, Hashable {
+    public var name: String
+    public var conditions: [Condition]
+    public var propagation: Propagation?
+
+    /// Creates an entry.
+    public init(name: String, conditions: [Condition], propagation: Propagation? = nil) {
+        self.name = name
+        self.conditions = conditions
+        self.propagation = propagation
+    }
+
+    /// Reads an entry.
+    public init(json: JSONValue) {
+        name = json["name"]?.stringValue ?? ""
+        conditions = (json["conditions"]?.arrayValue ?? []).map(Condition.init(json:))
+        propagation = json["propagation"].map(Propagation.init(json:))
+    }
+
+    /// The status member.
+    public var json: JSONValue {
+        var m: [String: JSONValue] = ["name": .string(name), "conditions": .array(conditions.map(\.json))]
         if let propagation { m["propagation"] = propagation.json }
         return .object(m)
     }
