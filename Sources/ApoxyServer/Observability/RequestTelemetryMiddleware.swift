@@ -20,19 +20,20 @@ struct RequestTelemetryMiddleware: RouterMiddleware {
         let query = QueryParameters(request.uri.query)
         let access = AccessAttributes.resolve(method: request.method.rawValue, path: request.uri.path, query: query)
         let verb = APIMetrics.reportedVerb(method: request.method.rawValue, access: access, contentType: request.headers[.contentType])
-        let source = AuditMiddleware.sourceIP(context)
-        let uri = request.uri.string
-        let userAgent = request.headers[.userAgent] ?? ""
-        let finish: @Sendable (Int) -> Void = { [metrics, logger, accessLog] code in
+        let dryRun = query["dryRun"] != nil
+        // What only the access log needs is read only when it is written.
+        let logged = accessLog && logger.logLevel <= .info
+        let line = logged ? (uri: request.uri.string, agent: request.headers[.userAgent] ?? "", source: AuditMiddleware.sourceIP(context)) : nil
+        let finish: @Sendable (Int) -> Void = { [metrics, logger] code in
             let duration = ContinuousClock.now - started
-            metrics?.record(labels: APIMetrics.labels(verb: verb, dryRun: query["dryRun"] != nil, access: access), code: code, duration: duration)
-            guard accessLog, logger.logLevel <= .info else { return }
+            metrics?.record(verb: verb, dryRun: dryRun, access: access, code: code, duration: duration)
+            guard let line else { return }
             var metadata: Logger.Metadata = [
-                "verb": "\(verb)", "URI": "\(uri)", "latency": "\(Self.format(duration))", "resp": "\(code)",
-                "userAgent": "\(userAgent)",
+                "verb": "\(verb)", "URI": "\(line.uri)", "latency": "\(Self.format(duration))", "resp": "\(code)",
+                "userAgent": "\(line.agent)",
             ]
             if let user = record.recordedUser { metadata["user"] = "\(user.name)" }
-            if let source { metadata["srcIP"] = "\(source)" }
+            if let source = line.source { metadata["srcIP"] = "\(source)" }
             logger.info("HTTP", metadata: metadata)
         }
         // The status middleware inside turns errors into responses; what still escapes is answered 500 by Hummingbird.
