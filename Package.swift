@@ -40,6 +40,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         // Prometheus' registry and text exposition (with swift-atomics and swift-metrics' CoreMetrics, both small).
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // Persistent hash maps: an xDS snapshot shares every unchanged resource with the one before it.
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
         // Layer 0: the SQLite C library from the system (Debian: libsqlite3-dev).
@@ -160,11 +162,12 @@ let package = Package(
             dependencies: ["ApoxyAPI", "EnvoyAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
             swiftSettings: swiftSettings
         ),
-        // The xDS server: ADS (state of the world) over gRPC, versioned snapshots, ACK/NACK per node.
+        // The xDS server: ADS (state of the world and incremental) over gRPC, versioned snapshots, ACK/NACK per node.
         .target(
             name: "ApoxyXDS",
             dependencies: [
                 "EnvoyAPI", "ApoxyMetrics",
+                .product(name: "HashTreeCollections", package: "swift-collections"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
@@ -254,6 +257,7 @@ let package = Package(
             name: "ControlPlaneTests",
             dependencies: [
                 "ApoxyXDS", "ApoxyControlPlane", "ApoxyTranslation", "EnvoyAPI",
+                .product(name: "HashTreeCollections", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],

@@ -52,11 +52,12 @@ def _require_binaries():
     require(find_kubectl(), "kubectl (.venv/bin/kubectl or APOXY_KUBECTL)")
 
 
-@pytest.fixture(scope="module")
-def dev(world, tmp_path_factory):
+@pytest.fixture(scope="module", params=["delta", "sotw"])
+def dev(world, tmp_path_factory, request):
+    """The stack, once with Envoy on incremental (delta) ADS, the default, and once on state of the world."""
     _require_binaries()
-    stack = ApoxyDev(workdir=str(tmp_path_factory.mktemp("apoxy-dev")), dns_resolver=world.dns_address,
-                     ca_file=world.bundle)
+    stack = ApoxyDev(workdir=str(tmp_path_factory.mktemp(f"apoxy-dev-{request.param}")), dns_resolver=world.dns_address,
+                     ca_file=world.bundle, extra_args=["--xds-protocol", request.param])
     try:
         stack.start()
     except Exception as e:
@@ -269,6 +270,24 @@ def test_spec_edit_adds_an_endpoint(dev, world, objs):
                timeout=CONVERGE, message="both endpoints answer after the edit")
 
 
+def test_deleted_backend_and_route_leave_envoy(dev, world, objs):
+    """Deleting a Backend and its route removes its cluster and virtual host from Envoy (delta: removed_resources;
+    state of the world: left out of the next set), while the other Backends keep serving."""
+    objs.apply(docs(backend("gone", ["ip:127.0.0.1"]), route("gone", ["gone.test"], "gone", port=world.plain_port),
+                    backend("stays", ["ip:127.0.0.1"]), route("stays", ["stays.test"], "stays", port=world.plain_port)))
+    served_by(dev, "gone.test", "plain-a")
+    cluster = f"gone:{world.plain_port}"
+    assert cluster in dev.admin.clusters()
+    dev.kubectl.delete("httproutes.gateway.apoxy.dev", "gone")
+    dev.kubectl.delete("backends.core.apoxy.dev", "gone")
+    wait_until(lambda: cluster not in dev.admin.clusters(), timeout=CONVERGE, message=f"{cluster} removed from Envoy")
+    dump = json.dumps(dev.admin.config_dump(resource="dynamic_active_clusters"))
+    assert f'"{cluster}"' not in dump
+    routes = json.dumps(dev.admin.config_dump(resource="dynamic_route_configs"))
+    assert "gone.test" not in routes and "stays.test" in routes
+    served_by(dev, "stays.test", "plain-a")
+
+
 def test_invalid_routes_do_not_break_the_rest(dev, world, objs):
     objs.apply(docs(backend("steady", ["ip:127.0.0.1"]),
                     route("steady", ["steady.test"], "steady", port=world.plain_port)))
@@ -471,12 +490,13 @@ def test_sigint_stops_everything_with_exit_code_0(world, tmp_path):
         stack.stop()
 
 
-def test_envoy_rejection_shows_as_programmed_false_and_the_rest_still_serves(world, tmp_path):
+@pytest.mark.parametrize("xds_protocol", ["delta", "sotw"])
+def test_envoy_rejection_shows_as_programmed_false_and_the_rest_still_serves(world, tmp_path, xds_protocol):
     """A second stack whose upstream CA bundle path does not exist: Envoy NACKs every TLS cluster. The TLS Backend
     gets Programmed=False with Envoy's message; a plain Backend pushed in the same update serves and is Programmed."""
     _require_binaries()
     stack = ApoxyDev(workdir=str(tmp_path / "nack-stack"), dns_resolver=world.dns_address,
-                     extra_args=["--system-ca-file", "/nonexistent/ca-bundle.pem"])
+                     extra_args=["--system-ca-file", "/nonexistent/ca-bundle.pem", "--xds-protocol", xds_protocol])
     stack.start()
     try:
         objs = Objects(stack)

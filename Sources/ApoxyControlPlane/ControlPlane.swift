@@ -104,22 +104,21 @@ public struct ControlPlane: Service {
 
     func translate(backends: [String: JSONValue], routes: [String: JSONValue], shared: SharedState) {
         let started = ContinuousClock.now
-        let version = snapshots.nextVersion()
         do {
             let (ir, resources) = try Translator.translate(
                 backends: backends.values.map(Backend.init(json:)),
                 routes: routes.values.map(RouteSource.init(httpRoute:)), options: options)
             let snapshot = try Snapshot(
-                version: version, clusters: resources.clusters, listeners: resources.listeners,
+                version: "", clusters: resources.clusters, listeners: resources.listeners,
                 routeConfigurations: resources.routeConfigurations)
             translationDuration?.record(ContinuousClock.now - started)
-            let published = snapshots.publish(snapshot, startedAt: started)
-            let served = UInt64(published ? version : snapshots.current.version) ?? 0
+            let version = snapshots.publish(snapshot, startedAt: started)
+            let served = UInt64(version ?? snapshots.current.version) ?? 0
             shared.record.withLock { record in
-                record.programmed.record(ir: ir, version: served, published: published, startedAt: started)
+                record.programmed.record(ir: ir, version: served, published: version != nil, startedAt: started)
                 record.lastIR = ir
             }
-            if published {
+            if let version {
                 logger.info(
                     "published snapshot",
                     metadata: [

@@ -10,6 +10,17 @@ public struct EnvoyBootstrap: Sendable {
     public var xdsPort: Int
     /// Mutual TLS to the control plane; nil is plaintext HTTP/2.
     public var xdsTLS: ClientTLS?
+    /// Which ADS variant Envoy speaks.
+    public var xdsProtocol: XDSProtocol
+
+    /// ADS variants: incremental (`DELTA_GRPC`) or state of the world (`GRPC`).
+    public enum XDSProtocol: String, Sendable, CaseIterable {
+        case delta
+        case sotw
+
+        /// `ads_config.api_type`.
+        var apiType: String { self == .delta ? "DELTA_GRPC" : "GRPC" }
+    }
 
     /// The files Envoy presents and trusts on its connection to the ADS server.
     public struct ClientTLS: Sendable {
@@ -29,7 +40,11 @@ public struct EnvoyBootstrap: Sendable {
     }
 
     /// Creates a bootstrap description.
-    public init(nodeID: String, adminHost: String, adminPort: Int, xdsHost: String, xdsPort: Int, xdsTLS: ClientTLS? = nil) {
+    public init(
+        nodeID: String, adminHost: String, adminPort: Int, xdsHost: String, xdsPort: Int, xdsTLS: ClientTLS? = nil,
+        xdsProtocol: XDSProtocol = .delta
+    ) {
+        self.xdsProtocol = xdsProtocol
         self.nodeID = nodeID
         self.adminHost = adminHost
         self.adminPort = adminPort
@@ -67,7 +82,7 @@ public struct EnvoyBootstrap: Sendable {
         ["socket_address": ["address": .string(host), "port_value": .integer(Int64(port))]]
     }
 
-    /// The bootstrap as JSON: ADS over gRPC (state of the world) for clusters and listeners (which load routes
+    /// The bootstrap as JSON: ADS over gRPC (delta or state of the world) for clusters and listeners (which load routes
     /// over the same stream), the admin interface, and the one static cluster that reaches the control plane
     /// (over mutual TLS with `xdsTLS`).
     public var json: JSONValue {
@@ -92,7 +107,7 @@ public struct EnvoyBootstrap: Sendable {
             "admin": ["address": Self.address(adminHost, adminPort)],
             "dynamic_resources": [
                 "ads_config": [
-                    "api_type": "GRPC", "transport_api_version": "V3", "set_node_on_first_message_only": true,
+                    "api_type": .string(xdsProtocol.apiType), "transport_api_version": "V3", "set_node_on_first_message_only": true,
                     "grpc_services": [["envoy_grpc": ["cluster_name": "xds_cluster"]]],
                 ],
                 "cds_config": ads,

@@ -4,12 +4,17 @@ import Logging
 import SwiftProtobuf
 import Synchronization
 
-/// `envoy.service.discovery.v3.AggregatedDiscoveryService`, state of the world: each stream gets every resource of
-/// a type whenever the snapshot changes, and its ACKs and NACKs are recorded per node.
+/// `envoy.service.discovery.v3.AggregatedDiscoveryService`, both variants: state of the world
+/// (`StreamAggregatedResources`: every resource of a type whenever the snapshot changes) and incremental
+/// (`DeltaAggregatedResources`: only the resources that changed, and the names removed). ACKs and NACKs are recorded
+/// per node either way.
 public struct AggregatedDiscoveryService: RegistrableRPCService {
     static let method = MethodDescriptor(
         fullyQualifiedService: "envoy.service.discovery.v3.AggregatedDiscoveryService",
         method: "StreamAggregatedResources")
+    static let deltaMethod = MethodDescriptor(
+        fullyQualifiedService: "envoy.service.discovery.v3.AggregatedDiscoveryService",
+        method: "DeltaAggregatedResources")
 
     let snapshots: SnapshotStore
     let tracker: ProxyTracker
@@ -31,21 +36,31 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
             serializer: ProtobufSerializer<Envoy_Service_Discovery_V3_DiscoveryResponse>()
         ) { request, _ in
             StreamingServerResponse { writer in
-                try await stream(requests: request.messages, writer: writer)
+                try await stream(StreamSession(logger: logger), requests: request.messages, writer: writer)
+                return [:]
+            }
+        }
+        router.registerHandler(
+            forMethod: Self.deltaMethod,
+            deserializer: ProtobufDeserializer<Envoy_Service_Discovery_V3_DeltaDiscoveryRequest>(),
+            serializer: ProtobufSerializer<Envoy_Service_Discovery_V3_DeltaDiscoveryResponse>()
+        ) { request, _ in
+            StreamingServerResponse { writer in
+                try await stream(DeltaStreamSession(logger: logger), requests: request.messages, writer: writer)
                 return [:]
             }
         }
     }
 
-    enum Event: Sendable {
-        case request(Envoy_Service_Discovery_V3_DiscoveryRequest)
+    enum Event<Request: Sendable>: Sendable {
+        case request(Request)
         /// A newer snapshot exists; at most one is queued per stream, so a slow or stopped Envoy holds one token, not
         /// every snapshot published meanwhile (latest wins when it is read).
         case snapshotChanged
         case requestsEnded
     }
 
-    private func record(_ outcome: StreamSession.Outcome, _ metrics: XDSMetrics) {
+    private func record(_ outcome: DiscoveryOutcome, _ metrics: XDSMetrics) {
         switch outcome {
         case .acknowledged(let type, let version):
             if let started = snapshots.startedAt(version: version) { metrics.acknowledged(type, after: .now - started) }
@@ -54,18 +69,20 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
         }
     }
 
-    /// One ADS stream: requests from Envoy and new snapshots, merged into one ordered sequence of events.
-    func stream(
-        requests: RPCAsyncSequence<Envoy_Service_Discovery_V3_DiscoveryRequest, any Error>,
-        writer: RPCWriter<Envoy_Service_Discovery_V3_DiscoveryResponse>
+    /// One ADS stream: requests from Envoy and new snapshots, merged into one ordered sequence of events that the
+    /// session (state of the world or delta) answers.
+    func stream<Session: DiscoverySession>(
+        _ initial: Session,
+        requests: RPCAsyncSequence<Session.Request, any Error>,
+        writer: RPCWriter<Session.Response>
     ) async throws {
-        let (events, sink) = AsyncStream.makeStream(of: Event.self)
+        let (events, sink) = AsyncStream.makeStream(of: Event<Session.Request>.self)
         let snapshotQueued = QueuedFlag()
-        func send(_ response: Envoy_Service_Discovery_V3_DiscoveryResponse) async throws {
+        func send(_ response: Session.Response) async throws {
             try await writer.write(response)
-            if let type = XDSType(rawValue: response.typeURL) { metrics?.pushed(type) }
+            if let type = Session.type(of: response) { metrics?.pushed(type) }
         }
-        var session = StreamSession(logger: logger)
+        var session = initial
         defer {
             if let node = session.node { tracker.streamClosed(node: node) }
         }
@@ -89,7 +106,7 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
                 case .snapshotChanged:
                     snapshotQueued.lower()
                     session.snapshot = snapshots.current
-                    for response in session.pushes() { try await send(response) }
+                    for response in session.pushes(tracker: tracker) { try await send(response) }
                 case .request(let request):
                     let (opened, responses) = session.handle(request, tracker: tracker)
                     if let opened { tracker.streamOpened(node: opened) }
@@ -101,112 +118,38 @@ public struct AggregatedDiscoveryService: RegistrableRPCService {
     }
 }
 
+/// What one request from Envoy answered, for metrics: an ACK of a version, or a NACK.
+enum DiscoveryOutcome: Equatable {
+    case acknowledged(XDSType, version: String)
+    case rejected(XDSType)
+}
+
+/// The state machine of one ADS stream, whichever variant: it answers Envoy's requests and turns new snapshots
+/// into pushes, recording ACKs and NACKs in the tracker.
+protocol DiscoverySession: Sendable {
+    associatedtype Request: SwiftProtobuf.Message
+    associatedtype Response: SwiftProtobuf.Message
+
+    /// The node id, once a request named it.
+    var node: String? { get }
+    /// The snapshot the session serves.
+    var snapshot: Snapshot { get set }
+    /// What the last handled request answered.
+    var lastOutcome: DiscoveryOutcome? { get }
+    /// Handles one request; returns the node id if this request identified the stream, and responses to send.
+    mutating func handle(_ request: Request, tracker: ProxyTracker) -> (opened: String?, responses: [Response])
+    /// Responses that bring Envoy to the current snapshot, clusters first.
+    mutating func pushes(tracker: ProxyTracker) -> [Response]
+    /// The type a response carries.
+    static func type(of response: Response) -> XDSType?
+}
+
 /// Whether a token is queued: raised by the producer (true when it was down, so it queues one), lowered by the consumer.
 final class QueuedFlag: Sendable {
     private let raised = Mutex(false)
 
     func raise() -> Bool { raised.withLock { raised in defer { raised = true }; return !raised } }
     func lower() { raised.withLock { $0 = false } }
-}
-
-/// The state of one ADS stream: what Envoy subscribed to and what it was last sent, per type.
-struct StreamSession {
-    struct Subscription {
-        /// Requested names (RDS); nil for wildcard types.
-        var names: Set<String>?
-        var sentVersion: String?
-        var sentNonce: String?
-    }
-
-    let logger: Logger
-    var node: String?
-    var snapshot: Snapshot = .empty
-    var subscriptions: [XDSType: Subscription] = [:]
-    var nonceCounter = 0
-    /// What the last request answered, for metrics: an ACK of a version, or a NACK.
-    var lastOutcome: Outcome?
-
-    enum Outcome: Equatable {
-        case acknowledged(XDSType, version: String)
-        case rejected(XDSType)
-    }
-
-    init(logger: Logger) { self.logger = logger }
-
-    /// Handles one request; returns the node id if this request identified the stream, and responses to send.
-    mutating func handle(
-        _ request: Envoy_Service_Discovery_V3_DiscoveryRequest, tracker: ProxyTracker
-    ) -> (opened: String?, responses: [Envoy_Service_Discovery_V3_DiscoveryResponse]) {
-        var opened: String?
-        lastOutcome = nil
-        if node == nil, request.hasNode {
-            node = request.node.id
-            opened = request.node.id
-        }
-        guard let type = XDSType(rawValue: request.typeURL) else {
-            logger.debug("ignoring request for unserved type", metadata: ["type": "\(request.typeURL)"])
-            return (opened, [])
-        }
-        var subscription = subscriptions[type] ?? Subscription()
-        logger.debug(
-            "xDS request",
-            metadata: [
-                "node": "\(node ?? "")", "type": "\(type.shortName)", "version": "\(request.versionInfo)",
-                "nonce": "\(request.responseNonce)", "sent_nonce": "\(subscription.sentNonce ?? "")",
-                "error": "\(request.hasErrorDetail ? request.errorDetail.message : "")",
-            ])
-        // A response to anything but our latest push is stale: Envoy will answer that push too.
-        if !request.responseNonce.isEmpty, request.responseNonce != subscription.sentNonce {
-            return (opened, [])
-        }
-        let nodeID = node ?? "unknown"
-        if !request.responseNonce.isEmpty {
-            if request.hasErrorDetail {
-                logger.warning(
-                    "Envoy rejected configuration",
-                    metadata: [
-                        "node": "\(nodeID)", "type": "\(type.shortName)", "version": "\(subscription.sentVersion ?? "")",
-                        "error": "\(request.errorDetail.message)",
-                    ])
-                tracker.rejected(
-                    node: nodeID, type: type, version: subscription.sentVersion ?? "", message: request.errorDetail.message)
-                lastOutcome = .rejected(type)
-            } else {
-                tracker.acknowledged(node: nodeID, type: type, version: request.versionInfo)
-                lastOutcome = .acknowledged(type, version: request.versionInfo)
-            }
-        }
-        let names = type.isWildcard ? nil : Set(request.resourceNames)
-        let namesChanged = subscriptions[type] != nil && subscription.names != names
-        let isNew = subscriptions[type] == nil || request.responseNonce.isEmpty
-        subscription.names = names
-        subscriptions[type] = subscription
-        guard isNew || namesChanged || subscription.sentVersion != snapshot.version else { return (opened, []) }
-        // A NACK of the current version is not answered with the same version again.
-        if request.hasErrorDetail, subscription.sentVersion == snapshot.version { return (opened, []) }
-        return (opened, [response(for: type)])
-    }
-
-    /// Responses for every subscribed type whose last push is older than the snapshot, clusters first.
-    mutating func pushes() -> [Envoy_Service_Discovery_V3_DiscoveryResponse] {
-        subscriptions.keys.sorted().compactMap { type in
-            subscriptions[type]?.sentVersion == snapshot.version ? nil : response(for: type)
-        }
-    }
-
-    mutating func response(for type: XDSType) -> Envoy_Service_Discovery_V3_DiscoveryResponse {
-        nonceCounter += 1
-        let all = snapshot.resources[type] ?? [:]
-        let names = subscriptions[type]?.names
-        var response = Envoy_Service_Discovery_V3_DiscoveryResponse()
-        response.versionInfo = snapshot.version
-        response.typeURL = type.rawValue
-        response.nonce = String(nonceCounter)
-        response.resources = all.keys.sorted().filter { names?.contains($0) ?? true }.map { all[$0]! }
-        subscriptions[type, default: Subscription()].sentVersion = snapshot.version
-        subscriptions[type, default: Subscription()].sentNonce = response.nonce
-        return response
-    }
 }
 
 /// SwiftProtobuf messages to gRPC bytes.

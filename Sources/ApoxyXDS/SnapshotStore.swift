@@ -1,13 +1,23 @@
 import Synchronization
 
-/// Holds the current snapshot and tells every ADS stream about new ones. Each subscriber sees only the latest
-/// snapshot: versions published while it was busy are coalesced.
+/// Holds the current snapshot, gives each published one the next version, and tells every ADS stream about new
+/// ones. Each subscriber sees only the latest snapshot: versions published while it was busy are coalesced.
 public final class SnapshotStore: Sendable {
     private struct State {
         var current: Snapshot = .empty
-        var nextVersion: UInt64 = 1
+        var lastVersion: UInt64 = 0
         /// When the translation of recent versions began, for the propagation metric; the last few only.
         var started: [(version: String, at: ContinuousClock.Instant)] = []
+
+        mutating func publish(_ make: (Snapshot, String) -> Snapshot?, startedAt: ContinuousClock.Instant) -> Snapshot? {
+            let version = String(lastVersion + 1)
+            guard let snapshot = make(current, version) else { return nil }
+            lastVersion += 1
+            current = snapshot
+            started.append((version, startedAt))
+            if started.count > 16 { started.removeFirst() }
+            return snapshot
+        }
     }
 
     private let state = Mutex(State())
@@ -19,25 +29,29 @@ public final class SnapshotStore: Sendable {
     /// The snapshot streams are serving now.
     public var current: Snapshot { state.withLock { $0.current } }
 
-    /// The version the next published snapshot gets.
-    public func nextVersion() -> String { state.withLock { String($0.nextVersion) } }
-
-    /// Publishes a snapshot built with `nextVersion()`; returns false (and publishes nothing) when its resources
-    /// equal the current ones, so that Envoy sees no empty updates.
+    /// Publishes the resources of `snapshot` (whatever version it carries) under the next version; returns that
+    /// version, or nil (publishing nothing) when they equal the current ones, so that Envoy sees no empty updates.
     /// `startedAt` is when the translation that made it began.
     @discardableResult
-    public func publish(_ snapshot: Snapshot, startedAt: ContinuousClock.Instant = .now) -> Bool {
-        let changed = state.withLock { state in
-            guard !snapshot.hasSameResources(as: state.current) else { return false }
-            state.current = snapshot
-            state.nextVersion = (UInt64(snapshot.version) ?? state.nextVersion) + 1
-            state.started.append((snapshot.version, startedAt))
-            if state.started.count > 16 { state.started.removeFirst() }
-            return true
+    public func publish(_ snapshot: Snapshot, startedAt: ContinuousClock.Instant = .now) -> String? {
+        publish(startedAt: startedAt) { current, version in
+            snapshot.hasSameResources(as: current) ? nil : snapshot.replacing(current, version: version)
         }
+    }
+
+    /// Applies a change to the current resources and publishes the result under the next version; returns that
+    /// version, or nil when the update changes nothing.
+    @discardableResult
+    public func apply(_ update: ResourceUpdate, startedAt: ContinuousClock.Instant = .now) -> String? {
+        publish(startedAt: startedAt) { current, version in current.applying(update, version: version) }
+    }
+
+    private func publish(startedAt: ContinuousClock.Instant, _ make: (Snapshot, String) -> Snapshot?) -> String? {
+        let published = state.withLock { $0.publish(make, startedAt: startedAt) }
         // A stream subscribing meanwhile may get this snapshot twice; a session ignores a version it already sent.
-        if changed { subscribers.yield(snapshot) }
-        return changed
+        guard let published else { return nil }
+        subscribers.yield(published)
+        return published.version
     }
 
     /// When the translation of `version` began, if it is recent.

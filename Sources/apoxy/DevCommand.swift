@@ -21,6 +21,9 @@ struct DataPlaneOptions: ParsableArguments {
     @Option(help: "Where Envoy's HTTP listener accepts traffic, host:port (an IP literal).")
     var proxyListen = "127.0.0.1:10000"
 
+    @Option(help: "The ADS variant in the Envoy bootstrap: delta (incremental: only changed resources are sent) or sotw (state of the world). The server serves both.")
+    var xdsProtocol: EnvoyBootstrap.XDSProtocol = .delta
+
     @Option(help: "DNS server (IP:port) for FQDN endpoints and dynamic-proxy caches; default: the system resolver.")
     var dnsResolver: String?
 
@@ -68,6 +71,8 @@ struct DataPlaneOptions: ParsableArguments {
         return options
     }
 }
+
+extension EnvoyBootstrap.XDSProtocol: ExpressibleByArgument {}
 
 /// `apoxy dev`: the whole local stack in one process tree.
 struct DevCommand: AsyncParsableCommand {
@@ -201,7 +206,7 @@ struct DevCommand: AsyncParsableCommand {
 
         let bootstrap = EnvoyBootstrap(
             nodeID: "apoxy-dev", adminHost: admin.host, adminPort: admin.port, xdsHost: xdsHost, xdsPort: xds.port,
-            xdsTLS: envoyTLS)
+            xdsTLS: envoyTLS, xdsProtocol: dataPlane.xdsProtocol)
         let bootstrapPath = URL(fileURLWithPath: dataDir).appendingPathComponent("envoy-bootstrap.json").standardizedFileURL.path
         try Data(bootstrap.json.prettySerialized()).write(to: URL(fileURLWithPath: bootstrapPath), options: .atomic)
         let envoyLog = URL(fileURLWithPath: dataDir).appendingPathComponent("envoy.log").standardizedFileURL.path
@@ -320,7 +325,8 @@ struct BackplaneCommand: AsyncParsableCommand {
             }
             let bootstrap = EnvoyBootstrap(
                 nodeID: proxyName, adminHost: "127.0.0.1", adminPort: 19000,
-                xdsHost: DataPlaneOptions.reachable(xds.host), xdsPort: xds.port, xdsTLS: xdsTLS == nil ? nil : envoyTLS)
+                xdsHost: DataPlaneOptions.reachable(xds.host), xdsPort: xds.port, xdsTLS: xdsTLS == nil ? nil : envoyTLS,
+                xdsProtocol: dataPlane.xdsProtocol)
             print(String(decoding: bootstrap.json.prettySerialized(), as: UTF8.self))
             return
         }

@@ -10,7 +10,7 @@ bash scripts/install-tools.sh >/dev/null
 PLUGIN_SRC=.build-protoc-gen-swift/swift-protobuf
 if [ ! -x "$PLUGIN_SRC/.build/release/protoc-gen-swift" ]; then
     rm -rf "$PLUGIN_SRC"
-    git clone -q https://github.com/apple/swift-protobuf.git "$PLUGIN_SRC"
+    git clone -q "${SWIFT_PROTOBUF_GIT:-https://github.com/apple/swift-protobuf.git}" "$PLUGIN_SRC"
     git -C "$PLUGIN_SRC" checkout -q 1.39.0
     (cd "$PLUGIN_SRC" && swift build -c release --product protoc-gen-swift)
 fi

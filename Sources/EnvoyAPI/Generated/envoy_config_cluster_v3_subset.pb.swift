@@ -47,6 +47,15 @@ public nonisolated struct Envoy_Config_Cluster_V3_Cluster: Sendable {
     set {clusterDiscoveryType = .clusterType(newValue)}
   }
 
+  public var edsClusterConfig: Envoy_Config_Cluster_V3_Cluster.EdsClusterConfig {
+    get {_edsClusterConfig ?? Envoy_Config_Cluster_V3_Cluster.EdsClusterConfig()}
+    set {_edsClusterConfig = newValue}
+  }
+  /// Returns true if `edsClusterConfig` has been explicitly set.
+  public var hasEdsClusterConfig: Bool {self._edsClusterConfig != nil}
+  /// Clears the value of `edsClusterConfig`. Subsequent reads from it will return its default value.
+  public mutating func clearEdsClusterConfig() {self._edsClusterConfig = nil}
+
   public var connectTimeout: SwiftProtobuf.Google_Protobuf_Duration {
     get {_connectTimeout ?? SwiftProtobuf.Google_Protobuf_Duration()}
     set {_connectTimeout = newValue}
@@ -266,8 +275,32 @@ public nonisolated struct Envoy_Config_Cluster_V3_Cluster: Sendable {
     fileprivate var _typedConfig: SwiftProtobuf.Google_Protobuf_Any? = nil
   }
 
+  public nonisolated struct EdsClusterConfig: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var edsConfig: Envoy_Config_Core_V3_ConfigSource {
+      get {_edsConfig ?? Envoy_Config_Core_V3_ConfigSource()}
+      set {_edsConfig = newValue}
+    }
+    /// Returns true if `edsConfig` has been explicitly set.
+    public var hasEdsConfig: Bool {self._edsConfig != nil}
+    /// Clears the value of `edsConfig`. Subsequent reads from it will return its default value.
+    public mutating func clearEdsConfig() {self._edsConfig = nil}
+
+    public var serviceName: String = String()
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+
+    fileprivate var _edsConfig: Envoy_Config_Core_V3_ConfigSource? = nil
+  }
+
   public init() {}
 
+  fileprivate var _edsClusterConfig: Envoy_Config_Cluster_V3_Cluster.EdsClusterConfig? = nil
   fileprivate var _connectTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
   fileprivate var _transportSocket: Envoy_Config_Core_V3_TransportSocket? = nil
   fileprivate var _loadAssignment: Envoy_Config_Endpoint_V3_ClusterLoadAssignment? = nil
@@ -280,7 +313,7 @@ fileprivate nonisolated let _protobuf_package = "envoy.config.cluster.v3"
 
 nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Cluster"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}type\0\u{4}\u{2}connect_timeout\0\u{4}\u{2}lb_policy\0\u{4}\u{b}dns_lookup_family\0\u{4}\u{7}transport_socket\0\u{4}\u{9}load_assignment\0\u{4}\u{3}typed_extension_protocol_options\0\u{4}\u{2}cluster_type\0\u{4}\u{11}typed_dns_resolver_config\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}type\0\u{3}eds_cluster_config\0\u{3}connect_timeout\0\u{4}\u{2}lb_policy\0\u{4}\u{b}dns_lookup_family\0\u{4}\u{7}transport_socket\0\u{4}\u{9}load_assignment\0\u{4}\u{3}typed_extension_protocol_options\0\u{4}\u{2}cluster_type\0\u{4}\u{11}typed_dns_resolver_config\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -297,6 +330,7 @@ nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, Sw
           self.clusterDiscoveryType = .type(v)
         }
       }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._edsClusterConfig) }()
       case 4: try { try decoder.decodeSingularMessageField(value: &self._connectTimeout) }()
       case 6: try { try decoder.decodeSingularEnumField(value: &self.lbPolicy) }()
       case 17: try { try decoder.decodeSingularEnumField(value: &self.dnsLookupFamily) }()
@@ -333,6 +367,9 @@ nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, Sw
     try { if case .type(let v)? = self.clusterDiscoveryType {
       try visitor.visitSingularEnumField(value: v, fieldNumber: 2)
     } }()
+    try { if let v = self._edsClusterConfig {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try { if let v = self._connectTimeout {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
     } }()
@@ -363,6 +400,7 @@ nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, Sw
   public static func ==(lhs: Envoy_Config_Cluster_V3_Cluster, rhs: Envoy_Config_Cluster_V3_Cluster) -> Bool {
     if lhs.name != rhs.name {return false}
     if lhs.clusterDiscoveryType != rhs.clusterDiscoveryType {return false}
+    if lhs._edsClusterConfig != rhs._edsClusterConfig {return false}
     if lhs._connectTimeout != rhs._connectTimeout {return false}
     if lhs.lbPolicy != rhs.lbPolicy {return false}
     if lhs.dnsLookupFamily != rhs.dnsLookupFamily {return false}
@@ -421,6 +459,45 @@ nonisolated extension Envoy_Config_Cluster_V3_Cluster.CustomClusterType: SwiftPr
   public static func ==(lhs: Envoy_Config_Cluster_V3_Cluster.CustomClusterType, rhs: Envoy_Config_Cluster_V3_Cluster.CustomClusterType) -> Bool {
     if lhs.name != rhs.name {return false}
     if lhs._typedConfig != rhs._typedConfig {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Envoy_Config_Cluster_V3_Cluster.EdsClusterConfig: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Envoy_Config_Cluster_V3_Cluster.protoMessageName + ".EdsClusterConfig"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}eds_config\0\u{3}service_name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._edsConfig) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.serviceName) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._edsConfig {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.serviceName.isEmpty {
+      try visitor.visitSingularStringField(value: self.serviceName, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Config_Cluster_V3_Cluster.EdsClusterConfig, rhs: Envoy_Config_Cluster_V3_Cluster.EdsClusterConfig) -> Bool {
+    if lhs._edsConfig != rhs._edsConfig {return false}
+    if lhs.serviceName != rhs.serviceName {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -22,6 +22,67 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated struct Envoy_Service_Discovery_V3_DeltaDiscoveryRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var node: Envoy_Config_Core_V3_Node {
+    get {_node ?? Envoy_Config_Core_V3_Node()}
+    set {_node = newValue}
+  }
+  /// Returns true if `node` has been explicitly set.
+  public var hasNode: Bool {self._node != nil}
+  /// Clears the value of `node`. Subsequent reads from it will return its default value.
+  public mutating func clearNode() {self._node = nil}
+
+  public var typeURL: String = String()
+
+  public var resourceNamesSubscribe: [String] = []
+
+  public var resourceNamesUnsubscribe: [String] = []
+
+  public var initialResourceVersions: Dictionary<String,String> = [:]
+
+  public var responseNonce: String = String()
+
+  public var errorDetail: Google_Rpc_Status {
+    get {_errorDetail ?? Google_Rpc_Status()}
+    set {_errorDetail = newValue}
+  }
+  /// Returns true if `errorDetail` has been explicitly set.
+  public var hasErrorDetail: Bool {self._errorDetail != nil}
+  /// Clears the value of `errorDetail`. Subsequent reads from it will return its default value.
+  public mutating func clearErrorDetail() {self._errorDetail = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _node: Envoy_Config_Core_V3_Node? = nil
+  fileprivate var _errorDetail: Google_Rpc_Status? = nil
+}
+
+public nonisolated struct Envoy_Service_Discovery_V3_DeltaDiscoveryResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var systemVersionInfo: String = String()
+
+  public var resources: [Envoy_Service_Discovery_V3_Resource] = []
+
+  public var typeURL: String = String()
+
+  public var nonce: String = String()
+
+  public var removedResources: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Envoy_Service_Discovery_V3_DiscoveryRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -79,9 +140,148 @@ public nonisolated struct Envoy_Service_Discovery_V3_DiscoveryResponse: Sendable
   public init() {}
 }
 
+public nonisolated struct Envoy_Service_Discovery_V3_Resource: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var version: String = String()
+
+  public var resource: SwiftProtobuf.Google_Protobuf_Any {
+    get {_resource ?? SwiftProtobuf.Google_Protobuf_Any()}
+    set {_resource = newValue}
+  }
+  /// Returns true if `resource` has been explicitly set.
+  public var hasResource: Bool {self._resource != nil}
+  /// Clears the value of `resource`. Subsequent reads from it will return its default value.
+  public mutating func clearResource() {self._resource = nil}
+
+  public var name: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _resource: SwiftProtobuf.Google_Protobuf_Any? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "envoy.service.discovery.v3"
+
+nonisolated extension Envoy_Service_Discovery_V3_DeltaDiscoveryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeltaDiscoveryRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{3}type_url\0\u{3}resource_names_subscribe\0\u{3}resource_names_unsubscribe\0\u{3}initial_resource_versions\0\u{3}response_nonce\0\u{3}error_detail\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._node) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.typeURL) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.resourceNamesSubscribe) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.resourceNamesUnsubscribe) }()
+      case 5: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.initialResourceVersions) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.responseNonce) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._errorDetail) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._node {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    if !self.typeURL.isEmpty {
+      try visitor.visitSingularStringField(value: self.typeURL, fieldNumber: 2)
+    }
+    if !self.resourceNamesSubscribe.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.resourceNamesSubscribe, fieldNumber: 3)
+    }
+    if !self.resourceNamesUnsubscribe.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.resourceNamesUnsubscribe, fieldNumber: 4)
+    }
+    if !self.initialResourceVersions.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.initialResourceVersions, fieldNumber: 5)
+    }
+    if !self.responseNonce.isEmpty {
+      try visitor.visitSingularStringField(value: self.responseNonce, fieldNumber: 6)
+    }
+    try { if let v = self._errorDetail {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Service_Discovery_V3_DeltaDiscoveryRequest, rhs: Envoy_Service_Discovery_V3_DeltaDiscoveryRequest) -> Bool {
+    if lhs._node != rhs._node {return false}
+    if lhs.typeURL != rhs.typeURL {return false}
+    if lhs.resourceNamesSubscribe != rhs.resourceNamesSubscribe {return false}
+    if lhs.resourceNamesUnsubscribe != rhs.resourceNamesUnsubscribe {return false}
+    if lhs.initialResourceVersions != rhs.initialResourceVersions {return false}
+    if lhs.responseNonce != rhs.responseNonce {return false}
+    if lhs._errorDetail != rhs._errorDetail {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Envoy_Service_Discovery_V3_DeltaDiscoveryResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".DeltaDiscoveryResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}system_version_info\0\u{1}resources\0\u{4}\u{2}type_url\0\u{1}nonce\0\u{3}removed_resources\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.systemVersionInfo) }()
+      case 2: try { try decoder.decodeRepeatedMessageField(value: &self.resources) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.typeURL) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.nonce) }()
+      case 6: try { try decoder.decodeRepeatedStringField(value: &self.removedResources) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.systemVersionInfo.isEmpty {
+      try visitor.visitSingularStringField(value: self.systemVersionInfo, fieldNumber: 1)
+    }
+    if !self.resources.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.resources, fieldNumber: 2)
+    }
+    if !self.typeURL.isEmpty {
+      try visitor.visitSingularStringField(value: self.typeURL, fieldNumber: 4)
+    }
+    if !self.nonce.isEmpty {
+      try visitor.visitSingularStringField(value: self.nonce, fieldNumber: 5)
+    }
+    if !self.removedResources.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.removedResources, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Service_Discovery_V3_DeltaDiscoveryResponse, rhs: Envoy_Service_Discovery_V3_DeltaDiscoveryResponse) -> Bool {
+    if lhs.systemVersionInfo != rhs.systemVersionInfo {return false}
+    if lhs.resources != rhs.resources {return false}
+    if lhs.typeURL != rhs.typeURL {return false}
+    if lhs.nonce != rhs.nonce {return false}
+    if lhs.removedResources != rhs.removedResources {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
 
 nonisolated extension Envoy_Service_Discovery_V3_DiscoveryRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".DiscoveryRequest"
@@ -182,6 +382,50 @@ nonisolated extension Envoy_Service_Discovery_V3_DiscoveryResponse: SwiftProtobu
     if lhs.resources != rhs.resources {return false}
     if lhs.typeURL != rhs.typeURL {return false}
     if lhs.nonce != rhs.nonce {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Envoy_Service_Discovery_V3_Resource: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".Resource"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{1}resource\0\u{1}name\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.version) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._resource) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.name) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.version.isEmpty {
+      try visitor.visitSingularStringField(value: self.version, fieldNumber: 1)
+    }
+    try { if let v = self._resource {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.name.isEmpty {
+      try visitor.visitSingularStringField(value: self.name, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Service_Discovery_V3_Resource, rhs: Envoy_Service_Discovery_V3_Resource) -> Bool {
+    if lhs.version != rhs.version {return false}
+    if lhs._resource != rhs._resource {return false}
+    if lhs.name != rhs.name {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
