@@ -65,24 +65,30 @@ struct DeltaStreamSession: DiscoverySession {
         // The answer to a push: an ACK means Envoy applied everything up to its version; a NACK means it refused
         // some of it, so what that push carried is no longer taken as held (it goes out again with the next push,
         // as state of the world would resend it).
-        if !request.responseNonce.isEmpty, let push = subscription.pending.removeValue(forKey: request.responseNonce) {
+        if !request.responseNonce.isEmpty, let answered = subscription.pending.removeValue(forKey: request.responseNonce) {
             if request.hasErrorDetail {
                 logger.warning(
                     "Envoy rejected configuration",
                     metadata: [
-                        "node": "\(nodeID)", "type": "\(type.shortName)", "version": "\(push.version)",
+                        "node": "\(nodeID)", "type": "\(type.shortName)", "version": "\(answered.version)",
                         "error": "\(request.errorDetail.message)",
                     ])
-                for name in push.names { subscription.known[name] = nil }
+                for name in answered.names { subscription.known[name] = nil }
                 // Those names are not among the next snapshot's changes: that push compares everything.
                 subscription.resendPending = true
                 subscription.lastRejected = true
-                tracker.rejected(node: nodeID, type: type, version: push.version, message: request.errorDetail.message)
+                tracker.rejected(node: nodeID, type: type, version: answered.version, message: request.errorDetail.message)
                 lastOutcome = .rejected(type)
+            } else if subscription.resendPending {
+                // A push sent before Envoy's NACK of an earlier one: Envoy still lacks what it rejected, so this ACK
+                // says nothing about those resources. Send them again now (they will be refused again, and recorded).
+                subscription.syncedVersion = nil
+                subscriptions[type] = subscription
+                return (opened, push(type, always: false, tracker: tracker).map { [$0] } ?? [])
             } else {
                 subscription.lastRejected = false
-                tracker.acknowledged(node: nodeID, type: type, version: push.version)
-                lastOutcome = .acknowledged(type, version: push.version)
+                tracker.acknowledged(node: nodeID, type: type, version: answered.version)
+                lastOutcome = .acknowledged(type, version: answered.version)
             }
         }
 

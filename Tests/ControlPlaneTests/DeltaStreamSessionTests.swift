@@ -178,3 +178,25 @@ struct DeltaStreamSessionTests {
         #expect(store.current.changes?.names[.cluster] == ["a:80", "b:80"])
     }
 }
+
+extension DeltaStreamSessionTests {
+    /// The race seen end to end: a second push goes out before Envoy's NACK of the first arrives. Its ACK must not
+    /// clear the rejection, because Envoy still lacks the rejected cluster; the cluster is sent again at once.
+    @Test func anAckOfAPushSentBeforeTheNackDoesNotClearTheRejection() throws {
+        store.publish(try Self.snapshot([Self.cluster("bad:443")]))
+        var session = session()
+        let first = session.handle(request(.cluster), tracker: tracker).responses[0]
+        store.publish(try Self.snapshot([Self.cluster("bad:443"), Self.cluster("good:80")]))
+        session.snapshot = store.current
+        let second = try #require(session.pushes(tracker: tracker).first)
+        #expect(second.resources.map(\.name) == ["good:80"])
+        _ = session.handle(request(.cluster, nonce: first.nonce, error: "cluster bad:443: invalid"), tracker: tracker)
+        let resend = session.handle(request(.cluster, nonce: second.nonce), tracker: tracker).responses
+        #expect(tracker.nodeState("proxy-1")?.types[.cluster]?.rejected?.version == "1")
+        #expect(tracker.nodeState("proxy-1")?.types[.cluster]?.ackedVersion == nil)
+        try #require(resend.count == 1)
+        #expect(resend[0].resources.map(\.name) == ["bad:443"])
+        _ = session.handle(request(.cluster, nonce: resend[0].nonce, error: "cluster bad:443: invalid"), tracker: tracker)
+        #expect(tracker.nodeState("proxy-1")?.types[.cluster]?.rejected?.version == "2")
+    }
+}
