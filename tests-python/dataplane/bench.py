@@ -7,7 +7,10 @@ every 2 ms until that host answers 200 through the new cluster. The clock starts
 route (the second write) and stops at the first 200. It also reports the control plane's own translation time
 (API objects -> Envoy resources -> checked snapshot), read from its log, for the largest size.
 
-Usage: python -m dataplane.bench [--sizes 1,1000,10000] [--samples 20] [--output FILE]   (from tests-python/)
+Each size runs twice in one run, on a fresh stack per ADS variant: state of the world (sotw) and incremental (delta).
+
+Usage: python -m dataplane.bench [--sizes 1,1000,10000] [--samples 20] [--protocols sotw,delta] [--output FILE]
+(from tests-python/)
 """
 import argparse
 import concurrent.futures
@@ -111,17 +114,45 @@ def main():
     parser.add_argument("--sizes", default="1,1000,10000")
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--output", default="dataplane-results.json")
+    parser.add_argument("--protocols", default="sotw,delta",
+                        help="ADS variants to run one after the other in this run (each on a fresh stack)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    results = {"runs": []}
+    for protocol in args.protocols.split(","):
+        print(f"--- ADS {protocol}", flush=True)
+        results["runs"].append(run(protocol, sizes, args.samples))
+        results["binary"] = results["runs"][-1].pop("binary")
+
+    print()
+    print("| ADS | Backends present | write -> Envoy serving p50 | p99 | max | samples |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for run_result in results["runs"]:
+        for row in run_result["sizes"]:
+            print(f"| {run_result['protocol']} | {row['backends_present']:,} | {row['p50_ms']} ms | {row['p99_ms']} ms "
+                  f"| {row['max_ms']} ms | {row['samples']} |")
+    for run_result in results["runs"]:
+        if "translation_ms_at_largest" in run_result:
+            t = run_result["translation_ms_at_largest"]
+            print(f"{run_result['protocol']}: translation of {t['backends']:,}+ Backends (and as many routes): "
+                  f"p50 {t['p50']} ms, max {t['max']} ms over {t['count']} translations")
+    with open(args.output, "w") as out:
+        json.dump(results, out, indent=2)
+    print(f"results: {args.output}")
+    return 0
+
+
+def run(protocol, sizes, samples):
+    """One stack with Envoy on `protocol` (delta or sotw): fill to each size, then time the probes."""
 
     work = tempfile.mkdtemp(prefix="apoxy-dataplane-bench-")
     upstream_port = free_port()
     upstream = HTTPUpstream("bench", "127.0.0.1", upstream_port)
     upstream.start()
     # Plain HTTP: this measures the data plane, and fills the API with a plain keep-alive client.
-    dev = ApoxyDev(workdir=work, log_level="info", secure=False)
+    dev = ApoxyDev(workdir=work, log_level="info", secure=False, extra_args=["--xds-protocol", protocol])
     dev.start(timeout=60)
-    results = {"sizes": [], "binary": dev.binary}
+    results = {"protocol": protocol, "sizes": [], "binary": dev.binary}
     try:
         api = http.client.HTTPConnection("127.0.0.1", dev.api_port, timeout=60)
         present = 0
@@ -134,7 +165,7 @@ def main():
                        message=f"Envoy holds {present} clusters")
             fill_seconds = time.perf_counter() - fill_started
             latencies = []
-            for k in range(args.samples):
+            for k in range(samples):
                 latencies.append(probe(dev, api, f"probe-{size}-{k}", upstream_port))
             row = {
                 "backends_present": present, "samples": len(latencies),
@@ -153,19 +184,7 @@ def main():
         dev.stop()
         upstream.stop()
 
-    print()
-    print("| Backends present | write -> Envoy serving p50 | p99 | max | samples |")
-    print("|---:|---:|---:|---:|---:|")
-    for row in results["sizes"]:
-        print(f"| {row['backends_present']:,} | {row['p50_ms']} ms | {row['p99_ms']} ms | {row['max_ms']} ms | {row['samples']} |")
-    if "translation_ms_at_largest" in results:
-        t = results["translation_ms_at_largest"]
-        print(f"\ntranslation of {t['backends']:,}+ Backends (and as many routes): p50 {t['p50']} ms, "
-              f"max {t['max']} ms over {t['count']} translations")
-    with open(args.output, "w") as out:
-        json.dump(results, out, indent=2)
-    print(f"results: {args.output}")
-    return 0
+    return results
 
 
 if __name__ == "__main__":
