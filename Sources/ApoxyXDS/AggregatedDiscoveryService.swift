@@ -131,7 +131,7 @@ protocol DiscoverySession: Sendable {
     associatedtype Response: SwiftProtobuf.Message
 
     /// The node id, once a request named it.
-    var node: String? { get }
+    var node: String? { get set }
     /// The snapshot the session serves.
     var snapshot: Snapshot { get set }
     /// What the last handled request answered.
@@ -142,6 +142,16 @@ protocol DiscoverySession: Sendable {
     mutating func pushes(tracker: ProxyTracker) -> [Response]
     /// The type a response carries.
     static func type(of response: Response) -> XDSType?
+}
+
+extension DiscoverySession {
+    /// Takes the node id from the first request that carries a node; returns it then (the stream is now that
+    /// node's), and nil on every other request.
+    mutating func identify(_ requestNode: Envoy_Config_Core_V3_Node?) -> String? {
+        guard node == nil, let requestNode else { return nil }
+        node = requestNode.id
+        return requestNode.id
+    }
 }
 
 /// Whether a token is queued: raised by the producer (true when it was down, so it queues one), lowered by the consumer.

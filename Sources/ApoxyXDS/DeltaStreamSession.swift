@@ -41,12 +41,8 @@ struct DeltaStreamSession: DiscoverySession {
     mutating func handle(
         _ request: Envoy_Service_Discovery_V3_DeltaDiscoveryRequest, tracker: ProxyTracker
     ) -> (opened: String?, responses: [Envoy_Service_Discovery_V3_DeltaDiscoveryResponse]) {
-        var opened: String?
+        let opened = identify(request.hasNode ? request.node : nil)
         lastOutcome = nil
-        if node == nil, request.hasNode {
-            node = request.node.id
-            opened = request.node.id
-        }
         guard let type = XDSType(rawValue: request.typeURL) else {
             logger.debug("ignoring delta request for unserved type", metadata: ["type": "\(request.typeURL)"])
             return (opened, [])

@@ -159,11 +159,6 @@ public struct Snapshot: Sendable {
         return problems
     }
 
-    /// Whether the two snapshots carry the same resources (versions aside).
-    public func hasSameResources(as other: Snapshot) -> Bool {
-        XDSType.allCases.allSatisfy { self[$0] == other[$0] }
-    }
-
     /// This snapshot's resources under another version, with what changed since `previous`.
     func replacing(_ previous: Snapshot, version: String) -> Snapshot {
         var names: [XDSType: Set<String>] = [:]

@@ -35,7 +35,9 @@ public final class SnapshotStore: Sendable {
     @discardableResult
     public func publish(_ snapshot: Snapshot, startedAt: ContinuousClock.Instant = .now) -> String? {
         publish(startedAt: startedAt) { current, version in
-            snapshot.hasSameResources(as: current) ? nil : snapshot.replacing(current, version: version)
+            // One pass over every resource finds both whether anything changed and what did.
+            let next = snapshot.replacing(current, version: version)
+            return next.changes?.names.isEmpty ?? true ? nil : next
         }
     }
 

@@ -25,12 +25,8 @@ struct StreamSession: DiscoverySession {
     mutating func handle(
         _ request: Envoy_Service_Discovery_V3_DiscoveryRequest, tracker: ProxyTracker
     ) -> (opened: String?, responses: [Envoy_Service_Discovery_V3_DiscoveryResponse]) {
-        var opened: String?
+        let opened = identify(request.hasNode ? request.node : nil)
         lastOutcome = nil
-        if node == nil, request.hasNode {
-            node = request.node.id
-            opened = request.node.id
-        }
         guard let type = XDSType(rawValue: request.typeURL) else {
             logger.debug("ignoring request for unserved type", metadata: ["type": "\(request.typeURL)"])
             return (opened, [])
