@@ -156,8 +156,22 @@ public struct TestSetupError: Error, CustomStringConvertible {
 
 /// A port nothing listens on right now (bound then released).
 public func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    let (fd, port) = try boundUnlistenedSocket()
+    close(fd)
+    return port
+}
+
+/// Runs `body` with a loopback port that refuses connections for as long as `body` runs: the port is bound (so
+/// nothing else can take it) but never listened on, unlike a port that `freePort` has released.
+public func withRefusingPort<T>(_ body: (Int) async throws -> T) async throws -> T {
+    let (fd, port) = try boundUnlistenedSocket()
     defer { close(fd) }
+    return try await body(port)
+}
+
+private func boundUnlistenedSocket() throws -> (Int32, Int) {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw TestSetupError(message: "socket failed") }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -166,11 +180,14 @@ public func freePort() throws -> Int {
     let bound = withUnsafePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
     }
-    guard bound == 0 else { throw TestSetupError(message: "bind failed") }
+    guard bound == 0 else {
+        close(fd)
+        throw TestSetupError(message: "bind failed")
+    }
     _ = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
     }
-    return Int(UInt16(bigEndian: address.sin_port))
+    return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }
 
 import ApoxyClient

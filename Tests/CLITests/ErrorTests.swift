@@ -74,8 +74,10 @@ import Testing
     }
 
     @Test func unreachableServerExitsWithSix() async throws {
-        let port = try freePort()
-        let url = "http://127.0.0.1:\(port)"
+        try await withRefusingPort { port in try await expectUnreachable("http://127.0.0.1:\(port)") }
+    }
+
+    private func expectUnreachable(_ url: String) async throws {
         for arguments in [["backend", "list"], ["backend", "get", "web"], ["backend", "delete", "--all"], ["backend", "watch"]] {
             let result = try await runProcess(apoxyBinary, arguments + ["--server", url], environment: ["KUBECONFIG": ""])
             expectFailure(result, 6, "\(arguments)")
