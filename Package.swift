@@ -159,7 +159,10 @@ let package = Package(
         // Translation: API objects -> intermediate model -> Envoy resources. Pure functions, no I/O.
         .target(
             name: "ApoxyTranslation",
-            dependencies: ["ApoxyAPI", "EnvoyAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "ApoxyAPI", "EnvoyAPI", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "HashTreeCollections", package: "swift-collections"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The xDS server: ADS (state of the world and incremental) over gRPC, versioned snapshots, ACK/NACK per node.
@@ -181,11 +184,13 @@ let package = Package(
         .target(
             name: "ApoxyControlPlane",
             dependencies: [
-                "ApoxyAPI", "ApoxyClient", "ApoxyTranslation", "ApoxyXDS", "ApoxyMetrics",
+                "ApoxyAPI", "ApoxyClient", "ApoxyTranslation", "ApoxyXDS", "ApoxyMetrics", "EnvoyAPI",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HashTreeCollections", package: "swift-collections"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -248,7 +253,11 @@ let package = Package(
         // Translator tests: golden in/out files, and our output against the verified reference Envoy objects.
         .testTarget(
             name: "TranslationTests",
-            dependencies: ["ApoxyAPI", "ApoxyTranslation", "ApoxyTestSupport", "ApoxyYAML"],
+            dependencies: [
+                "ApoxyAPI", "ApoxyTranslation", "ApoxyTestSupport", "ApoxyYAML", "EnvoyAPI",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "HashTreeCollections", package: "swift-collections"),
+            ],
             exclude: ["Golden", "Reference"],
             swiftSettings: swiftSettings
         ),

@@ -40,7 +40,8 @@ final class APIWatcher: Sendable {
     let api: APIEndpoint
     let path: String
     let logger: Logger
-    private let objects = Mutex<[String: JSONValue]?>(nil)
+    /// The objects (nil before the first list) and the names whose translation input changed since `takeChanges`.
+    private let state = Mutex<(objects: [String: JSONValue]?, dirty: Set<String>)>((nil, []))
     private let changes: AsyncStream<Void>.Continuation
     /// Told about status-only changes, which need no translation but may need a status write (another backplane's
     /// write can have dropped this one's entry).
@@ -58,7 +59,26 @@ final class APIWatcher: Sendable {
     }
 
     /// The objects by name, or nil before the first list.
-    var current: [String: JSONValue]? { objects.withLock { $0 } }
+    var current: [String: JSONValue]? { state.withLock { $0.objects } }
+
+    /// The objects whose translation input changed since the last call (nil for a deleted one), or nil before the
+    /// first list; the translator needs only these.
+    func takeChanges() -> [String: JSONValue?]? {
+        state.withLock { state in
+            guard let objects = state.objects else { return nil }
+            var changes: [String: JSONValue?] = [:]
+            for name in state.dirty { changes[name] = .some(objects[name]) }
+            state.dirty = []
+            return changes
+        }
+    }
+
+    /// Marks every current object changed, so the next `takeChanges` returns them all (a translator starting over).
+    func markAllChanged() {
+        state.withLock { state in
+            if let objects = state.objects { state.dirty.formUnion(objects.keys) }
+        }
+    }
 
     /// Lists and watches until cancelled.
     func run() async {
@@ -97,7 +117,15 @@ final class APIWatcher: Sendable {
             if let name = item["metadata"]?["name"]?.stringValue { items[name] = item }
         }
         let resourceVersion = body["metadata"]?["resourceVersion"]?.stringValue ?? "0"
-        objects.withLock { $0 = items }
+        state.withLock { state in
+            // A relist after a gap: what changed meanwhile, and what was deleted, is not known from events.
+            let previous = state.objects ?? [:]
+            for (name, item) in items where previous[name].map({ !Self.sameTranslationInput($0, item) }) ?? true {
+                state.dirty.insert(name)
+            }
+            for name in previous.keys where items[name] == nil { state.dirty.insert(name) }
+            state.objects = items
+        }
         changes.yield()
 
         try await api.withConnection { watchConnection in
@@ -116,18 +144,23 @@ final class APIWatcher: Sendable {
             switch event["type"]?.stringValue {
             case "ADDED", "MODIFIED":
                 guard let name = object["metadata"]?["name"]?.stringValue else { continue }
-                let previous = objects.withLock { objects in
-                    defer { objects?[name] = object }
-                    return objects?[name]
-                }
                 // Status writes (ours included) and metadata-only edits do not change Envoy's configuration: the
                 // object is kept for the status writer, but nothing is translated again.
+                let previous = state.withLock { state in
+                    let previous = state.objects?[name]
+                    state.objects?[name] = object
+                    if previous.map({ !Self.sameTranslationInput($0, object) }) ?? true { state.dirty.insert(name) }
+                    return previous
+                }
                 if let previous, Self.sameTranslationInput(previous, object) {
                     if previous["status"] != object["status"] { statusChanges?.yield() }
                     continue
                 }
             case "DELETED":
-                if let name = object["metadata"]?["name"]?.stringValue { objects.withLock { _ = $0?.removeValue(forKey: name) } }
+                guard let name = object["metadata"]?["name"]?.stringValue else { continue }
+                state.withLock { state in
+                    if state.objects?.removeValue(forKey: name) != nil { state.dirty.insert(name) }
+                }
             case "BOOKMARK":
                 continue
             default:

@@ -5,9 +5,12 @@ import ApoxyTranslation
 import ApoxyXDS
 import Logging
 import Prometheus
+import SwiftProtobuf
+import EnvoyAPI
 import ServiceLifecycle
 import Foundation
 import Synchronization
+import HashTreeCollections
 
 /// The control plane as a `Service`: watches Backends and HTTPRoutes on an API server, translates them into a
 /// snapshot for the xDS server on every change (changes are coalesced), and writes each object's conditions back
@@ -81,10 +84,23 @@ public struct ControlPlane: Service {
             }
             // The translation loop runs here; when graceful shutdown ends it, the watchers and writers stop too.
             try? await cancelOnGracefulShutdown {
+                var translator = IncrementalTranslator(options: options)
                 for await _ in changes {
                     // Both lists must have arrived, or the first snapshot would drop every route or Backend.
-                    guard let currentBackends = backends.current, let currentRoutes = routes.current else { continue }
-                    translate(backends: currentBackends, routes: currentRoutes, shared: shared)
+                    guard backends.current != nil, routes.current != nil,
+                        let changedBackends = backends.takeChanges(), let changedRoutes = routes.takeChanges()
+                    else { continue }
+                    var source = SourceChanges()
+                    for (name, object) in changedBackends { source.backends[name] = .some(object.map(Backend.init(json:))) }
+                    for (name, object) in changedRoutes { source.routes[name] = .some(object.map(RouteSource.init(httpRoute:))) }
+                    guard !source.isEmpty else { continue }
+                    if !translate(source, with: &translator, shared: shared) {
+                        // The translator may hold half of a change: start over from every object.
+                        translator = IncrementalTranslator(options: options)
+                        backends.markAllChanged()
+                        routes.markAllChanged()
+                        changed.yield()
+                    }
                     statusNeeded.yield()
                 }
             }
@@ -102,34 +118,43 @@ public struct ControlPlane: Service {
         let record = Mutex(Record())
     }
 
-    func translate(backends: [String: JSONValue], routes: [String: JSONValue], shared: SharedState) {
+    /// Translates what changed and publishes the resources it changed; false when the translation failed.
+    func translate(_ source: SourceChanges, with translator: inout IncrementalTranslator, shared: SharedState) -> Bool {
         let started = ContinuousClock.now
         do {
-            let (ir, resources) = try Translator.translate(
-                backends: backends.values.map(Backend.init(json:)),
-                routes: routes.values.map(RouteSource.init(httpRoute:)), options: options)
-            let snapshot = try Snapshot(
-                version: "", clusters: resources.clusters, listeners: resources.listeners,
-                routeConfigurations: resources.routeConfigurations)
+            let changes = try translator.apply(source)
+            var update = ResourceUpdate()
+            update.upserts[.cluster] = try changes.clusters.mapValues { try Google_Protobuf_Any(message: $0) }
+            update.removals[.cluster] = changes.removedClusters
+            if let listener = changes.listener {
+                update.upserts[.listener] = [listener.name: try Google_Protobuf_Any(message: listener)]
+            }
+            if let routes = changes.routeConfiguration { update.upserts[.routeConfiguration] = [options.routeConfigurationName: routes] }
             translationDuration?.record(ContinuousClock.now - started)
-            let version = snapshots.publish(snapshot, startedAt: started)
+            let version = update.isEmpty ? nil : snapshots.apply(update, startedAt: started)
             let served = UInt64(version ?? snapshots.current.version) ?? 0
+            let outcomes = translator.outcomes
             shared.record.withLock { record in
-                record.programmed.record(ir: ir, version: served, published: version != nil, startedAt: started)
-                record.lastIR = ir
+                record.programmed.record(
+                    backends: changes.backends, routes: changes.routes, outcomes: outcomes, version: served,
+                    published: version != nil, startedAt: started)
+                record.lastIR = outcomes
             }
             if let version {
                 logger.info(
                     "published snapshot",
                     metadata: [
-                        "version": "\(version)", "clusters": "\(resources.clusters.count)",
-                        "backends": "\(backends.count)", "routes": "\(routes.count)",
+                        "version": "\(version)", "changed_clusters": "\(changes.clusters.count)",
+                        "removed_clusters": "\(changes.removedClusters.count)",
+                        "backends": "\(outcomes.backends.count)", "routes": "\(outcomes.routes.count)",
                         "translation_ms": "\((ContinuousClock.now - started).milliseconds)",
                     ])
             }
+            return true
         } catch {
-            // The translator checks references itself, so this is a bug; keep serving the last good snapshot.
+            // Packing a built resource failed, which is a bug; keep serving the last good snapshot.
             logger.error("translation produced an unusable snapshot; keeping the previous one", metadata: ["error": "\(error)"])
+            return false
         }
     }
 }

@@ -1,6 +1,7 @@
 import ApoxyAPI
 import ApoxyTranslation
 import ApoxyXDS
+import HashTreeCollections
 
 /// Which snapshot version first carried each generation of each object, so that an Envoy ACK of a version can be
 /// turned into "generation N is programmed", and a NACK into "generation N was rejected".
@@ -19,18 +20,40 @@ struct ProgrammedState: Sendable {
     /// Versions in which each object's resources changed.
     private(set) var changedIn: [UInt64: Set<String>] = [:]
 
-    /// Records a translation served under `version` (the new snapshot's, or the current one when nothing changed).
+    /// Records a whole translation served under `version` (the new snapshot's, or the current one when nothing
+    /// changed): every object in `ir`, and every other object forgotten.
     mutating func record(ir: GatewayIR, version: UInt64, published: Bool, startedAt: ContinuousClock.Instant? = nil) {
+        var backends = Set(ir.backends.keys)
+        var routes = Set(ir.routes.keys)
+        for key in history.keys {
+            if key.hasPrefix("backend/") { backends.insert(String(key.dropFirst(8))) }
+            if key.hasPrefix("route/") { routes.insert(String(key.dropFirst(6))) }
+        }
+        record(backends: backends, routes: routes, outcomes: ir, version: version, published: published, startedAt: startedAt)
+    }
+
+    /// Records the objects an incremental translation changed (those missing from `outcomes` were deleted); its cost
+    /// follows the change, not the number of objects.
+    mutating func record(
+        backends: Set<String>, routes: Set<String>, outcomes: GatewayIR, version: UInt64, published: Bool,
+        startedAt: ContinuousClock.Instant? = nil
+    ) {
         var changed: Set<String> = []
-        for (name, outcome) in ir.backends {
-            changed.formUnion(note("backend/\(name)", outcome.generation, version, outcome.clusters, startedAt))
+        for name in backends {
+            if let outcome = outcomes.backends[name] {
+                changed.formUnion(note("backend/\(name)", outcome.generation, version, outcome.clusters, startedAt))
+            } else {
+                history["backend/\(name)"] = nil
+            }
         }
-        for (name, outcome) in ir.routes {
-            changed.formUnion(note("route/\(name)", outcome.generation, version, [], startedAt))
+        for name in routes {
+            if let outcome = outcomes.routes[name] {
+                changed.formUnion(note("route/\(name)", outcome.generation, version, [], startedAt))
+            } else {
+                history["route/\(name)"] = nil
+            }
         }
-        let live = Set(ir.backends.keys.map { "backend/\($0)" } + ir.routes.keys.map { "route/\($0)" })
-        history = history.filter { live.contains($0.key) }
-        if published { changedIn[version] = changed }
+        if published { changedIn[version, default: []].formUnion(changed) }
         if changedIn.count > 256, let oldest = changedIn.keys.min() { changedIn[oldest] = nil }
     }
 

@@ -3,6 +3,7 @@ import ApoxyClient
 import ApoxyTranslation
 import ApoxyXDS
 import Logging
+import HashTreeCollections
 
 /// Writes Backend and HTTPRoute conditions through `/status` when they differ from what is stored.
 struct StatusWriter {

@@ -1,4 +1,5 @@
 import ApoxyAPI
+public import HashTreeCollections
 
 /// The intermediate model between API objects and Envoy: what to build, already resolved and checked.
 public struct GatewayIR: Sendable, Hashable {
@@ -8,10 +9,11 @@ public struct GatewayIR: Sendable, Hashable {
     public var dynamicProxyFilters: [DNSCache] = []
     /// Virtual hosts in the order Envoy should try them (specific names first, `*` last).
     public var virtualHosts: [VirtualHost] = []
-    /// What happened to each Backend, by name.
-    public var backends: [String: BackendOutcome] = [:]
-    /// What happened to each route, by name.
-    public var routes: [String: RouteOutcome] = [:]
+    /// What happened to each Backend, by name; persistent, so a copy handed to the status writer shares storage with
+    /// the incremental translator's and a change costs one path, not a copy of every outcome.
+    public var backends: TreeDictionary<String, BackendOutcome> = [:]
+    /// What happened to each route, by name (persistent, as `backends`).
+    public var routes: TreeDictionary<String, RouteOutcome> = [:]
 
     /// The wire protocol towards the upstream.
     public enum UpstreamProtocol: String, Sendable, Hashable {

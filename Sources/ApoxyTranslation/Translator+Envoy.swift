@@ -1,6 +1,6 @@
 import ApoxyAPI
 import EnvoyAPI
-import SwiftProtobuf
+public import SwiftProtobuf
 
 /// Envoy resources of one translation, by xDS type.
 public struct EnvoyResources: Sendable, Equatable {
@@ -14,6 +14,14 @@ public struct EnvoyResources: Sendable, Equatable {
 
 extension Translator {
     static let httpProtocolOptionsName = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+
+    /// Map entries in key order (a route enabling two dynamic proxy filters), so equal resources encode to equal
+    /// bytes and keep their xDS version; SwiftProtobuf's default follows the dictionary's order.
+    public static let deterministic: BinaryEncodingOptions = {
+        var options = BinaryEncodingOptions()
+        options.useDeterministicOrdering = true
+        return options
+    }()
 
     /// Builds the Envoy resources of an intermediate model: clusters, the listener, and its route configuration.
     public static func envoyResources(_ ir: GatewayIR, options: TranslatorOptions) throws -> EnvoyResources {
@@ -164,6 +172,13 @@ extension Translator {
     }
 
     static func listener(_ ir: GatewayIR, options: TranslatorOptions) throws -> Envoy_Config_Listener_V3_Listener {
+        try listener(filters: ir.dynamicProxyFilters, options: options)
+    }
+
+    /// The one HTTP listener, with a disabled dynamic forward proxy filter per cache in `filters` (sorted by name).
+    static func listener(
+        filters caches: [GatewayIR.DNSCache], options: TranslatorOptions
+    ) throws -> Envoy_Config_Listener_V3_Listener {
         var configSource = Envoy_Config_Core_V3_ConfigSource()
         configSource.ads = Envoy_Config_Core_V3_AggregatedConfigSource()
         configSource.resourceApiVersion = .v3
@@ -172,7 +187,7 @@ extension Translator {
         rds.routeConfigName = options.routeConfigurationName
 
         var filters: [Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpFilter] = []
-        for cache in ir.dynamicProxyFilters {
+        for cache in caches {
             var config = Envoy_Extensions_Filters_Http_DynamicForwardProxy_V3_FilterConfig()
             config.dnsCacheConfig = try dnsCacheConfig(cache, options: options)
             var filter = Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpFilter()
@@ -208,14 +223,16 @@ extension Translator {
     ) throws -> Envoy_Config_Route_V3_RouteConfiguration {
         var configuration = Envoy_Config_Route_V3_RouteConfiguration()
         configuration.name = options.routeConfigurationName
-        configuration.virtualHosts = try ir.virtualHosts.map { host in
-            var virtualHost = Envoy_Config_Route_V3_VirtualHost()
-            virtualHost.name = host.name
-            virtualHost.domains = host.domains
-            virtualHost.routes = try host.routes.map(route)
-            return virtualHost
-        }
+        configuration.virtualHosts = try ir.virtualHosts.map(virtualHost)
         return configuration
+    }
+
+    static func virtualHost(_ host: GatewayIR.VirtualHost) throws -> Envoy_Config_Route_V3_VirtualHost {
+        var virtualHost = Envoy_Config_Route_V3_VirtualHost()
+        virtualHost.name = host.name
+        virtualHost.domains = host.domains
+        virtualHost.routes = try host.routes.map(route)
+        return virtualHost
     }
 
     static func route(_ ir: GatewayIR.Route) throws -> Envoy_Config_Route_V3_Route {

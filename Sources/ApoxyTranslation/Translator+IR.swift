@@ -1,4 +1,5 @@
 import ApoxyAPI
+import HashTreeCollections
 
 /// Pure functions from API objects to Envoy configuration: `buildIR` (API -> IR), then `envoyResources` (IR -> Envoy).
 public enum Translator {
@@ -9,19 +10,9 @@ public enum Translator {
         var plans: [String: BackendPlan] = [:]
         // Input order does not matter: outcomes are keyed by name and every list below is sorted by a total order.
         for backend in backends {
-            let name = backend.metadata.name
-            let generation = backend.metadata.generation
-            switch plan(backend) {
-            case .success(let plan):
-                plans[name] = plan
-                ir.backends[name] = .init(
-                    generation: generation, accepted: true, reason: "Accepted",
-                    message: "translated into Envoy configuration", clusters: [])
-            case .failure(let problem):
-                ir.backends[name] = .init(
-                    generation: generation, accepted: false, reason: problem.reason, message: problem.message,
-                    clusters: [])
-            }
+            let (plan, outcome) = accept(backend)
+            plans[backend.metadata.name] = plan
+            ir.backends[backend.metadata.name] = outcome
         }
 
         var clusters: [String: GatewayIR.Cluster] = [:]
@@ -29,89 +20,133 @@ public enum Translator {
         var hostRoutes: [String: [GatewayIR.Route]] = [:]
         var anyHostRoutes: [GatewayIR.Route] = []
         for route in routes {
-            var problems: [(reason: String, message: String)] = []
-            var built: [GatewayIR.Route] = []
-            for (ruleIndex, rule) in route.rules.enumerated() {
-                var destinations: [GatewayIR.Destination] = []
-                var enabledFilters: [String] = []
-                var hostRewrite: String?
-                for (refIndex, ref) in rule.backendRefs.enumerated() {
-                    let at = "rules[\(ruleIndex)].backendRefs[\(refIndex)]"
-                    guard let plan = plans[ref.name] else {
-                        let exists = ir.backends[ref.name] != nil
-                        problems.append(
-                            exists
-                                ? ("InvalidBackend", "\(at): Backend \(ref.name) is not accepted")
-                                : ("BackendNotFound", "\(at): Backend \(ref.name) not found"))
-                        continue
-                    }
-                    let clusterName: String
-                    switch plan.kind {
-                    case .dynamicProxy(let cache):
-                        clusterName = "\(ref.name):dfp"
-                        filters[cache.filterName] = cache
-                        enabledFilters.append(cache.filterName)
-                        let host = plan.endpoints[0].address
-                        let bracketed = host.contains(":") ? "[\(host)]" : host
-                        hostRewrite = ref.port.map { "\(bracketed):\($0)" } ?? bracketed
-                        clusters[clusterName] = .init(
-                            name: clusterName, backend: ref.name, discovery: .dynamicForwardProxy(cache),
-                            upstreamProtocol: plan.upstreamProtocol)
-                    case .endpoints(let usesDNS):
-                        guard let port = ref.port else {
-                            problems.append(("InvalidPort", "\(at): a port is required for Backend \(ref.name)"))
-                            continue
-                        }
-                        clusterName = "\(ref.name):\(port)"
-                        let endpoints = plan.endpoints.map {
-                            GatewayIR.Endpoint(address: $0.address, port: port, isHostname: $0.isHostname)
-                        }
-                        clusters[clusterName] = .init(
-                            name: clusterName, backend: ref.name,
-                            discovery: usesDNS ? .strictDNS(endpoints) : .staticIPs(endpoints),
-                            upstreamProtocol: plan.upstreamProtocol)
-                    }
-                    if ref.weight > 0 {
-                        destinations.append(.init(cluster: clusterName, weight: ref.weight))
-                    }
-                }
-                // A rule with nothing valid to send to is left out: Envoy then answers 404 for it, and the other
-                // rules and routes keep serving.
-                guard !destinations.isEmpty else { continue }
-                for match in rule.matches {
-                    built.append(.init(
-                        routeName: route.name, ruleIndex: ruleIndex, match: match, destinations: destinations,
-                        timeout: rule.requestTimeout, hostRewrite: hostRewrite, enabledFilters: enabledFilters))
-                }
-            }
-            if route.hostnames.isEmpty {
-                anyHostRoutes += built
+            let fragment = fragment(of: route, plans: plans, backendExists: { ir.backends[$0] != nil })
+            clusters.merge(fragment.clusters) { $1 }
+            filters.merge(fragment.filters) { $1 }
+            if fragment.hostnames.isEmpty {
+                anyHostRoutes += fragment.routes
             } else {
-                for host in Set(route.hostnames) { hostRoutes[host, default: []] += built }
+                for host in fragment.hostnames { hostRoutes[host, default: []] += fragment.routes }
             }
-            ir.routes[route.name] = .init(
-                generation: route.generation, accepted: true, acceptedReason: "Accepted",
-                acceptedMessage: "translated into Envoy configuration",
-                resolvedRefs: problems.isEmpty,
-                refsReason: problems.first?.reason ?? "ResolvedRefs",
-                refsMessage: problems.isEmpty ? "all references resolved" : problems.map(\.message).joined(separator: "; "))
+            ir.routes[route.name] = fragment.outcome
         }
 
-        // Routes without hostnames match every host, so they also join each named virtual host (Envoy picks one
-        // virtual host per request and never falls back to `*`).
         for host in hostRoutes.keys.sorted(by: hostOrder) {
-            let routes = (hostRoutes[host] ?? []) + anyHostRoutes
-            var domains = [host]
-            if !host.hasPrefix("*") { domains.append("\(host):*") }
-            ir.virtualHosts.append(.init(name: host, domains: domains, routes: routes.sorted(by: precedes)))
+            ir.virtualHosts.append(virtualHost(host, routes: hostRoutes[host] ?? [], anyHostRoutes: anyHostRoutes))
         }
-        if !anyHostRoutes.isEmpty {
-            ir.virtualHosts.append(.init(name: "*", domains: ["*"], routes: anyHostRoutes.sorted(by: precedes)))
-        }
+        if !anyHostRoutes.isEmpty { ir.virtualHosts.append(virtualHost("*", routes: [], anyHostRoutes: anyHostRoutes)) }
         ir.clusters = clusters.values.sorted { $0.name < $1.name }
         ir.dynamicProxyFilters = filters.values.sorted { $0.filterName < $1.filterName }
         for cluster in ir.clusters { ir.backends[cluster.backend]?.clusters.append(cluster.name) }
         return ir
+    }
+
+    /// A Backend's plan (nil when it cannot be translated) and its outcome before any route uses it.
+    static func accept(_ backend: Backend) -> (plan: BackendPlan?, outcome: GatewayIR.BackendOutcome) {
+        let generation = backend.metadata.generation
+        switch plan(backend) {
+        case .success(let plan):
+            return (plan, .init(
+                generation: generation, accepted: true, reason: "Accepted", message: "translated into Envoy configuration",
+                clusters: []))
+        case .failure(let problem):
+            return (nil, .init(
+                generation: generation, accepted: false, reason: problem.reason, message: problem.message, clusters: []))
+        }
+    }
+
+    /// What one route contributes to the model: the routes it builds, the clusters and filters they use, and its
+    /// outcome. The full and the incremental translation both build routes only through here.
+    struct RouteFragment: Sendable, Hashable {
+        var routes: [GatewayIR.Route] = []
+        var clusters: [String: GatewayIR.Cluster] = [:]
+        var filters: [String: GatewayIR.DNSCache] = [:]
+        /// The route's host names; empty means every host.
+        var hostnames: Set<String>
+        /// Every Backend name the route refers to, whether it exists or not.
+        var referencedBackends: Set<String> = []
+        var outcome: GatewayIR.RouteOutcome
+    }
+
+    static func fragment(
+        of route: RouteSource, plans: [String: BackendPlan], backendExists: (String) -> Bool
+    ) -> RouteFragment {
+        var fragment = RouteFragment(
+            hostnames: Set(route.hostnames),
+            outcome: .init(
+                generation: route.generation, accepted: true, acceptedReason: "Accepted",
+                acceptedMessage: "translated into Envoy configuration", resolvedRefs: true, refsReason: "ResolvedRefs",
+                refsMessage: "all references resolved"))
+        var problems: [(reason: String, message: String)] = []
+        for (ruleIndex, rule) in route.rules.enumerated() {
+            var destinations: [GatewayIR.Destination] = []
+            var enabledFilters: [String] = []
+            var hostRewrite: String?
+            for (refIndex, ref) in rule.backendRefs.enumerated() {
+                let at = "rules[\(ruleIndex)].backendRefs[\(refIndex)]"
+                fragment.referencedBackends.insert(ref.name)
+                guard let plan = plans[ref.name] else {
+                    problems.append(
+                        backendExists(ref.name)
+                            ? ("InvalidBackend", "\(at): Backend \(ref.name) is not accepted")
+                            : ("BackendNotFound", "\(at): Backend \(ref.name) not found"))
+                    continue
+                }
+                let clusterName: String
+                switch plan.kind {
+                case .dynamicProxy(let cache):
+                    clusterName = "\(ref.name):dfp"
+                    fragment.filters[cache.filterName] = cache
+                    enabledFilters.append(cache.filterName)
+                    let host = plan.endpoints[0].address
+                    let bracketed = host.contains(":") ? "[\(host)]" : host
+                    hostRewrite = ref.port.map { "\(bracketed):\($0)" } ?? bracketed
+                    fragment.clusters[clusterName] = .init(
+                        name: clusterName, backend: ref.name, discovery: .dynamicForwardProxy(cache),
+                        upstreamProtocol: plan.upstreamProtocol)
+                case .endpoints(let usesDNS):
+                    guard let port = ref.port else {
+                        problems.append(("InvalidPort", "\(at): a port is required for Backend \(ref.name)"))
+                        continue
+                    }
+                    clusterName = "\(ref.name):\(port)"
+                    let endpoints = plan.endpoints.map {
+                        GatewayIR.Endpoint(address: $0.address, port: port, isHostname: $0.isHostname)
+                    }
+                    fragment.clusters[clusterName] = .init(
+                        name: clusterName, backend: ref.name,
+                        discovery: usesDNS ? .strictDNS(endpoints) : .staticIPs(endpoints),
+                        upstreamProtocol: plan.upstreamProtocol)
+                }
+                if ref.weight > 0 {
+                    destinations.append(.init(cluster: clusterName, weight: ref.weight))
+                }
+            }
+            // A rule with nothing valid to send to is left out: Envoy then answers 404 for it, and the other
+            // rules and routes keep serving.
+            guard !destinations.isEmpty else { continue }
+            for match in rule.matches {
+                fragment.routes.append(.init(
+                    routeName: route.name, ruleIndex: ruleIndex, match: match, destinations: destinations,
+                    timeout: rule.requestTimeout, hostRewrite: hostRewrite, enabledFilters: enabledFilters))
+            }
+        }
+        if let first = problems.first {
+            fragment.outcome.resolvedRefs = false
+            fragment.outcome.refsReason = first.reason
+            fragment.outcome.refsMessage = problems.map(\.message).joined(separator: "; ")
+        }
+        return fragment
+    }
+
+    /// The virtual host of one host name (or `*`). Routes without hostnames match every host, so they also join each
+    /// named virtual host: Envoy picks one virtual host per request and never falls back to `*`.
+    static func virtualHost(
+        _ host: String, routes: [GatewayIR.Route], anyHostRoutes: [GatewayIR.Route]
+    ) -> GatewayIR.VirtualHost {
+        var domains = [host]
+        if !host.hasPrefix("*") { domains.append("\(host):*") }
+        return .init(name: host, domains: domains, routes: (routes + anyHostRoutes).sorted(by: precedes))
     }
 
     /// Exact host names before wildcards, longer wildcards first; deterministic.
@@ -135,8 +170,8 @@ public enum Translator {
     }
 
     /// A Backend that translates, before any route gives it a port.
-    struct BackendPlan {
-        enum Kind {
+    struct BackendPlan: Sendable {
+        enum Kind: Sendable {
             case endpoints(usesDNS: Bool)
             case dynamicProxy(GatewayIR.DNSCache)
         }

@@ -59,6 +59,10 @@ struct Bench: AsyncParsableCommand {
             let result = try TranslationBench.run(backends: translate, iterations: quick ? 3 : 10)
             print("translation of \(translate) Backends and \(translate) routes to a checked snapshot (\(result.clusters) clusters): "
                 + "p50 \(String(format: "%.1f", result.p50)) ms, max \(String(format: "%.1f", result.max)) ms")
+            let changes = try TranslationBench.incremental(backends: translate, changes: quick ? 5 : 50)
+            print("incremental, \(translate) present: first apply \(String(format: "%.1f", changes.first)) ms; "
+                + "endpoint edit p50 \(String(format: "%.3f", changes.endpointP50)) ms (max \(String(format: "%.3f", changes.endpointMax))); "
+                + "new route p50 \(String(format: "%.3f", changes.routeP50)) ms (max \(String(format: "%.3f", changes.routeMax)))")
             return
         }
         raiseFileLimit()

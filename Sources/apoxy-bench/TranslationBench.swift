@@ -33,4 +33,57 @@ enum TranslationBench {
         times.sort()
         return (times[times.count / 2], times.last ?? 0, clusters)
     }
+
+    /// One change at a time with `count` Backends present, through the incremental translator: an endpoint edit
+    /// (one cluster) and a new route with its own host (one more virtual host, so the route configuration is
+    /// re-assembled). Milliseconds, p50 and max of each, and the full first translation for comparison.
+    static func incremental(
+        backends count: Int, changes: Int
+    ) throws -> (first: Double, endpointP50: Double, endpointMax: Double, routeP50: Double, routeMax: Double) {
+        func backend(_ index: Int, address: Int = 1) -> Backend {
+            var metadata = ObjectMeta(name: "backend-\(index)")
+            metadata.generation = Int64(address)
+            return Backend(
+                metadata: metadata,
+                spec: BackendSpec(endpoints: [BackendEndpoint(ip: "10.\(address % 250).\(index / 250).\(index % 250 + 1)")]))
+        }
+        func route(_ index: Int) -> RouteSource {
+            RouteSource(
+                name: "route-\(index)", hostnames: ["app-\(index).example.com"],
+                rules: [.init(backendRefs: [.init(name: "backend-\(index % count)", port: 8080)])])
+        }
+        func milliseconds(_ elapsed: Duration) -> Double {
+            Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        }
+        var translator = IncrementalTranslator(options: TranslatorOptions())
+        var all = SourceChanges()
+        for index in 0..<count {
+            all.backends["backend-\(index)"] = backend(index)
+            all.routes["route-\(index)"] = route(index)
+        }
+        var started = ContinuousClock.now
+        _ = try translator.apply(all)
+        let first = milliseconds(ContinuousClock.now - started)
+        var endpointTimes: [Double] = []
+        var routeTimes: [Double] = []
+        for change in 0..<changes {
+            var edit = SourceChanges()
+            let index = (change * 7919) % count
+            edit.backends["backend-\(index)"] = backend(index, address: change + 2)
+            started = ContinuousClock.now
+            _ = try translator.apply(edit)
+            endpointTimes.append(milliseconds(ContinuousClock.now - started))
+            var add = SourceChanges()
+            add.routes["route-\(count + change)"] = route(count + change)
+            started = ContinuousClock.now
+            _ = try translator.apply(add)
+            routeTimes.append(milliseconds(ContinuousClock.now - started))
+        }
+        endpointTimes.sort()
+        routeTimes.sort()
+        return (
+            first, endpointTimes[endpointTimes.count / 2], endpointTimes.last ?? 0, routeTimes[routeTimes.count / 2],
+            routeTimes.last ?? 0
+        )
+    }
 }

@@ -3,6 +3,7 @@ import Testing
 
 @testable import ApoxyControlPlane
 @testable import ApoxyXDS
+import HashTreeCollections
 
 /// From "version V carried generation G" and per-node ACK/NACK state to a Backend's Programmed result.
 struct ProgrammedStateTests {

@@ -5,6 +5,7 @@ import Testing
 @testable import ApoxyControlPlane
 @testable import ApoxyTranslation
 @testable import ApoxyXDS
+import HashTreeCollections
 
 /// Several backplanes on one Backend: each writes only its own `status.proxies` entry; the top level is their
 /// aggregate, so two backplanes compute the same value instead of overwriting each other.
