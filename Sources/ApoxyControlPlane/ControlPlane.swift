@@ -38,7 +38,7 @@ public struct ControlPlane: Service {
         clock: @escaping @Sendable () -> Int64 = { Int64(Date.now.timeIntervalSince1970) }
     ) {
         translationDuration = metrics?.histogram(
-            "apoxy_translation_duration_seconds", "Time to translate every Backend and HTTPRoute into an xDS snapshot.",
+            "apoxy_translation_duration_seconds", "Time to translate one batch of changed Backends and HTTPRoutes into a snapshot update.",
             buckets: MetricsRegistry.fastDurationBuckets)
         self.api = api
         self.options = options
@@ -147,7 +147,7 @@ public struct ControlPlane: Service {
                         "version": "\(version)", "changed_clusters": "\(changes.clusters.count)",
                         "removed_clusters": "\(changes.removedClusters.count)",
                         "backends": "\(outcomes.backends.count)", "routes": "\(outcomes.routes.count)",
-                        "translation_ms": "\((ContinuousClock.now - started).milliseconds)",
+                        "translation_ms": "\((ContinuousClock.now - started).fractionalMilliseconds)",
                     ])
             }
             return true
@@ -162,4 +162,9 @@ public struct ControlPlane: Service {
 extension Duration {
     /// Whole milliseconds, for logs.
     var milliseconds: Int64 { components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000 }
+
+    /// Milliseconds to the microsecond, for logs of changes that take less than one.
+    var fractionalMilliseconds: String {
+        String(format: "%.3f", Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15)
+    }
 }

@@ -92,6 +92,33 @@ def probe(dev, api_conn, name, upstream_port, timeout=60):
     raise RuntimeError(f"{name} not served within {timeout}s")
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far (/proc/PID/stat fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid):
+    """Resident set size of a process, MiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def envoy_pid(dev):
+    """The Envoy that `apoxy dev` started (its child process)."""
+    for task in os.listdir(f"/proc/{dev.proc.pid}/task"):
+        with open(f"/proc/{dev.proc.pid}/task/{task}/children") as children:
+            for pid in children.read().split():
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    if b"envoy" in cmdline.read():
+                        return int(pid)
+    raise RuntimeError("apoxy dev has no Envoy child")
+
+
 def percentile(values, p):
     ordered = sorted(values)
     k = max(0, min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1)))))
@@ -99,13 +126,13 @@ def percentile(values, p):
 
 
 def translation_times(log_path, backends_at_least):
-    pattern = re.compile(r"backends=(\d+) clusters=\d+ routes=\d+ translation_ms=(\d+)")
+    pattern = re.compile(r"backends=(\d+) .*?translation_ms=([\d.]+)")
     times = []
     with open(log_path, errors="replace") as log:
         for line in log:
             match = pattern.search(line)
             if match and int(match.group(1)) >= backends_at_least:
-                times.append(int(match.group(2)))
+                times.append(float(match.group(2)))
     return times
 
 
@@ -125,12 +152,13 @@ def main():
         results["binary"] = results["runs"][-1].pop("binary")
 
     print()
-    print("| ADS | Backends present | write -> Envoy serving p50 | p99 | max | samples |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| ADS | Backends present | write -> Envoy serving p50 | p99 | max | samples | apoxy CPU per change | Envoy RSS |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for run_result in results["runs"]:
         for row in run_result["sizes"]:
             print(f"| {run_result['protocol']} | {row['backends_present']:,} | {row['p50_ms']} ms | {row['p99_ms']} ms "
-                  f"| {row['max_ms']} ms | {row['samples']} |")
+                  f"| {row['max_ms']} ms | {row['samples']} | {row['apoxy_cpu_ms_per_change']} ms "
+                  f"| {row['envoy_rss_mib']} MiB |")
     for run_result in results["runs"]:
         if "translation_ms_at_largest" in run_result:
             t = run_result["translation_ms_at_largest"]
@@ -165,16 +193,22 @@ def run(protocol, sizes, samples):
                        message=f"Envoy holds {present} clusters")
             fill_seconds = time.perf_counter() - fill_started
             latencies = []
+            cpu_before = cpu_seconds(dev.proc.pid)
             for k in range(samples):
                 latencies.append(probe(dev, api, f"probe-{size}-{k}", upstream_port))
+            # Each probe is one change (a Backend and its route); the CPU is the whole `apoxy dev` process: the API
+            # server's two writes and watch fan-out, translation, xDS pushes and status writes.
+            cpu_ms = (cpu_seconds(dev.proc.pid) - cpu_before) * 1000 / samples
             row = {
                 "backends_present": present, "samples": len(latencies),
                 "p50_ms": round(statistics.median(latencies), 1), "p99_ms": round(percentile(latencies, 99), 1),
                 "max_ms": round(max(latencies), 1), "fill_seconds": round(fill_seconds, 1),
+                "apoxy_cpu_ms_per_change": round(cpu_ms, 1), "envoy_rss_mib": round(rss_mib(envoy_pid(dev)), 1),
             }
             results["sizes"].append(row)
             print(f"N={present:>6}: write -> served p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, "
-                  f"max {row['max_ms']} ms ({row['samples']} samples; fill {row['fill_seconds']} s)", flush=True)
+                  f"max {row['max_ms']} ms ({row['samples']} samples; fill {row['fill_seconds']} s); "
+                  f"apoxy CPU {row['apoxy_cpu_ms_per_change']} ms/change, Envoy RSS {row['envoy_rss_mib']} MiB", flush=True)
         largest = max(sizes)
         times = translation_times(dev.log_path, largest)
         if times:
