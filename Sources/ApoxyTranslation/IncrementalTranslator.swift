@@ -61,6 +61,8 @@ public struct IncrementalTranslator: Sendable {
     private var anyHostRoutes: Set<String> = []
     /// Each virtual host encoded, so the route configuration is their concatenation rather than a re-encoding.
     private var encodedHosts: [String: Data] = [:]
+    /// The sum of the encodings' sizes.
+    private var encodedSize = 0
     /// Named hosts in Envoy's order (`Translator.hostOrder`); `*`, when present, comes after them.
     private var hostOrder: [String] = []
     private var listenerFilters: [GatewayIR.DNSCache]?
@@ -220,7 +222,8 @@ public struct IncrementalTranslator: Sendable {
     /// Sets or removes one host's encoding; returns whether it changed.
     private mutating func update(_ host: String, _ routes: ([GatewayIR.Route], [GatewayIR.Route])?) throws -> Bool {
         guard let (named, anyHost) = routes else {
-            guard encodedHosts.removeValue(forKey: host) != nil else { return false }
+            guard let removed = encodedHosts.removeValue(forKey: host) else { return false }
+            encodedSize -= removed.count
             if host != "*" {
                 let index = position(of: host)
                 if index < hostOrder.count, hostOrder[index] == host { hostOrder.remove(at: index) }
@@ -230,6 +233,7 @@ public struct IncrementalTranslator: Sendable {
         let encoded: Data = try Translator.virtualHost(Translator.virtualHost(host, routes: named, anyHostRoutes: anyHost))
             .serializedBytes(options: Translator.deterministic)
         let previous = encodedHosts.updateValue(encoded, forKey: host)
+        encodedSize += encoded.count - (previous?.count ?? 0)
         if previous == nil, host != "*" { hostOrder.insert(host, at: position(of: host)) }
         return previous != encoded
     }
@@ -247,24 +251,26 @@ public struct IncrementalTranslator: Sendable {
     /// The route configuration from the encoded virtual hosts: field 1 (name), then field 2 (virtual_hosts) once per
     /// host, exactly as SwiftProtobuf encodes the message whole.
     private func routeConfiguration() -> Google_Protobuf_Any {
-        var bytes = Data()
+        // Bytes in an array reserved up front: appending to `Data` piecemeal cost a third of the control plane's CPU
+        // at 10,000 hosts.
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(encodedSize + 16 * (encodedHosts.count + 1) + options.routeConfigurationName.utf8.count)
         func field(_ number: UInt64, _ payload: Data) {
-            var value = number << 3 | 2
-            bytes.append(UInt8(value))
-            value = UInt64(payload.count)
+            bytes.append(UInt8(number << 3 | 2))
+            var value = UInt64(payload.count)
             while value >= 0x80 {
                 bytes.append(UInt8(value & 0x7f | 0x80))
                 value >>= 7
             }
             bytes.append(UInt8(value))
-            bytes.append(payload)
+            bytes.append(contentsOf: payload)
         }
         if !options.routeConfigurationName.isEmpty { field(1, Data(options.routeConfigurationName.utf8)) }
         for host in hostOrder { field(2, encodedHosts[host]!) }
         if let any = encodedHosts["*"] { field(2, any) }
         var packed = Google_Protobuf_Any()
         packed.typeURL = "type.googleapis.com/\(Envoy_Config_Route_V3_RouteConfiguration.protoMessageName)"
-        packed.value = bytes
+        packed.value = Data(bytes)
         return packed
     }
 }
