@@ -9,6 +9,7 @@ Runs by default, as every test of the suite does; APOXY_DEV_E2E=0 narrows a run 
 env APOXY_BINARY (default .build/debug/apoxy), Envoy is APOXY_ENVOY or .venv/bin/envoy, kubectl APOXY_KUBECTL or
 .venv/bin/kubectl. See dataplane/stack.py for the command-line contract.
 """
+import http.client
 import json
 import urllib.request
 import os
@@ -270,6 +271,63 @@ def test_spec_edit_adds_an_endpoint(dev, world, objs):
                timeout=CONVERGE, message="both endpoints answer after the edit")
 
 
+def _cluster_stat(dev, cluster, stat):
+    """One cluster's counter or gauge; Envoy writes the ':' of our cluster names as '_' in stat names."""
+    name = f"cluster.{cluster.replace(':', '_')}.{stat}"
+    return dev.admin.stats(filter_regex="^" + name.replace(".", "\\.") + "$").get(name, 0)
+
+
+def test_endpoint_edit_keeps_the_cluster_and_its_upstream_connections(dev, world, objs):
+    """Endpoints travel as a ClusterLoadAssignment (EDS): an edit updates the cluster's hosts in place, so Envoy
+    neither replaces the cluster (`cluster_manager.cluster_modified`) nor drains its connections
+    (`upstream_cx_destroy`), and a keep-alive client connection carries on across the edit."""
+    objs.apply(docs(backend("longlived", ["ip:127.0.0.1"]),
+                    route("longlived", ["longlived.test"], "longlived", port=world.plain_port)))
+    served_by(dev, "longlived.test", "plain-a")
+    cluster = f"longlived:{world.plain_port}"
+    eds = [c for c in dev.admin.config_dump(resource="dynamic_active_clusters")["configs"]
+           if c["cluster"]["name"] == cluster]
+    assert eds and eds[0]["cluster"]["type"] == "EDS", eds
+
+    client = http.client.HTTPConnection(*dev.proxy, timeout=10)
+    try:
+        client.request("GET", "/before", headers={"Host": "longlived.test"})
+        first = client.getresponse()
+        assert (first.status, json.loads(first.read())["server"]) == (200, "plain-a")
+        wait_until(lambda: _cluster_stat(dev, cluster, "upstream_cx_active") >= 1, timeout=CONVERGE,
+                   message=f"an idle upstream connection kept open by {cluster}")
+        modified = stat_sum(dev, "cluster_manager.cluster_modified")
+        opened = _cluster_stat(dev, cluster, "upstream_cx_total")
+
+        objs.apply(docs(backend("longlived", ["ip:127.0.0.1", "ip:127.0.0.2"])))
+        wait_until(lambda: len(dev.admin.cluster_hosts(cluster)) == 2, timeout=CONVERGE,
+                   message=f"{cluster} has both endpoints")
+
+        assert stat_sum(dev, "cluster_manager.cluster_modified") == modified, "the edit replaced the cluster"
+        assert _cluster_stat(dev, cluster, "upstream_cx_destroy") == 0, "the edit closed upstream connections"
+        assert _cluster_stat(dev, cluster, "upstream_cx_active") >= 1
+        # The client's connection is the one it opened before the edit, and still serves.
+        client.request("GET", "/after", headers={"Host": "longlived.test"})
+        after = client.getresponse()
+        assert after.status == 200 and json.loads(after.read())["server"] in ("plain-a", "plain-b")
+        assert _cluster_stat(dev, cluster, "upstream_cx_total") >= opened
+    finally:
+        client.close()
+    wait_until(lambda: {"plain-a", "plain-b"} <= set(servers_reached(dev.proxy, {"plain-a", "plain-b"},
+                                                                     host_header="longlived.test")),
+               timeout=CONVERGE, message="both endpoints answer after the edit")
+
+    # A change that does replace the cluster (its protocol) gets its endpoints at once: Envoy's new cluster is not
+    # left warming until EDS's initial fetch timeout (15 s), on either protocol.
+    modified = stat_sum(dev, "cluster_manager.cluster_modified")
+    objs.apply(docs(backend("longlived", ["ip:127.0.0.1", "ip:127.0.0.2"], protocol="h2c")))
+    wait_until(lambda: stat_sum(dev, "cluster_manager.cluster_modified") > modified, timeout=CONVERGE,
+               message=f"{cluster} replaced for h2c")
+    wait_until(lambda: stat_sum(dev, "cluster_manager.warming_clusters") == 0
+               and len(dev.admin.cluster_hosts(cluster)) == 2, timeout=5,
+               message=f"{cluster} active with both endpoints within 5 s")
+
+
 def test_deleted_backend_and_route_leave_envoy(dev, world, objs):
     """Deleting a Backend and its route removes its cluster and virtual host from Envoy (delta: removed_resources;
     state of the world: left out of the next set), while the other Backends keep serving."""
@@ -283,6 +341,8 @@ def test_deleted_backend_and_route_leave_envoy(dev, world, objs):
     wait_until(lambda: cluster not in dev.admin.clusters(), timeout=CONVERGE, message=f"{cluster} removed from Envoy")
     dump = json.dumps(dev.admin.config_dump(resource="dynamic_active_clusters"))
     assert f'"{cluster}"' not in dump
+    endpoints = json.dumps(dev.admin.get_json("/config_dump?include_eds"))
+    assert f'"{cluster}"' not in endpoints and f'"stays:{world.plain_port}"' in endpoints
     routes = json.dumps(dev.admin.config_dump(resource="dynamic_route_configs"))
     assert "gone.test" not in routes and "stays.test" in routes
     served_by(dev, "stays.test", "plain-a")

@@ -126,6 +126,8 @@ public struct ControlPlane: Service {
             var update = ResourceUpdate()
             update.upserts[.cluster] = try changes.clusters.mapValues { try Google_Protobuf_Any(message: $0) }
             update.removals[.cluster] = changes.removedClusters
+            update.upserts[.endpoint] = try changes.loadAssignments.mapValues { try Google_Protobuf_Any(message: $0) }
+            update.removals[.endpoint] = changes.removedLoadAssignments
             if let listener = changes.listener {
                 update.upserts[.listener] = [listener.name: try Google_Protobuf_Any(message: listener)]
             }
@@ -146,6 +148,7 @@ public struct ControlPlane: Service {
                     metadata: [
                         "version": "\(version)", "changed_clusters": "\(changes.clusters.count)",
                         "removed_clusters": "\(changes.removedClusters.count)",
+                        "changed_load_assignments": "\(changes.loadAssignments.count)",
                         "backends": "\(outcomes.backends.count)", "routes": "\(outcomes.routes.count)",
                         "translation_ms": "\((ContinuousClock.now - started).fractionalMilliseconds)",
                     ])

@@ -11,6 +11,10 @@ struct ProgrammedState: Sendable {
         var version: UInt64
         /// Cluster names of the object in that version, to blame it for a NACK that names one.
         var clusters: [String]
+        /// Whether those clusters take their endpoints over EDS: then a proxy has the object only once it has
+        /// acknowledged EDS too. Other objects ignore EDS on a proxy that never subscribed to it (Envoy asks for
+        /// load assignments only once it has an EDS cluster).
+        var needsEndpoints = false
         /// When the translation that first carried this generation began (the control plane had just seen it).
         var startedAt: ContinuousClock.Instant?
     }
@@ -41,14 +45,16 @@ struct ProgrammedState: Sendable {
         var changed: Set<String> = []
         for name in backends {
             if let outcome = outcomes.backends[name] {
-                changed.formUnion(note("backend/\(name)", outcome.generation, version, outcome.clusters, startedAt))
+                changed.formUnion(note(
+                    "backend/\(name)", outcome.generation, version, outcome.clusters, outcome.usesEndpointDiscovery,
+                    startedAt))
             } else {
                 history["backend/\(name)"] = nil
             }
         }
         for name in routes {
             if let outcome = outcomes.routes[name] {
-                changed.formUnion(note("route/\(name)", outcome.generation, version, [], startedAt))
+                changed.formUnion(note("route/\(name)", outcome.generation, version, [], false, startedAt))
             } else {
                 history["route/\(name)"] = nil
             }
@@ -58,14 +64,16 @@ struct ProgrammedState: Sendable {
     }
 
     private mutating func note(
-        _ key: String, _ generation: Int64, _ version: UInt64, _ clusters: [String], _ startedAt: ContinuousClock.Instant?
+        _ key: String, _ generation: Int64, _ version: UInt64, _ clusters: [String], _ needsEndpoints: Bool,
+        _ startedAt: ContinuousClock.Instant?
     ) -> Set<String> {
         var entries = history[key] ?? []
         // A new generation, or the same one now built into other clusters (a route started or stopped using it).
         guard entries.last?.generation != generation || entries.last?.clusters != clusters else { return [] }
         // The same generation rebuilt keeps the time it was first seen.
         let first = entries.last { $0.generation == generation }?.startedAt ?? startedAt
-        entries.append(Published(generation: generation, version: version, clusters: clusters, startedAt: first))
+        entries.append(Published(
+            generation: generation, version: version, clusters: clusters, needsEndpoints: needsEndpoints, startedAt: first))
         if entries.count > 16 { entries.removeFirst(entries.count - 16) }
         history[key] = entries
         return [key]
@@ -80,7 +88,7 @@ struct ProgrammedState: Sendable {
         else { return nil }
         var last = started
         for node in nodes.values {
-            for type in XDSType.allCases {
+            for type in XDSType.allCases where entry.applies(type, to: node) {
                 guard let at = node.types[type]?.acknowledgedAt(atLeast: entry.version) else { return nil }
                 last = max(last, at)
             }
@@ -118,10 +126,11 @@ struct ProgrammedState: Sendable {
         // applied for this object.
         var acked = UInt64.max
         for node in nodes.values {
-            for type in XDSType.allCases {
+            for type in XDSType.allCases where latest.applies(type, to: node) {
                 let state = node.types[type]
                 var applied = state?.ackedVersion.flatMap(UInt64.init) ?? 0
-                if type == .cluster, let rejected = state?.rejected, let version = UInt64(rejected.version),
+                // EDS rejections name their cluster as CDS ones do.
+                if type == .cluster || type == .endpoint, let rejected = state?.rejected, let version = UInt64(rejected.version),
                     names(rejected.message), !latest.clusters.contains(where: { rejected.message.contains($0) })
                 {
                     applied = max(applied, version)
@@ -132,5 +141,12 @@ struct ProgrammedState: Sendable {
         let programmed = entries.last { $0.version <= acked }
         if programmed?.generation == latest.generation { return .programmed(generation: latest.generation) }
         return .pending(programmedGeneration: programmed?.generation)
+    }
+}
+
+extension ProgrammedState.Published {
+    /// Whether a proxy must have acknowledged `type` for this entry to be on it.
+    func applies(_ type: XDSType, to node: ProxyTracker.NodeState) -> Bool {
+        type != .endpoint || needsEndpoints || node.types[.endpoint] != nil
     }
 }

@@ -11,6 +11,7 @@ extension EnvoyResources {
         }
         return .object([
             "clusters": try render(clusters),
+            "load_assignments": try render(loadAssignments),
             "listeners": try render(listeners),
             "route_configurations": try render(routeConfigurations),
         ])

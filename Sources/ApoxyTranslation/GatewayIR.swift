@@ -94,6 +94,9 @@ public struct GatewayIR: Sendable, Hashable {
         public var message: String
         /// Clusters built from this Backend (empty when no route uses it).
         public var clusters: [String]
+        /// Whether those clusters take their endpoints over EDS, so that a proxy has them only once it acknowledged
+        /// the load assignments too.
+        public var usesEndpointDiscovery = false
     }
 
     /// A route's `Accepted` and `ResolvedRefs` results.

@@ -24,6 +24,11 @@ public struct TranslationChanges: Sendable {
     public var clusters: [String: Envoy_Config_Cluster_V3_Cluster] = [:]
     /// Clusters no longer used by any route.
     public var removedClusters: Set<String> = []
+    /// New or changed load assignments of EDS clusters, by cluster name (sent with their cluster even when only the
+    /// cluster changed: the snapshot keeps an unchanged encoding's version).
+    public var loadAssignments: [String: Envoy_Config_Endpoint_V3_ClusterLoadAssignment] = [:]
+    /// Load assignments whose cluster is gone or no longer takes its endpoints over EDS.
+    public var removedLoadAssignments: Set<String> = []
     /// The listener, when its filters changed (and on the first `apply`).
     public var listener: Envoy_Config_Listener_V3_Listener?
     /// The packed route configuration, when a virtual host changed (and on the first `apply`).
@@ -35,7 +40,8 @@ public struct TranslationChanges: Sendable {
 
     /// Whether no resource changed (outcomes may still have).
     public var resourcesUnchanged: Bool {
-        clusters.isEmpty && removedClusters.isEmpty && listener == nil && routeConfiguration == nil
+        clusters.isEmpty && removedClusters.isEmpty && loadAssignments.isEmpty && removedLoadAssignments.isEmpty
+            && listener == nil && routeConfiguration == nil
     }
 }
 
@@ -131,7 +137,11 @@ public struct IncrementalTranslator: Sendable {
             result.routeConfiguration = routeConfiguration()
         }
         for name in result.backends where outcomes.backends[name] != nil {
-            outcomes.backends[name]?.clusters = (clustersByBackend[name] ?? []).sorted()
+            let names = (clustersByBackend[name] ?? []).sorted()
+            outcomes.backends[name]?.clusters = names
+            outcomes.backends[name]?.usesEndpointDiscovery = names.contains {
+                clusters[$0].map { Translator.loadAssignment($0.cluster) != nil } ?? false
+            }
         }
         return result
     }
@@ -191,6 +201,11 @@ public struct IncrementalTranslator: Sendable {
             let current = clusters[name]?.cluster
             guard current != previous else { continue }
             let backend = (current ?? previous)!.backend
+            if let assignment = current.flatMap(Translator.loadAssignment) {
+                result.loadAssignments[name] = assignment
+            } else if let previous, Translator.loadAssignment(previous) != nil {
+                result.removedLoadAssignments.insert(name)
+            }
             if let current {
                 result.clusters[name] = try Translator.cluster(current, options: options)
                 clustersByBackend[backend, default: []].insert(name)

@@ -5,6 +5,8 @@ public import SwiftProtobuf
 /// Envoy resources of one translation, by xDS type.
 public struct EnvoyResources: Sendable, Equatable {
     public var clusters: [Envoy_Config_Cluster_V3_Cluster] = []
+    /// The endpoints of the clusters that take them over EDS (those of IP-only Backends), by cluster name order.
+    public var loadAssignments: [Envoy_Config_Endpoint_V3_ClusterLoadAssignment] = []
     public var listeners: [Envoy_Config_Listener_V3_Listener] = []
     public var routeConfigurations: [Envoy_Config_Route_V3_RouteConfiguration] = []
 
@@ -23,10 +25,12 @@ extension Translator {
         return options
     }()
 
-    /// Builds the Envoy resources of an intermediate model: clusters, the listener, and its route configuration.
+    /// Builds the Envoy resources of an intermediate model: clusters, their load assignments, the listener, and its
+    /// route configuration.
     public static func envoyResources(_ ir: GatewayIR, options: TranslatorOptions) throws -> EnvoyResources {
         var resources = EnvoyResources()
         resources.clusters = try ir.clusters.map { try cluster($0, options: options) }
+        resources.loadAssignments = ir.clusters.compactMap(loadAssignment)
         resources.listeners = [try listener(ir, options: options)]
         resources.routeConfigurations = [try routeConfiguration(ir, options: options)]
         return resources
@@ -98,27 +102,24 @@ extension Translator {
         cluster.name = ir.name
         cluster.connectTimeout = duration(options.connectTimeout)
         switch ir.discovery {
-        case .staticIPs(let endpoints), .strictDNS(let endpoints):
-            if case .strictDNS = ir.discovery {
-                cluster.type = .strictDns
-                cluster.dnsLookupFamily = lookupFamily(options.strictDNSLookupFamily)
-                if let resolver = try dnsResolver(options) { cluster.typedDnsResolverConfig = resolver }
-            } else {
-                cluster.type = .static
-            }
+        case .staticIPs:
+            // Endpoints over EDS, so that editing them updates the cluster's hosts in place instead of replacing the
+            // cluster (which would drain its connections).
+            cluster.type = .eds
+            var configSource = Envoy_Config_Core_V3_ConfigSource()
+            configSource.ads = Envoy_Config_Core_V3_AggregatedConfigSource()
+            configSource.resourceApiVersion = .v3
+            var eds = Envoy_Config_Cluster_V3_Cluster.EdsClusterConfig()
+            eds.edsConfig = configSource
+            cluster.edsClusterConfig = eds
             cluster.lbPolicy = .roundRobin
-            var locality = Envoy_Config_Endpoint_V3_LocalityLbEndpoints()
-            locality.lbEndpoints = endpoints.map { endpoint in
-                var lbEndpoint = Envoy_Config_Endpoint_V3_LbEndpoint()
-                var envoyEndpoint = Envoy_Config_Endpoint_V3_Endpoint()
-                envoyEndpoint.address = socketAddress(endpoint.address, endpoint.port)
-                lbEndpoint.endpoint = envoyEndpoint
-                return lbEndpoint
-            }
-            var assignment = Envoy_Config_Endpoint_V3_ClusterLoadAssignment()
-            assignment.clusterName = ir.name
-            assignment.endpoints = [locality]
-            cluster.loadAssignment = assignment
+        case .strictDNS(let endpoints):
+            // STRICT_DNS resolves the names of its own inline assignment; EDS cannot carry names to resolve.
+            cluster.type = .strictDns
+            cluster.dnsLookupFamily = lookupFamily(options.strictDNSLookupFamily)
+            if let resolver = try dnsResolver(options) { cluster.typedDnsResolverConfig = resolver }
+            cluster.lbPolicy = .roundRobin
+            cluster.loadAssignment = loadAssignment(name: ir.name, endpoints)
         case .dynamicForwardProxy(let cache):
             cluster.lbPolicy = .clusterProvided
             var config = Envoy_Extensions_Clusters_DynamicForwardProxy_V3_ClusterConfig()
@@ -146,6 +147,29 @@ extension Translator {
             cluster.transportSocket = try upstreamTLS(alpn: ir.upstreamProtocol == .h2 ? "h2" : "http/1.1", options: options)
         }
         return cluster
+    }
+
+    /// The load assignment an EDS cluster is served (nil for clusters that find their hosts themselves).
+    public static func loadAssignment(_ ir: GatewayIR.Cluster) -> Envoy_Config_Endpoint_V3_ClusterLoadAssignment? {
+        guard case .staticIPs(let endpoints) = ir.discovery else { return nil }
+        return loadAssignment(name: ir.name, endpoints)
+    }
+
+    static func loadAssignment(
+        name: String, _ endpoints: [GatewayIR.Endpoint]
+    ) -> Envoy_Config_Endpoint_V3_ClusterLoadAssignment {
+        var locality = Envoy_Config_Endpoint_V3_LocalityLbEndpoints()
+        locality.lbEndpoints = endpoints.map { endpoint in
+            var lbEndpoint = Envoy_Config_Endpoint_V3_LbEndpoint()
+            var envoyEndpoint = Envoy_Config_Endpoint_V3_Endpoint()
+            envoyEndpoint.address = socketAddress(endpoint.address, endpoint.port)
+            lbEndpoint.endpoint = envoyEndpoint
+            return lbEndpoint
+        }
+        var assignment = Envoy_Config_Endpoint_V3_ClusterLoadAssignment()
+        assignment.clusterName = name
+        assignment.endpoints = [locality]
+        return assignment
     }
 
     /// TLS with each host's own name as SNI and checked against the certificate's SANs, TLS 1.2 to 1.3.

@@ -37,7 +37,10 @@ public enum Translator {
         if !anyHostRoutes.isEmpty { ir.virtualHosts.append(virtualHost("*", routes: [], anyHostRoutes: anyHostRoutes)) }
         ir.clusters = clusters.values.sorted { $0.name < $1.name }
         ir.dynamicProxyFilters = filters.values.sorted { $0.filterName < $1.filterName }
-        for cluster in ir.clusters { ir.backends[cluster.backend]?.clusters.append(cluster.name) }
+        for cluster in ir.clusters {
+            ir.backends[cluster.backend]?.clusters.append(cluster.name)
+            if loadAssignment(cluster) != nil { ir.backends[cluster.backend]?.usesEndpointDiscovery = true }
+        }
         return ir
     }
 

@@ -21,6 +21,10 @@ struct DeltaStreamSession: DiscoverySession {
         var lastRejected = false
         /// A NACK forgot what a push carried: the next push compares every name, not just the changed ones.
         var resendPending = false
+        /// Names to send with the next push even though Envoy holds their version: the load assignments of EDS
+        /// clusters just sent again. Envoy warms a replaced cluster until its load assignment arrives, and its
+        /// subscription did not change, so it does not ask (it would wait for the initial fetch timeout, 15 s).
+        var resend: Set<String> = []
 
         func wants(_ name: String) -> Bool { wildcard || names.contains(name) }
     }
@@ -80,7 +84,7 @@ struct DeltaStreamSession: DiscoverySession {
                 // says nothing about those resources. Send them again now (they will be refused again, and recorded).
                 subscription.syncedVersion = nil
                 subscriptions[type] = subscription
-                return (opened, push(type, always: false, tracker: tracker).map { [$0] } ?? [])
+                return (opened, pushWithFollowers(type, always: false, tracker: tracker))
             } else {
                 subscription.lastRejected = false
                 tracker.acknowledged(node: nodeID, type: type, version: answered.version)
@@ -126,7 +130,16 @@ struct DeltaStreamSession: DiscoverySession {
         subscriptions[type] = subscription
         // A first request is always answered, even with nothing, because Envoy waits for it to finish starting.
         guard isFirst || subscriptionChanged else { return (opened, []) }
-        return (opened, push(type, always: isFirst, tracker: tracker).map { [$0] } ?? [])
+        return (opened, pushWithFollowers(type, always: isFirst, tracker: tracker))
+    }
+
+    /// A push of `type`, followed by the load assignments it made due when it carried clusters.
+    private mutating func pushWithFollowers(
+        _ type: XDSType, always: Bool, tracker: ProxyTracker
+    ) -> [Envoy_Service_Discovery_V3_DeltaDiscoveryResponse] {
+        var responses = push(type, always: always, tracker: tracker).map { [$0] } ?? []
+        if type == .cluster, let endpoints = push(.endpoint, always: false, tracker: tracker) { responses.append(endpoints) }
+        return responses
     }
 
     mutating func pushes(tracker: ProxyTracker) -> [Envoy_Service_Discovery_V3_DeltaDiscoveryResponse] {
@@ -137,7 +150,9 @@ struct DeltaStreamSession: DiscoverySession {
     mutating func push(
         _ type: XDSType, always: Bool, tracker: ProxyTracker
     ) -> Envoy_Service_Discovery_V3_DeltaDiscoveryResponse? {
-        guard var subscription = subscriptions[type], subscription.syncedVersion != snapshot.version else { return nil }
+        guard var subscription = subscriptions[type],
+            subscription.syncedVersion != snapshot.version || !subscription.resend.isEmpty
+        else { return nil }
         let resources = snapshot[type]
         // One version behind (the usual case): only the names that changed can differ; otherwise compare all.
         let candidates: [String]
@@ -146,11 +161,13 @@ struct DeltaStreamSession: DiscoverySession {
         } else {
             candidates = Array(Set(resources.keys).union(subscription.known.keys))
         }
+        let resend = subscription.resend
+        subscription.resend = []
         var updated: [Envoy_Service_Discovery_V3_Resource] = []
         var removed: [String] = []
-        for name in Set(candidates).sorted() {
+        for name in Set(candidates).union(resend).sorted() {
             if let resource = resources[name], subscription.wants(name) {
-                guard subscription.known[name] != resource.version else { continue }
+                guard subscription.known[name] != resource.version || resend.contains(name) else { continue }
                 var entry = Envoy_Service_Discovery_V3_Resource()
                 entry.name = name
                 entry.version = resource.version
@@ -167,6 +184,13 @@ struct DeltaStreamSession: DiscoverySession {
         subscription.syncedVersion = snapshot.version
         subscription.resendPending = false
         defer { subscriptions[type] = subscription }
+        if type == .cluster, !updated.isEmpty, var endpoints = subscriptions[.endpoint] {
+            // Every EDS cluster sent is (re)created by Envoy and waits for its load assignment.
+            for entry in updated where endpoints.wants(entry.name) && endpoints.known[entry.name] != nil {
+                endpoints.resend.insert(entry.name)
+            }
+            subscriptions[.endpoint] = endpoints
+        }
         if updated.isEmpty, removed.isEmpty, !always {
             // Nothing to send. If every push was applied, Envoy holds this version of the type already.
             if subscription.pending.isEmpty, !subscription.lastRejected, let node {

@@ -81,25 +81,29 @@ public struct Snapshot: Sendable {
     public subscript(type: XDSType) -> ResourceMap { resources[type] ?? [:] }
 
     /// Packs typed resources after checking that they are consistent: every route configuration a listener loads
-    /// over RDS exists, and every cluster a route sends to exists. Envoy would otherwise serve 404s or 503s.
+    /// over RDS exists, every cluster a route sends to exists, and every cluster that takes its endpoints over EDS has
+    /// a load assignment. Envoy would otherwise serve 404s or 503s, or keep a cluster warming.
     public init(
         version: String,
         clusters: [Envoy_Config_Cluster_V3_Cluster],
+        loadAssignments: [Envoy_Config_Endpoint_V3_ClusterLoadAssignment] = [],
         listeners: [Envoy_Config_Listener_V3_Listener],
         routeConfigurations: [Envoy_Config_Route_V3_RouteConfiguration]
     ) throws(SnapshotError) {
-        let problems = Self.problems(clusters: clusters, listeners: listeners, routeConfigurations: routeConfigurations)
+        let problems = Self.problems(
+            clusters: clusters, loadAssignments: loadAssignments, listeners: listeners,
+            routeConfigurations: routeConfigurations)
         guard problems.isEmpty else { throw SnapshotError(problems: problems) }
         do {
+            func pack(_ named: [(String, some SwiftProtobuf.Message)]) throws -> ResourceMap {
+                // Names are unique: `problems` refused duplicates.
+                ResourceMap(uniqueKeysWithValues: try named.map { ($0.0, XDSResource(try Google_Protobuf_Any(message: $0.1))) })
+            }
             var resources: [XDSType: ResourceMap] = [:]
-            resources[.cluster] = ResourceMap(
-                uniqueKeysWithValues: try clusters.map { ($0.name, XDSResource(try Google_Protobuf_Any(message: $0))) })
-            resources[.listener] = ResourceMap(
-                uniqueKeysWithValues: try listeners.map { ($0.name, XDSResource(try Google_Protobuf_Any(message: $0))) })
-            resources[.routeConfiguration] = ResourceMap(
-                uniqueKeysWithValues: try routeConfigurations.map {
-                    ($0.name, XDSResource(try Google_Protobuf_Any(message: $0)))
-                })
+            resources[.cluster] = try pack(clusters.map { ($0.name, $0) })
+            resources[.endpoint] = try pack(loadAssignments.map { ($0.clusterName, $0) })
+            resources[.listener] = try pack(listeners.map { ($0.name, $0) })
+            resources[.routeConfiguration] = try pack(routeConfigurations.map { ($0.name, $0) })
             self.init(version: version, resources: resources, changes: nil)
         } catch {
             throw SnapshotError(problems: ["cannot encode resources: \(error)"])
@@ -108,12 +112,19 @@ public struct Snapshot: Sendable {
 
     /// Dangling references and duplicate names among typed resources; empty when they are consistent.
     static func problems(
-        clusters: [Envoy_Config_Cluster_V3_Cluster], listeners: [Envoy_Config_Listener_V3_Listener],
-        routeConfigurations: [Envoy_Config_Route_V3_RouteConfiguration]
+        clusters: [Envoy_Config_Cluster_V3_Cluster], loadAssignments: [Envoy_Config_Endpoint_V3_ClusterLoadAssignment],
+        listeners: [Envoy_Config_Listener_V3_Listener], routeConfigurations: [Envoy_Config_Route_V3_RouteConfiguration]
     ) -> [String] {
         let clusterNames = Set(clusters.map(\.name))
         let routeNames = Set(routeConfigurations.map(\.name))
+        let assignmentNames = Set(loadAssignments.map(\.clusterName))
         var problems: [String] = []
+        for cluster in clusters where cluster.type == .eds {
+            let service = cluster.edsClusterConfig.serviceName.isEmpty ? cluster.name : cluster.edsClusterConfig.serviceName
+            if !assignmentNames.contains(service) {
+                problems.append("cluster \(cluster.name) takes its endpoints over EDS but load assignment \(service) is missing")
+            }
+        }
         for listener in listeners {
             for chain in listener.filterChains {
                 for filter in chain.filters where filter.typedConfig.isA(
@@ -149,8 +160,8 @@ public struct Snapshot: Sendable {
         }
         // Two resources of one type under one name: Envoy would keep one of them, and a map built from them would
         // trap; refuse the snapshot instead.
-        for (type, names) in [("cluster", clusters.map(\.name)), ("listener", listeners.map(\.name)),
-                              ("route configuration", routeConfigurations.map(\.name))] {
+        for (type, names) in [("cluster", clusters.map(\.name)), ("load assignment", loadAssignments.map(\.clusterName)),
+                              ("listener", listeners.map(\.name)), ("route configuration", routeConfigurations.map(\.name))] {
             var seen = Set<String>()
             for name in names where !seen.insert(name).inserted {
                 problems.append("two of \(type) \(name)")

@@ -24,7 +24,8 @@ enum TranslationBench {
             let started = ContinuousClock.now
             let (_, resources) = try Translator.translate(backends: backends, routes: routes, options: options)
             let snapshot = try Snapshot(
-                version: String(iteration + 1), clusters: resources.clusters, listeners: resources.listeners,
+                version: String(iteration + 1), clusters: resources.clusters, loadAssignments: resources.loadAssignments,
+                listeners: resources.listeners,
                 routeConfigurations: resources.routeConfigurations)
             let elapsed = ContinuousClock.now - started
             clusters = snapshot[XDSType.cluster].count

@@ -137,6 +137,61 @@ struct DeltaStreamSessionTests {
         #expect(tracker.nodeState("proxy-1")?.types[.cluster]?.ackedVersion == "2")
     }
 
+    /// An EDS cluster and its load assignment, with `port` changing the cluster and `address` the endpoints.
+    static func edsSnapshot(_ clusters: [(name: String, port: UInt32, address: String)]) throws -> Snapshot {
+        var route = Envoy_Config_Route_V3_RouteConfiguration()
+        route.name = "apoxy"
+        let built = clusters.map { entry in
+            var cluster = Envoy_Config_Cluster_V3_Cluster()
+            cluster.name = entry.name
+            cluster.type = .eds
+            cluster.edsClusterConfig.edsConfig.ads = Envoy_Config_Core_V3_AggregatedConfigSource()
+            cluster.connectTimeout.seconds = Int64(entry.port)
+            var assignment = Envoy_Config_Endpoint_V3_ClusterLoadAssignment()
+            assignment.clusterName = entry.name
+            var endpoint = Envoy_Config_Endpoint_V3_LbEndpoint()
+            endpoint.endpoint.address.socketAddress.address = entry.address
+            assignment.endpoints = [Envoy_Config_Endpoint_V3_LocalityLbEndpoints.with { $0.lbEndpoints = [endpoint] }]
+            return (cluster, assignment)
+        }
+        return try Snapshot(
+            version: "", clusters: built.map(\.0), loadAssignments: built.map(\.1), listeners: [],
+            routeConfigurations: [route])
+    }
+
+    @Test func aReplacedEDSClusterIsSentItsUnchangedLoadAssignmentAgain() throws {
+        store.publish(try Self.edsSnapshot([("a:80", 1, "10.0.0.1"), ("b:80", 1, "10.0.0.2")]))
+        var session = session()
+        let clusters = session.handle(request(.cluster), tracker: tracker).responses
+        _ = session.handle(request(.cluster, nonce: clusters[0].nonce), tracker: tracker)
+        // Envoy asks for the load assignments of the EDS clusters it was sent.
+        let endpoints = session.handle(request(.endpoint, subscribe: ["a:80", "b:80"]), tracker: tracker).responses
+        #expect(endpoints.map { $0.resources.map(\.name) } == [["a:80", "b:80"]])
+        _ = session.handle(request(.endpoint, nonce: endpoints[0].nonce), tracker: tracker)
+
+        // a's endpoints edited: only its load assignment goes, the cluster stays.
+        store.publish(try Self.edsSnapshot([("a:80", 1, "10.0.0.9"), ("b:80", 1, "10.0.0.2")]))
+        session.snapshot = store.current
+        let edit = session.pushes(tracker: tracker)
+        #expect(edit.map(\.typeURL) == [XDSType.endpoint.rawValue])
+        #expect(edit.first?.resources.map(\.name) == ["a:80"])
+        _ = session.handle(request(.endpoint, nonce: edit[0].nonce), tracker: tracker)
+
+        // b's cluster replaced, its endpoints unchanged: Envoy re-creates b and warms it until a load assignment
+        // arrives, without asking (its subscription is the same), so b's goes again right after the cluster.
+        store.publish(try Self.edsSnapshot([("a:80", 1, "10.0.0.9"), ("b:80", 2, "10.0.0.2")]))
+        session.snapshot = store.current
+        let replaced = session.pushes(tracker: tracker)
+        #expect(replaced.map(\.typeURL) == [XDSType.cluster.rawValue, XDSType.endpoint.rawValue])
+        #expect(replaced.map { $0.resources.map(\.name) } == [["b:80"], ["b:80"]])
+        for response in replaced {
+            _ = session.handle(request(XDSType(rawValue: response.typeURL)!, nonce: response.nonce), tracker: tracker)
+        }
+        #expect(tracker.nodeState("proxy-1")?.types[.endpoint]?.ackedVersion == "3")
+        // Nothing else is due.
+        #expect(session.pushes(tracker: tracker).allSatisfy { $0.resources.isEmpty && $0.removedResources.isEmpty })
+    }
+
     @Test func reconnectWithInitialVersionsSendsOnlyWhatDiffers() throws {
         store.publish(try Self.snapshot([Self.cluster("a:80"), Self.cluster("b:80", port: 81)]))
         let versions = store.current[.cluster]

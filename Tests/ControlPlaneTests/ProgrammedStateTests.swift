@@ -57,13 +57,14 @@ struct ProgrammedStateTests {
         #expect(state.propagation(for: "backend/web", nodes: partial) == nil)
         let measured = state.propagation(for: "backend/web", nodes: tracker.connectedNodes)
         #expect(measured?.generation == 1)
-        #expect(measured?.latency == .milliseconds(32))
+        // Node b's last type (of four) is acknowledged at 30 + 3 ms.
+        #expect(measured?.latency == .milliseconds(33))
         #expect(measured?.proxies == 2)
         #expect(StatusWriter.format(.milliseconds(32)) == "32ms")
         #expect(StatusWriter.format(.microseconds(12_345)) == "12.345ms")
         // A re-ACK of the same version does not move the time.
         tracker.acknowledged(node: "b", type: .routeConfiguration, version: "3", at: start + .seconds(9))
-        #expect(state.propagation(for: "backend/web", nodes: tracker.connectedNodes)?.latency == .milliseconds(32))
+        #expect(state.propagation(for: "backend/web", nodes: tracker.connectedNodes)?.latency == .milliseconds(33))
         // Pending generations have no propagation.
         state.record(ir: ir([("web", 2, ["web:80"])]), version: 4, published: true, startedAt: start + .seconds(10))
         #expect(state.propagation(for: "backend/web", nodes: tracker.connectedNodes) == nil)
@@ -76,8 +77,27 @@ struct ProgrammedStateTests {
         #expect(state.result(for: "backend/bad", nodes: nodes) == .rejected(generation: 1, message: "Error adding/updating cluster(s) bad:443: Invalid path"))
         // Envoy applied the rest of that update.
         var applied = nodes
-        for type in [XDSType.listener, .routeConfiguration] { applied["p"]?.types[type]?.ackedVersion = "4" }
+        for type in [XDSType.endpoint, .listener, .routeConfiguration] { applied["p"]?.types[type]?.ackedVersion = "4" }
         #expect(state.result(for: "backend/good", nodes: applied) == .programmed(generation: 1))
+    }
+
+    @Test func endpointsCountOnlyForBackendsServedOverEDSOrProxiesSubscribedToThem() {
+        var state = ProgrammedState()
+        var backends = ir([("static", 1, ["static:80"]), ("dns", 1, ["dns:80"])])
+        backends.backends["static"]?.usesEndpointDiscovery = true
+        state.record(ir: backends, version: 2, published: true)
+        // A proxy that never asked for load assignments (Envoy does once it has an EDS cluster).
+        var withoutEDS = node(acked: "2")
+        withoutEDS.types[.endpoint] = nil
+        #expect(state.result(for: "backend/dns", nodes: ["p": withoutEDS]) == .programmed(generation: 1))
+        #expect(state.result(for: "backend/static", nodes: ["p": withoutEDS]) == .pending(programmedGeneration: nil),
+                "the cluster is warming until its load assignment is acknowledged")
+        // Subscribed, but its load assignments are a version behind: neither object is on that proxy yet.
+        var behind = node(acked: "2")
+        behind.types[.endpoint]?.ackedVersion = "1"
+        #expect(state.result(for: "backend/static", nodes: ["p": behind]) == .pending(programmedGeneration: nil))
+        #expect(state.result(for: "backend/dns", nodes: ["p": behind]) == .pending(programmedGeneration: nil))
+        #expect(state.result(for: "backend/static", nodes: ["p": node(acked: "2")]) == .programmed(generation: 1))
     }
 
     @Test func deletedObjectsAreForgotten() {

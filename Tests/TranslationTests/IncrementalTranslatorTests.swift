@@ -25,6 +25,7 @@ struct IncrementalTranslatorTests {
     /// What a consumer of the changes holds: the resources and outcomes applied so far.
     struct Applied {
         var clusters: [String: Envoy_Config_Cluster_V3_Cluster] = [:]
+        var loadAssignments: [String: Envoy_Config_Endpoint_V3_ClusterLoadAssignment] = [:]
         var listener: Envoy_Config_Listener_V3_Listener?
         var routeConfiguration: Data?
         var backends: [String: GatewayIR.BackendOutcome] = [:]
@@ -33,6 +34,8 @@ struct IncrementalTranslatorTests {
         mutating func apply(_ changes: TranslationChanges, from translator: IncrementalTranslator) {
             for name in changes.removedClusters { clusters[name] = nil }
             clusters.merge(changes.clusters) { $1 }
+            for name in changes.removedLoadAssignments { loadAssignments[name] = nil }
+            loadAssignments.merge(changes.loadAssignments) { $1 }
             if let listener = changes.listener { self.listener = listener }
             if let routes = changes.routeConfiguration { routeConfiguration = routes.value }
             for name in changes.backends { backends[name] = translator.outcomes.backends[name] }
@@ -125,6 +128,9 @@ struct IncrementalTranslatorTests {
             #expect(applied.backends == Dictionary(uniqueKeysWithValues: ir.backends.map { ($0.key, $0.value) }), context)
             #expect(applied.routes == Dictionary(uniqueKeysWithValues: ir.routes.map { ($0.key, $0.value) }), context)
             #expect(applied.clusters == Dictionary(uniqueKeysWithValues: full.clusters.map { ($0.name, $0) }), context)
+            #expect(
+                applied.loadAssignments == Dictionary(uniqueKeysWithValues: full.loadAssignments.map { ($0.clusterName, $0) }),
+                context)
             #expect(applied.listener == full.listeners.first, context)
             let expectedRoutes: Data = try full.routeConfigurations[0].serializedBytes(options: Translator.deterministic)
             #expect(applied.routeConfiguration == expectedRoutes, context)
@@ -155,12 +161,17 @@ struct IncrementalTranslatorTests {
             changes.routes["r\(index)"] = RouteSource(
                 name: "r\(index)", hostnames: ["h\(index).example.com"], rules: [.init(backendRefs: [.init(name: "b\(index)", port: 80)])])
         }
-        _ = try translator.apply(changes)
+        let before = try translator.apply(changes)
         var edit = SourceChanges()
         edit.backends["b1"] = Backend(
             metadata: ObjectMeta(name: "b1"), spec: BackendSpec(endpoints: [BackendEndpoint(ip: "10.0.0.2")]))
         let result = try translator.apply(edit)
         #expect(result.clusters.keys.sorted() == ["b1:80"])
+        // The endpoints travel over EDS: the cluster itself encodes as before, so Envoy keeps it (and its connections).
+        #expect(result.clusters["b1:80"] == before.clusters["b1:80"])
+        #expect(result.clusters["b1:80"]?.type == .eds)
+        #expect(result.loadAssignments.keys.sorted() == ["b1:80"])
+        #expect(result.loadAssignments["b1:80"]?.endpoints.first?.lbEndpoints.first?.endpoint.address.socketAddress.address == "10.0.0.2")
         #expect(result.removedClusters.isEmpty)
         #expect(result.listener == nil)
         #expect(result.routeConfiguration == nil, "the route still sends to b1:80, so no virtual host changed")
@@ -169,6 +180,7 @@ struct IncrementalTranslatorTests {
         delete.routes["r2"] = .some(nil)
         let deleted = try translator.apply(delete)
         #expect(deleted.removedClusters == ["b2:80"])
+        #expect(deleted.removedLoadAssignments == ["b2:80"])
         #expect(deleted.routeConfiguration != nil)
         #expect(deleted.routes == ["r2"])
         #expect(deleted.backends == ["b2"], "b2 lost its cluster")
