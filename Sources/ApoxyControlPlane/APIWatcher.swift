@@ -40,8 +40,9 @@ final class APIWatcher: Sendable {
     let api: APIEndpoint
     let path: String
     let logger: Logger
-    /// The objects (nil before the first list) and the names whose translation input changed since `takeChanges`.
-    private let state = Mutex<(objects: [String: JSONValue]?, dirty: Set<String>)>((nil, []))
+    /// The objects (nil before the first list), the names whose translation input changed since `takeChanges`, and
+    /// the names that changed in any way (status included) since `takeStatusChanges`.
+    private let state = Mutex<(objects: [String: JSONValue]?, dirty: Set<String>, statusDirty: Set<String>)>((nil, [], []))
     private let changes: AsyncStream<Void>.Continuation
     /// Told about status-only changes, which need no translation but may need a status write (another backplane's
     /// write can have dropped this one's entry).
@@ -70,6 +71,15 @@ final class APIWatcher: Sendable {
             for name in state.dirty { changes[name] = .some(objects[name]) }
             state.dirty = []
             return changes
+        }
+    }
+
+    /// The objects that changed in any way since the last call, status writes included: the status writer looks at
+    /// these (and at what the translation changed) instead of every object.
+    func takeStatusChanges() -> Set<String> {
+        state.withLock { state in
+            defer { state.statusDirty = [] }
+            return state.statusDirty
         }
     }
 
@@ -124,6 +134,8 @@ final class APIWatcher: Sendable {
                 state.dirty.insert(name)
             }
             for name in previous.keys where items[name] == nil { state.dirty.insert(name) }
+            // Any stored status may have changed during the gap.
+            state.statusDirty.formUnion(items.keys)
             state.objects = items
         }
         changes.yield()
@@ -149,6 +161,7 @@ final class APIWatcher: Sendable {
                 let previous = state.withLock { state in
                     let previous = state.objects?[name]
                     state.objects?[name] = object
+                    state.statusDirty.insert(name)
                     if previous.map({ !Self.sameTranslationInput($0, object) }) ?? true { state.dirty.insert(name) }
                     return previous
                 }

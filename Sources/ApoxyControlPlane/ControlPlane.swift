@@ -66,15 +66,33 @@ public struct ControlPlane: Service {
                 // Status writes need the objects' current status; they run apart so that a slow API server never
                 // delays Envoy's configuration.
                 let writer = StatusWriter(api: api, logger: logger, clock: clock, proxyName: proxyName)
+                // A pass looks only at what may have changed: objects the translation changed, objects whose stored
+                // status changed, Backends still waiting for an ACK, and lost races. A proxy connecting or leaving
+                // changes every object's Programmed: then, and on the first pass, it looks at everything.
+                var seenNodes: Set<String>?
+                var carried = StatusWriter.Scope()
                 for await _ in statusWork {
                     let last = shared.record.withLock { record in record.lastIR.map { ($0, record.programmed) } }
                     guard let (ir, state) = last, let currentBackends = backends.current,
                         let currentRoutes = routes.current
                     else { continue }
-                    let conflicted = await writer.reconcile(
-                        ir: ir, backends: currentBackends, routes: currentRoutes, programmed: state,
-                        nodes: tracker.connectedNodes)
-                    if conflicted {
+                    let nodes = tracker.connectedNodes
+                    var scope = shared.record.withLock { record in
+                        defer { record.statusScope = StatusWriter.Scope() }
+                        return record.statusScope
+                    }
+                    scope.formUnion(carried)
+                    scope.backends.formUnion(backends.takeStatusChanges())
+                    scope.routes.formUnion(routes.takeStatusChanges())
+                    let everything = seenNodes != Set(nodes.keys)
+                    seenNodes = Set(nodes.keys)
+                    guard everything || !scope.isEmpty else { continue }
+                    let outcome = await writer.reconcile(
+                        ir: ir, backends: currentBackends, routes: currentRoutes, scope: everything ? nil : scope,
+                        programmed: state, nodes: nodes)
+                    carried = outcome.conflicted
+                    carried.backends.formUnion(outcome.awaiting)
+                    if !outcome.conflicted.isEmpty {
                         // Another writer (a second backplane) changed the object: try again once its write has
                         // reached this watcher.
                         try? await Task.sleep(for: .milliseconds(200))
@@ -114,6 +132,8 @@ public struct ControlPlane: Service {
         struct Record {
             var programmed = ProgrammedState()
             var lastIR: GatewayIR?
+            /// Objects whose outcome changed since the status loop last looked.
+            var statusScope = StatusWriter.Scope()
         }
         let record = Mutex(Record())
     }
@@ -141,6 +161,8 @@ public struct ControlPlane: Service {
                     backends: changes.backends, routes: changes.routes, outcomes: outcomes, version: served,
                     published: version != nil, startedAt: started)
                 record.lastIR = outcomes
+                record.statusScope.backends.formUnion(changes.backends)
+                record.statusScope.routes.formUnion(changes.routes)
             }
             if let version {
                 logger.info(

@@ -103,19 +103,50 @@ struct StatusWriter {
         ]
     }
 
-    /// Brings every object's status in line with the translation and Envoy's acknowledgements.
-    /// Returns true when a write lost a race (409) and should be retried once the newer object has arrived.
+    /// Which objects a pass looks at: those whose translation, stored status or acknowledgement may have changed.
+    struct Scope: Sendable, Equatable {
+        var backends: Set<String> = []
+        var routes: Set<String> = []
+
+        var isEmpty: Bool { backends.isEmpty && routes.isEmpty }
+
+        mutating func formUnion(_ other: Scope) {
+            backends.formUnion(other.backends)
+            routes.formUnion(other.routes)
+        }
+    }
+
+    /// What a pass leaves to the next ones.
+    struct Outcome: Sendable, Equatable {
+        /// Objects whose write lost a race (409): to retry once the newer object has arrived.
+        var conflicted = Scope()
+        /// Backends looked at whose Programmed is not settled yet (pending or rejected): a later ACK can change it,
+        /// so the next pass after an ACK looks at them again.
+        var awaiting: Set<String> = []
+    }
+
+    /// Brings the status of the objects in `scope` (every object when nil) in line with the translation and Envoy's
+    /// acknowledgements. A pass costs what its scope holds, not what exists.
     @discardableResult
     func reconcile(
-        ir: GatewayIR, backends: [String: JSONValue], routes: [String: JSONValue], programmed: ProgrammedState,
-        nodes: [String: ProxyTracker.NodeState]
-    ) async -> Bool {
+        ir: GatewayIR, backends: [String: JSONValue], routes: [String: JSONValue], scope: Scope? = nil,
+        programmed: ProgrammedState, nodes: [String: ProxyTracker.NodeState]
+    ) async -> Outcome {
         let now = clock()
-        var patches: [(path: String, body: JSONValue)] = []
-        for (name, object) in backends.sorted(by: { $0.key < $1.key }) {
+        var reconciled = Outcome()
+        var patches: [(path: String, body: JSONValue, backend: String?, route: String?)] = []
+        func objects(_ all: [String: JSONValue], _ names: Set<String>?) -> [(key: String, value: JSONValue)] {
+            guard let names else { return all.sorted { $0.key < $1.key } }
+            return names.sorted().compactMap { name in all[name].map { (name, $0) } }
+        }
+        for (name, object) in objects(backends, scope?.backends) {
             guard let outcome = ir.backends[name],
                 outcome.generation == object["metadata"]?["generation"]?.integerValue ?? outcome.generation
             else { continue }
+            switch programmed.result(for: "backend/\(name)", nodes: nodes) {
+            case .programmed, .noProxy: break
+            case .pending, .rejected: reconciled.awaiting.insert(name)
+            }
             if let status = backendStatus(
                 name: name, object: object, outcome: outcome, programmed: programmed, nodes: nodes, now: now)
             {
@@ -124,10 +155,10 @@ struct StatusWriter {
                 var body: [String: JSONValue] = ["status": status]
                 let shared = (object["status"]?["proxies"]?.arrayValue ?? []).contains { $0["name"]?.stringValue != proxyName }
                 if shared, let version = object["metadata"]?["resourceVersion"] { body["metadata"] = ["resourceVersion": version] }
-                patches.append(("\(ControlPlane.backendsPath)/\(name)/status", .object(body)))
+                patches.append(("\(ControlPlane.backendsPath)/\(name)/status", .object(body), name, nil))
             }
         }
-        for (name, object) in routes.sorted(by: { $0.key < $1.key }) {
+        for (name, object) in objects(routes, scope?.routes) {
             guard let outcome = ir.routes[name],
                 outcome.generation == object["metadata"]?["generation"]?.integerValue ?? outcome.generation
             else { continue }
@@ -153,13 +184,13 @@ struct StatusWriter {
                 {
                     body["metadata"] = ["resourceVersion": version]
                 }
-                patches.append(("\(ControlPlane.routesPath)/\(name)/status", .object(body)))
+                patches.append(("\(ControlPlane.routesPath)/\(name)/status", .object(body), nil, name))
             }
         }
-        guard !patches.isEmpty else { return false }
+        guard !patches.isEmpty else { return reconciled }
         do {
-            return try await api.withConnection { connection in
-                var conflicted = false
+            reconciled.conflicted = try await api.withConnection { connection in
+                var conflicted = Scope()
                 for patch in patches {
                     let response = try await connection.request(
                         "PATCH", patch.path,
@@ -168,7 +199,8 @@ struct StatusWriter {
                     // 404: deleted meanwhile; the next watch event drops it. 409: changed meanwhile (another
                     // backplane's entry): retried.
                     if response.status == 409 {
-                        conflicted = true
+                        if let name = patch.backend { conflicted.backends.insert(name) }
+                        if let name = patch.route { conflicted.routes.insert(name) }
                     } else if response.status != 200 && response.status != 404 {
                         logger.warning(
                             "status write failed", metadata: ["path": "\(patch.path)", "status": "\(response.status)", "body": "\(response.text)"])
@@ -178,8 +210,13 @@ struct StatusWriter {
             }
         } catch {
             logger.warning("cannot reach the API server to write status", metadata: ["error": "\(error)"])
-            return false
+            // Nothing was written for sure: every object of the pass is tried again on the next one.
+            for patch in patches {
+                if let name = patch.backend { reconciled.conflicted.backends.insert(name) }
+                if let name = patch.route { reconciled.conflicted.routes.insert(name) }
+            }
         }
+        return reconciled
     }
 
     /// A Backend's desired status, or nil when the stored one already says it: Accepted, this backplane's own

@@ -71,4 +71,35 @@ struct StatusWriterTests {
         #expect(writer("edge-1").backendStatus(
             name: "web", object: stored, outcome: ir.backends["web"]!, programmed: state, nodes: ["n": node], now: 1_800_000_100) == nil)
     }
+
+    /// A scoped pass looks only at the objects named: with the API unreachable, the objects it would have written come
+    /// back to be retried, and no others; a Backend Envoy has not acknowledged yet is handed on as awaiting.
+    @Test func aScopedPassLooksOnlyAtItsObjectsAndHandsOnThoseAwaitingAnACK() async {
+        var state = ProgrammedState()
+        var ir = GatewayIR()
+        for name in ["a", "b", "c"] {
+            ir.backends[name] = .init(generation: 1, accepted: true, reason: "Accepted", message: "", clusters: ["\(name):80"])
+        }
+        state.record(ir: ir, version: 2, published: true)
+        // "c" changes again in version 3, which the proxy has not acknowledged.
+        ir.backends["c"]?.generation = 2
+        state.record(backends: ["c"], routes: [], outcomes: ir, version: 3, published: true)
+        var node = ProxyTracker.NodeState()
+        node.streams = 1
+        for type in XDSType.allCases { node.types[type] = .init(ackedVersion: "2", rejected: nil) }
+        var objects: [String: JSONValue] = [:]
+        for (name, generation) in [("a", 1), ("b", 1), ("c", 2)] {
+            objects[name] = ["metadata": ["name": .string(name), "generation": .integer(Int64(generation))]]
+        }
+
+        let scoped = await writer("edge").reconcile(
+            ir: ir, backends: objects, routes: [:], scope: .init(backends: ["b", "c"]), programmed: state, nodes: ["n": node])
+        #expect(scoped.conflicted.backends == ["b", "c"])
+        #expect(scoped.awaiting == ["c"])
+
+        let everything = await writer("edge").reconcile(
+            ir: ir, backends: objects, routes: [:], programmed: state, nodes: ["n": node])
+        #expect(everything.conflicted.backends == ["a", "b", "c"])
+        #expect(everything.awaiting == ["c"])
+    }
 }

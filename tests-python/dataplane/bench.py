@@ -92,6 +92,63 @@ def probe(dev, api_conn, name, upstream_port, timeout=60):
     raise RuntimeError(f"{name} not served within {timeout}s")
 
 
+def edit_probe(dev, api_conn, name, timeout=60):
+    """Moves Backend `name`'s endpoint from 127.0.0.1 to 127.0.0.2 (another upstream on the same port) and polls until
+    Envoy answers from the new address. Only the Backend's ClusterLoadAssignment changes (EDS): no cluster, listener or
+    route configuration is resent."""
+    patch = json.dumps({"spec": {"endpoints": [{"ip": "127.0.0.2"}]}})
+    api_conn.request("PATCH", f"{BACKENDS}/{name}", body=patch,
+                     headers={"Content-Type": "application/merge-patch+json", "Accept": "application/json"})
+    response = api_conn.getresponse()
+    data = response.read()
+    if response.status >= 300:
+        raise RuntimeError(f"PATCH {name}: {response.status} {data[:300]!r}")
+    started = time.perf_counter()
+    proxy = http.client.HTTPConnection(*dev.proxy, timeout=5)
+    deadline = started + timeout
+    while time.perf_counter() < deadline:
+        try:
+            # A new connection each time: an established one stays with the host it was opened to.
+            proxy.request("GET", "/", headers={"Host": f"{name}.bench.test", "Connection": "close"})
+            response = proxy.getresponse()
+            body = response.read()
+            if response.status == 200 and json.loads(body).get("server") == "bench-2":
+                proxy.close()
+                return (time.perf_counter() - started) * 1000
+        except (OSError, http.client.HTTPException, ValueError):
+            pass
+        proxy.close()
+        proxy = http.client.HTTPConnection(*dev.proxy, timeout=5)
+        time.sleep(0.002)
+    raise RuntimeError(f"{name}'s endpoint edit not served within {timeout}s")
+
+
+PROPAGATION = re.compile(r'^apoxy_xds_propagation_seconds_(sum|count)\{type="(\w+)"\} ([0-9.e+-]+)$', re.M)
+
+
+def propagation_totals(dev):
+    """{type: (sum seconds, count)} of the control plane's translation-start -> proxy ACK histogram, from /metrics."""
+    conn = http.client.HTTPConnection("127.0.0.1", dev.api_port, timeout=30)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    conn.close()
+    totals = {}
+    for kind, xds_type, value in PROPAGATION.findall(text):
+        total, count = totals.get(xds_type, (0.0, 0))
+        totals[xds_type] = (float(value), count) if kind == "sum" else (total, int(float(value)))
+    return totals
+
+
+def mean_propagation_ms(before, after):
+    """Mean translation-start -> ACK per xDS type over the ACKs between two /metrics reads."""
+    means = {}
+    for xds_type, (total, count) in after.items():
+        total0, count0 = before.get(xds_type, (0.0, 0))
+        if count > count0:
+            means[xds_type] = round((total - total0) * 1000 / (count - count0), 1)
+    return means
+
+
 def cpu_seconds(pid):
     """User + system CPU time of a process so far (/proc/PID/stat fields 14 and 15)."""
     with open(f"/proc/{pid}/stat") as stat:
@@ -152,13 +209,20 @@ def main():
         results["binary"] = results["runs"][-1].pop("binary")
 
     print()
-    print("| ADS | Backends present | write -> Envoy serving p50 | p99 | max | samples | apoxy CPU per change | Envoy RSS |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| ADS | Backends present | change | write -> Envoy serving p50 | p99 | max | samples | apoxy CPU per change "
+          "| Envoy CPU per change | write -> ACK by type (mean) | Envoy RSS |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|")
     for run_result in results["runs"]:
         for row in run_result["sizes"]:
-            print(f"| {run_result['protocol']} | {row['backends_present']:,} | {row['p50_ms']} ms | {row['p99_ms']} ms "
-                  f"| {row['max_ms']} ms | {row['samples']} | {row['apoxy_cpu_ms_per_change']} ms "
-                  f"| {row['envoy_rss_mib']} MiB |")
+            for change in ("new_route", "endpoint_edit"):
+                c = row.get(change)
+                if c is None:
+                    continue
+                acks = ", ".join(f"{t} {ms}" for t, ms in sorted(c["ack_ms_by_type"].items()))
+                print(f"| {run_result['protocol']} | {row['backends_present']:,} | {change.replace('_', ' ')} "
+                      f"| {c['p50_ms']} ms | {c['p99_ms']} ms | {c['max_ms']} ms | {c['samples']} "
+                      f"| {c['apoxy_cpu_ms_per_change']} ms | {c['envoy_cpu_ms_per_change']} ms | {acks} "
+                      f"| {row['envoy_rss_mib']} MiB |")
     for run_result in results["runs"]:
         if "translation_ms_at_largest" in run_result:
             t = run_result["translation_ms_at_largest"]
@@ -177,6 +241,9 @@ def run(protocol, sizes, samples):
     upstream_port = free_port()
     upstream = HTTPUpstream("bench", "127.0.0.1", upstream_port)
     upstream.start()
+    # The endpoint edits move a Backend here: same port, another loopback address, another name in the answer.
+    moved = HTTPUpstream("bench-2", "127.0.0.2", upstream_port)
+    moved.start()
     # Plain HTTP: this measures the data plane, and fills the API with a plain keep-alive client.
     dev = ApoxyDev(workdir=work, log_level="info", secure=False, extra_args=["--xds-protocol", protocol])
     dev.start(timeout=60)
@@ -192,23 +259,38 @@ def run(protocol, sizes, samples):
             wait_until(lambda: envoy_cluster_count(dev) >= present, timeout=600, interval=0.05,
                        message=f"Envoy holds {present} clusters")
             fill_seconds = time.perf_counter() - fill_started
-            latencies = []
-            cpu_before = cpu_seconds(dev.proc.pid)
-            for k in range(samples):
-                latencies.append(probe(dev, api, f"probe-{size}-{k}", upstream_port))
-            # Each probe is one change (a Backend and its route); the CPU is the whole `apoxy dev` process: the API
-            # server's two writes and watch fan-out, translation, xDS pushes and status writes.
-            cpu_ms = (cpu_seconds(dev.proc.pid) - cpu_before) * 1000 / samples
+            envoy = envoy_pid(dev)
+
+            def measure(change):
+                cpu_before, envoy_before, acks_before = cpu_seconds(dev.proc.pid), cpu_seconds(envoy), propagation_totals(dev)
+                latencies = [change(k) for k in range(samples)]
+                # The CPU is the whole `apoxy dev` process (the API server's writes and watch fan-out, translation, xDS
+                # pushes and status writes) and, separately, Envoy's.
+                return {
+                    "samples": len(latencies), "p50_ms": round(statistics.median(latencies), 1),
+                    "p99_ms": round(percentile(latencies, 99), 1), "max_ms": round(max(latencies), 1),
+                    "apoxy_cpu_ms_per_change": round((cpu_seconds(dev.proc.pid) - cpu_before) * 1000 / samples, 1),
+                    "envoy_cpu_ms_per_change": round((cpu_seconds(envoy) - envoy_before) * 1000 / samples, 1),
+                    "ack_ms_by_type": mean_propagation_ms(acks_before, propagation_totals(dev)),
+                }
+
+            # A new Backend and its route: a cluster, its load assignment and the route configuration.
+            new_route = measure(lambda k: probe(dev, api, f"probe-{size}-{k}", upstream_port))
+            # Then the same Backends' endpoints moved: one load assignment each.
+            endpoint_edit = measure(lambda k: edit_probe(dev, api, f"probe-{size}-{k}"))
             row = {
-                "backends_present": present, "samples": len(latencies),
-                "p50_ms": round(statistics.median(latencies), 1), "p99_ms": round(percentile(latencies, 99), 1),
-                "max_ms": round(max(latencies), 1), "fill_seconds": round(fill_seconds, 1),
-                "apoxy_cpu_ms_per_change": round(cpu_ms, 1), "envoy_rss_mib": round(rss_mib(envoy_pid(dev)), 1),
+                "backends_present": present, "fill_seconds": round(fill_seconds, 1),
+                "envoy_rss_mib": round(rss_mib(envoy), 1), "new_route": new_route, "endpoint_edit": endpoint_edit,
+                # The new-route figures at the top level too, as earlier runs reported them.
+                **{k: new_route[k] for k in ("samples", "p50_ms", "p99_ms", "max_ms", "apoxy_cpu_ms_per_change")},
             }
             results["sizes"].append(row)
-            print(f"N={present:>6}: write -> served p50 {row['p50_ms']} ms, p99 {row['p99_ms']} ms, "
-                  f"max {row['max_ms']} ms ({row['samples']} samples; fill {row['fill_seconds']} s); "
-                  f"apoxy CPU {row['apoxy_cpu_ms_per_change']} ms/change, Envoy RSS {row['envoy_rss_mib']} MiB", flush=True)
+            for change in ("new_route", "endpoint_edit"):
+                c = row[change]
+                print(f"N={present:>6} {change:>13}: write -> served p50 {c['p50_ms']} ms, p99 {c['p99_ms']} ms, "
+                      f"max {c['max_ms']} ms ({c['samples']} samples; fill {row['fill_seconds']} s); "
+                      f"CPU per change apoxy {c['apoxy_cpu_ms_per_change']} ms, Envoy {c['envoy_cpu_ms_per_change']} ms; "
+                      f"write -> ACK {c['ack_ms_by_type']}; Envoy RSS {row['envoy_rss_mib']} MiB", flush=True)
         largest = max(sizes)
         times = translation_times(dev.log_path, largest)
         if times:
@@ -217,6 +299,7 @@ def run(protocol, sizes, samples):
     finally:
         dev.stop()
         upstream.stop()
+        moved.stop()
 
     return results
 
