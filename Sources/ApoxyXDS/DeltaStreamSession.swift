@@ -25,6 +25,9 @@ struct DeltaStreamSession: DiscoverySession {
         /// clusters just sent again. Envoy warms a replaced cluster until its load assignment arrives, and its
         /// subscription did not change, so it does not ask (it would wait for the initial fetch timeout, 15 s).
         var resend: Set<String> = []
+        /// Names newly subscribed to: compared with the snapshot on the next push besides the changed names, so a
+        /// subscription to one more name costs that name, not a comparison of every resource.
+        var recheck: Set<String> = []
 
         func wants(_ name: String) -> Bool { wildcard || names.contains(name) }
     }
@@ -93,6 +96,7 @@ struct DeltaStreamSession: DiscoverySession {
         }
 
         var subscriptionChanged = false
+        var wildcardChanged = false
         if isFirst {
             let subscribe = request.resourceNamesSubscribe
             // CDS and LDS with no names subscribe to everything (legacy wildcard); `*` does for any type.
@@ -103,16 +107,19 @@ struct DeltaStreamSession: DiscoverySession {
         } else {
             for name in request.resourceNamesSubscribe {
                 if name == "*" {
+                    wildcardChanged = wildcardChanged || !subscription.wildcard
                     subscriptionChanged = subscriptionChanged || !subscription.wildcard
                     subscription.wildcard = true
                 } else if subscription.names.insert(name).inserted {
                     subscriptionChanged = true
                     // Subscribing again after an unsubscribe: Envoy dropped it, so it is sent again.
                     if !subscription.wildcard { subscription.known[name] = nil }
+                    subscription.recheck.insert(name)
                 }
             }
             for name in request.resourceNamesUnsubscribe {
                 if name == "*" {
+                    wildcardChanged = wildcardChanged || subscription.wildcard
                     subscription.wildcard = false
                 } else {
                     subscription.names.remove(name)
@@ -126,7 +133,8 @@ struct DeltaStreamSession: DiscoverySession {
                 }
             }
         }
-        if isFirst || subscriptionChanged { subscription.syncedVersion = nil }
+        // Names subscribed to one by one are rechecked alone; a first request or a change of wildcard compares all.
+        if isFirst || wildcardChanged { subscription.syncedVersion = nil }
         subscriptions[type] = subscription
         // A first request is always answered, even with nothing, because Envoy waits for it to finish starting.
         guard isFirst || subscriptionChanged else { return (opened, []) }
@@ -152,20 +160,29 @@ struct DeltaStreamSession: DiscoverySession {
     ) -> Envoy_Service_Discovery_V3_DeltaDiscoveryResponse? {
         guard var subscription = subscriptions[type],
             subscription.syncedVersion != snapshot.version || !subscription.resend.isEmpty
+                || !subscription.recheck.isEmpty
         else { return nil }
         let resources = snapshot[type]
-        // One version behind (the usual case): only the names that changed can differ; otherwise compare all.
-        let candidates: [String]
-        if let changes = snapshot.changes, changes.since == subscription.syncedVersion, !subscription.resendPending {
-            candidates = Array(changes.names[type] ?? []) + subscription.known.keys.filter { resources[$0] == nil }
+        // Up to date, or one version behind (the usual case): only the names that changed can differ, since after
+        // each push Envoy holds no name the snapshot lacks; otherwise (first push, reconnect, NACK) compare all.
+        var candidates: Set<String>
+        if subscription.resendPending || subscription.syncedVersion == nil {
+            candidates = Set(resources.keys).union(subscription.known.keys)
+        } else if subscription.syncedVersion == snapshot.version {
+            candidates = []
+        } else if let changes = snapshot.changes, changes.since == subscription.syncedVersion {
+            candidates = changes.names[type] ?? []
         } else {
-            candidates = Array(Set(resources.keys).union(subscription.known.keys))
+            candidates = Set(resources.keys).union(subscription.known.keys)
         }
         let resend = subscription.resend
+        candidates.formUnion(resend)
+        candidates.formUnion(subscription.recheck)
         subscription.resend = []
+        subscription.recheck = []
         var updated: [Envoy_Service_Discovery_V3_Resource] = []
         var removed: [String] = []
-        for name in Set(candidates).union(resend).sorted() {
+        for name in candidates.sorted() {
             if let resource = resources[name], subscription.wants(name) {
                 guard subscription.known[name] != resource.version || resend.contains(name) else { continue }
                 var entry = Envoy_Service_Discovery_V3_Resource()

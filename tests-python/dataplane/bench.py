@@ -4,7 +4,10 @@ Runs `apoxy dev` (APOXY_BINARY, default the release build) with a real Envoy and
 each size N it first fills the API with N Backends, each used by its own HTTPRoute (so Envoy holds N clusters and N
 virtual hosts), then measures, per sample: create a Backend and an HTTPRoute for a new host name, and poll Envoy
 every 2 ms until that host answers 200 through the new cluster. The clock starts when the API acknowledges the
-route (the second write) and stops at the first 200. It also reports the control plane's own translation time
+route (the second write) and stops at the first 200. Then the same probes' Backends get a new endpoint address (only
+their load assignments change, EDS) and their routes a second host name (only the route configuration changes, RDS),
+each timed from the PATCH's answer to the first answer Envoy gives that shows it. Per kind of change it reports apoxy
+dev's and Envoy's CPU per change and the mean write -> ACK per xDS type from /metrics. It also reports the control plane's own translation time
 (API objects -> Envoy resources -> checked snapshot), read from its log, for the largest size.
 
 Each size runs twice in one run, on a fresh stack per ADS variant: state of the world (sotw) and incremental (delta).
@@ -49,6 +52,8 @@ def route(name, port):
             "spec": {"hostnames": [f"{name}.bench.test"], "rules": [{"backendRefs": [{"name": name, "port": port}]}]}}
 
 
+# What each probe changes: a new Backend and route (CDS + EDS + RDS); an endpoint (EDS); a route's host names (RDS).
+CHANGES = ("new_route", "endpoint_edit", "route_edit")
 BACKENDS = "/apis/core.apoxy.dev/v1alpha2/backends"
 ROUTES = "/apis/gateway.apoxy.dev/v1/httproutes"
 
@@ -121,6 +126,34 @@ def edit_probe(dev, api_conn, name, timeout=60):
         proxy = http.client.HTTPConnection(*dev.proxy, timeout=5)
         time.sleep(0.002)
     raise RuntimeError(f"{name}'s endpoint edit not served within {timeout}s")
+
+
+def route_edit_probe(dev, api_conn, name, timeout=60):
+    """Adds a second host name to route `name` and polls until Envoy serves it: only the route configuration changes
+    (RDS), no cluster or load assignment."""
+    patch = json.dumps({"spec": {"hostnames": [f"{name}.bench.test", f"{name}-alt.bench.test"]}})
+    api_conn.request("PATCH", f"{ROUTES}/{name}", body=patch,
+                     headers={"Content-Type": "application/merge-patch+json", "Accept": "application/json"})
+    response = api_conn.getresponse()
+    data = response.read()
+    if response.status >= 300:
+        raise RuntimeError(f"PATCH route {name}: {response.status} {data[:300]!r}")
+    started = time.perf_counter()
+    proxy = http.client.HTTPConnection(*dev.proxy, timeout=5)
+    deadline = started + timeout
+    while time.perf_counter() < deadline:
+        try:
+            proxy.request("GET", "/", headers={"Host": f"{name}-alt.bench.test"})
+            response = proxy.getresponse()
+            response.read()
+            if response.status == 200:
+                proxy.close()
+                return (time.perf_counter() - started) * 1000
+        except (OSError, http.client.HTTPException):
+            proxy.close()
+            proxy = http.client.HTTPConnection(*dev.proxy, timeout=5)
+        time.sleep(0.002)
+    raise RuntimeError(f"{name}-alt not served within {timeout}s")
 
 
 PROPAGATION = re.compile(r'^apoxy_xds_propagation_seconds_(sum|count)\{type="(\w+)"\} ([0-9.e+-]+)$', re.M)
@@ -214,7 +247,7 @@ def main():
     print("|---|---:|---|---:|---:|---:|---:|---:|---:|---|---:|")
     for run_result in results["runs"]:
         for row in run_result["sizes"]:
-            for change in ("new_route", "endpoint_edit"):
+            for change in CHANGES:
                 c = row.get(change)
                 if c is None:
                     continue
@@ -278,14 +311,17 @@ def run(protocol, sizes, samples):
             new_route = measure(lambda k: probe(dev, api, f"probe-{size}-{k}", upstream_port))
             # Then the same Backends' endpoints moved: one load assignment each.
             endpoint_edit = measure(lambda k: edit_probe(dev, api, f"probe-{size}-{k}"))
+            # Then their routes given a second host name: the route configuration alone.
+            route_edit = measure(lambda k: route_edit_probe(dev, api, f"probe-{size}-{k}"))
             row = {
                 "backends_present": present, "fill_seconds": round(fill_seconds, 1),
                 "envoy_rss_mib": round(rss_mib(envoy), 1), "new_route": new_route, "endpoint_edit": endpoint_edit,
+                "route_edit": route_edit,
                 # The new-route figures at the top level too, as earlier runs reported them.
                 **{k: new_route[k] for k in ("samples", "p50_ms", "p99_ms", "max_ms", "apoxy_cpu_ms_per_change")},
             }
             results["sizes"].append(row)
-            for change in ("new_route", "endpoint_edit"):
+            for change in CHANGES:
                 c = row[change]
                 print(f"N={present:>6} {change:>13}: write -> served p50 {c['p50_ms']} ms, p99 {c['p99_ms']} ms, "
                       f"max {c['max_ms']} ms ({c['samples']} samples; fill {row['fill_seconds']} s); "
