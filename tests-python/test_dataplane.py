@@ -17,6 +17,7 @@ import socket as socket_module
 import ssl
 import subprocess
 import textwrap
+import time
 
 import pytest
 
@@ -58,7 +59,9 @@ def dev(world, tmp_path_factory, request):
     """The stack, once with Envoy on incremental (delta) ADS, the default, and once on state of the world."""
     _require_binaries()
     stack = ApoxyDev(workdir=str(tmp_path_factory.mktemp(f"apoxy-dev-{request.param}")), dns_resolver=world.dns_address,
-                     ca_file=world.bundle, extra_args=["--xds-protocol", request.param])
+                     ca_file=world.bundle,
+                     # Envoy's /clusters read every half second (default 5), so endpoint health shows up quickly.
+                     extra_args=["--xds-protocol", request.param, "--endpoint-health-interval", "0.5"])
     try:
         stack.start()
     except Exception as e:
@@ -412,11 +415,47 @@ def test_backend_status_follows_generation(dev, world, objs):
     assert millis is not None and 0 < millis < CONVERGE * 1000, latency
     assert f"generation 2 reached 1 proxy in {latency}" in conditions(obj)["Programmed"]["message"]
     wide = dev.kubectl.run("get", "backends.core.apoxy.dev", "status-be", "-o", "wide").stdout.splitlines()
-    assert wide[0].split() == ["NAME", "ENDPOINTS", "PROTOCOL", "PROPAGATION", "AGE"], wide
+    assert wide[0].split() == ["NAME", "ENDPOINTS", "PROTOCOL", "PROPAGATION", "HEALTHY", "AGE"], wide
     assert latency in wide[1].split(), wide
     # a metadata-only change keeps the generation and the status
     objs.patch("Backend", "status-be", {"metadata": {"labels": {"touched": "yes"}}})
     assert _programmed_at(objs, "status-be", 2)
+
+
+def _observed(objs, name):
+    """The endpoints this stack's backplane wrote for Backend `name`: (cluster, address, port, hostname, health)."""
+    proxies = (objs.get("Backend", name) or {}).get("status", {}).get("proxies") or []
+    return sorted((e["cluster"], e["address"], e["port"], e.get("hostname"), e["health"])
+                  for p in proxies for e in p.get("endpoints") or [])
+
+
+def test_status_shows_what_envoy_resolved_and_sees_healthy_per_endpoint(dev, world, objs):
+    world.dns.set("health.test", a=["127.0.0.1", "127.0.0.2"])
+    port = world.plain_port
+    objs.apply(docs(backend("health-fqdn", ["fqdn:health.test"]), backend("health-ip", ["ip:127.0.0.1"]),
+                    route("health-fqdn", ["health-fqdn.test"], "health-fqdn", port=port),
+                    route("health-ip", ["health-ip.test"], "health-ip", port=port)))
+    served_by(dev, "health-ip.test", "plain-a")
+    # The FQDN resolved through the test DNS server: one entry per address, each naming the FQDN it came from.
+    cluster = f"health-fqdn:{port}"
+    want = [(cluster, "127.0.0.1", port, "health.test", "Healthy"), (cluster, "127.0.0.2", port, "health.test", "Healthy")]
+    wait_until(lambda: _observed(objs, "health-fqdn") == want, timeout=CONVERGE,
+               message=f"status.proxies[].endpoints of health-fqdn become {want}")
+    # An IP endpoint (EDS) has no hostname.
+    wait_until(lambda: _observed(objs, "health-ip") == [(f"health-ip:{port}", "127.0.0.1", port, None, "Healthy")],
+               timeout=CONVERGE, message="status.proxies[].endpoints of health-ip")
+    wide = dev.kubectl.run("get", "backends.core.apoxy.dev", "health-fqdn", "-o", "wide").stdout.splitlines()
+    # (PROTOCOL is empty for HTTP/1.1, so the row is read by column position.)
+    column = wide[0].index("HEALTHY")
+    assert wide[1][column:].split()[0] == "2/2", wide
+    # DNS drops an address: once Envoy re-resolves (every 5 s for STRICT_DNS), the status follows.
+    world.dns.set("health.test", a=["127.0.0.2"])
+    wait_until(lambda: _observed(objs, "health-fqdn") == want[1:], timeout=CONVERGE,
+               message="the dropped address leaves status.proxies[].endpoints")
+    # Nothing changes afterwards: the status is not rewritten on every read of Envoy's clusters.
+    version = objs.get("Backend", "health-fqdn")["metadata"]["resourceVersion"]
+    time.sleep(1.5)  # three reads of /clusters at --endpoint-health-interval 0.5; a rewrite would change the version
+    assert objs.get("Backend", "health-fqdn")["metadata"]["resourceVersion"] == version
 
 
 def _samples(text):

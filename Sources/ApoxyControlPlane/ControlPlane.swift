@@ -30,11 +30,14 @@ public struct ControlPlane: Service {
     let logger: Logger
     let clock: @Sendable () -> Int64
     let translationDuration: ValueHistogram?
+    /// The Envoy admin interface whose view of upstream hosts goes into `status.proxies[].endpoints`; nil: not read.
+    let envoyAdmin: EnvoyAdminEndpoint?
 
-    /// Creates a control plane; `proxyName` names the parent in route status; with `metrics`, translations are timed.
+    /// Creates a control plane; `proxyName` names the parent in route status; with `metrics`, translations are timed;
+    /// with `envoyAdmin`, each Backend's status carries what that Envoy sees of its endpoints.
     public init(
         api: APIEndpoint, options: TranslatorOptions, snapshots: SnapshotStore, tracker: ProxyTracker,
-        proxyName: String = "apoxy", metrics: MetricsRegistry? = nil, logger: Logger,
+        proxyName: String = "apoxy", metrics: MetricsRegistry? = nil, envoyAdmin: EnvoyAdminEndpoint? = nil, logger: Logger,
         clock: @escaping @Sendable () -> Int64 = { Int64(Date.now.timeIntervalSince1970) }
     ) {
         translationDuration = metrics?.histogram(
@@ -45,6 +48,7 @@ public struct ControlPlane: Service {
         self.snapshots = snapshots
         self.tracker = tracker
         self.proxyName = proxyName
+        self.envoyAdmin = envoyAdmin
         self.logger = logger
         self.clock = clock
     }
@@ -62,6 +66,21 @@ public struct ControlPlane: Service {
             group.addTask {
                 for await _ in tracker.changes() { statusNeeded.yield() }
             }
+            if let envoyAdmin {
+                group.addTask {
+                    await EndpointHealthMonitor(admin: envoyAdmin, logger: logger).run { observed, clusters in
+                        shared.record.withLock { record in
+                            record.observedEndpoints = observed
+                            // Only on a change of what Envoy sees, so walking every Backend here is rare.
+                            for (name, outcome) in record.lastIR?.backends ?? [:]
+                            where outcome.clusters.contains(where: clusters.contains) {
+                                record.statusScope.backends.insert(name)
+                            }
+                        }
+                        statusNeeded.yield()
+                    }
+                }
+            }
             group.addTask {
                 // Status writes need the objects' current status; they run apart so that a slow API server never
                 // delays Envoy's configuration.
@@ -72,8 +91,10 @@ public struct ControlPlane: Service {
                 var seenNodes: Set<String>?
                 var carried = StatusWriter.Scope()
                 for await _ in statusWork {
-                    let last = shared.record.withLock { record in record.lastIR.map { ($0, record.programmed) } }
-                    guard let (ir, state) = last, let currentBackends = backends.current,
+                    let last = shared.record.withLock { record in
+                        record.lastIR.map { ($0, record.programmed, record.observedEndpoints) }
+                    }
+                    guard let (ir, state, observed) = last, let currentBackends = backends.current,
                         let currentRoutes = routes.current
                     else { continue }
                     let nodes = tracker.connectedNodes
@@ -89,7 +110,7 @@ public struct ControlPlane: Service {
                     guard everything || !scope.isEmpty else { continue }
                     let outcome = await writer.reconcile(
                         ir: ir, backends: currentBackends, routes: currentRoutes, scope: everything ? nil : scope,
-                        programmed: state, nodes: nodes)
+                        programmed: state, nodes: nodes, observed: observed)
                     carried = outcome.conflicted
                     carried.backends.formUnion(outcome.awaiting)
                     if !outcome.conflicted.isEmpty {
@@ -132,6 +153,8 @@ public struct ControlPlane: Service {
         struct Record {
             var programmed = ProgrammedState()
             var lastIR: GatewayIR?
+            /// What the Envoy admin interface last showed of each cluster's hosts (nil when it is not read).
+            var observedEndpoints: [String: [ObservedEndpoint]]?
             /// Objects whose outcome changed since the status loop last looked.
             var statusScope = StatusWriter.Scope()
         }

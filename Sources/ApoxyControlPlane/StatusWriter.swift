@@ -41,6 +41,9 @@ struct StatusWriter {
         return GoDuration(nanoseconds: max(0, micros) * 1000).description
     }
 
+    /// As many observed endpoints as `status.proxies[].endpoints` holds (its schema's maxItems).
+    static let maxObservedEndpoints = 1024
+
     static func limited(_ message: String) -> String {
         message.count <= 32_768 ? message : String(message.prefix(32_700)) + "… (truncated)"
     }
@@ -130,7 +133,8 @@ struct StatusWriter {
     @discardableResult
     func reconcile(
         ir: GatewayIR, backends: [String: JSONValue], routes: [String: JSONValue], scope: Scope? = nil,
-        programmed: ProgrammedState, nodes: [String: ProxyTracker.NodeState]
+        programmed: ProgrammedState, nodes: [String: ProxyTracker.NodeState],
+        observed: [String: [ObservedEndpoint]]? = nil
     ) async -> Outcome {
         let now = clock()
         var reconciled = Outcome()
@@ -148,7 +152,8 @@ struct StatusWriter {
             case .pending, .rejected: reconciled.awaiting.insert(name)
             }
             if let status = backendStatus(
-                name: name, object: object, outcome: outcome, programmed: programmed, nodes: nodes, now: now)
+                name: name, object: object, outcome: outcome, programmed: programmed, nodes: nodes, observed: observed,
+                now: now)
             {
                 // With other backplanes' entries, the stored resourceVersion is a precondition, so one written meanwhile
                 // is not lost (409, retried with the newer object). Alone, the write needs none and never waits.
@@ -224,7 +229,7 @@ struct StatusWriter {
     /// are this backplane's view when it is the only one and otherwise the aggregate of every entry.
     func backendStatus(
         name: String, object: JSONValue, outcome: GatewayIR.BackendOutcome, programmed: ProgrammedState,
-        nodes: [String: ProxyTracker.NodeState], now: Int64
+        nodes: [String: ProxyTracker.NodeState], observed: [String: [ObservedEndpoint]]? = nil, now: Int64
     ) -> JSONValue? {
         let stored = object["status"] ?? .object([:])
         let storedProxies = stored["proxies"]?.arrayValue ?? []
@@ -243,6 +248,13 @@ struct StatusWriter {
             "name": .string(proxyName), "conditions": .array(conditions([own[1]], existing: mine?["conditions"]?.arrayValue ?? [])),
         ]
         if let propagation { entry["propagation"] = propagation.json }
+        // What this backplane's Envoy sees of the Backend's clusters; kept as stored when its admin is not read.
+        if let observed {
+            let endpoints = outcome.clusters.sorted().flatMap { observed[$0] ?? [] }.prefix(Self.maxObservedEndpoints)
+            if !endpoints.isEmpty { entry["endpoints"] = .array(endpoints.map(\.json)) }
+        } else if let stored = mine?["endpoints"] {
+            entry["endpoints"] = stored
+        }
         let proxies = (storedProxies.filter { $0["name"]?.stringValue != proxyName } + [.object(entry)])
             .sorted { ($0["name"]?.stringValue ?? "") < ($1["name"]?.stringValue ?? "") }
         let top: (programmed: Condition, propagation: Propagation?) =
@@ -259,6 +271,7 @@ struct StatusWriter {
             && proxies.count == storedProxies.count
             && zip(proxies, storedProxies).allSatisfy { wanted, old in
                 wanted["name"] == old["name"] && wanted["propagation"] == old["propagation"]
+                    && wanted["endpoints"] == old["endpoints"]
                     && Self.equal(wanted["conditions"]?.arrayValue ?? [], old["conditions"]?.arrayValue ?? [])
             }
         if same { return nil }

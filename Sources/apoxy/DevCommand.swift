@@ -33,6 +33,9 @@ struct DataPlaneOptions: ParsableArguments {
     @Option(help: "The system CA bundle upstream TLS certificates must chain to.")
     var systemCAFile = "/etc/ssl/certs/ca-certificates.crt"
 
+    @Option(help: "Seconds between two reads of Envoy's /clusters for each Backend's status.proxies[].endpoints (addresses resolved, health); 0 turns it off.")
+    var endpointHealthInterval: Double = 5
+
     @OptionGroup(title: "Logging")
     var log: LogOptions
 
@@ -44,6 +47,16 @@ struct DataPlaneOptions: ParsableArguments {
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw ValidationError("--ca-file \(caFile) cannot be read")
         }
+        guard endpointHealthInterval >= 0, endpointHealthInterval.isFinite else {
+            throw ValidationError("--endpoint-health-interval must be a number of seconds, 0 or more")
+        }
+    }
+
+    /// The Envoy admin interface to read endpoint health from, at `--endpoint-health-interval`; nil when off.
+    func endpointHealth(host: String, port: Int) -> EnvoyAdminEndpoint? {
+        guard endpointHealthInterval > 0 else { return nil }
+        return EnvoyAdminEndpoint(
+            host: Self.reachable(host), port: port, interval: .milliseconds(Int64(endpointHealthInterval * 1000)))
     }
 
     /// The address a local client uses for a listen address: the wildcard is reached on loopback.
@@ -202,7 +215,8 @@ struct DevCommand: AsyncParsableCommand {
             metrics: XDSMetrics(registry: registry, tracker: tracker), logger: logger)
         let controlPlane = ControlPlane(
             api: APIEndpoint(host: reachableHost, port: api.port, tls: controlPlaneTLS), options: options,
-            snapshots: snapshots, tracker: tracker, metrics: registry, logger: logger)
+            snapshots: snapshots, tracker: tracker, metrics: registry,
+            envoyAdmin: dataPlane.endpointHealth(host: admin.host, port: admin.port), logger: logger)
 
         let bootstrap = EnvoyBootstrap(
             nodeID: "apoxy-dev", adminHost: admin.host, adminPort: admin.port, xdsHost: xdsHost, xdsPort: xds.port,
@@ -285,6 +299,9 @@ struct BackplaneCommand: AsyncParsableCommand {
     @Option(help: "Serve the control plane's metrics (Prometheus text format) at http://host:port/metrics; off when not given.")
     var metricsListen: String?
 
+    @Option(help: "The admin interface (host:port) of this backplane's Envoy: its view of each Backend's endpoints goes into status.proxies[].endpoints, and --print-bootstrap uses it. Not read when not given.")
+    var envoyAdmin: String?
+
     @OptionGroup var dataPlane: DataPlaneOptions
 
     /// The ADS port's mutual TLS, when configured.
@@ -296,6 +313,9 @@ struct BackplaneCommand: AsyncParsableCommand {
     func validate() throws {
         if let metricsListen, Server.parseListen(metricsListen) == nil {
             throw ValidationError("--metrics-listen must be host:port, e.g. 127.0.0.1:18001")
+        }
+        if let envoyAdmin, Server.parseListen(envoyAdmin) == nil {
+            throw ValidationError("--envoy-admin must be host:port, e.g. 127.0.0.1:19000")
         }
         let serving = [
             ("--xds-tls-cert-file", xdsTLSCertFile), ("--xds-tls-private-key-file", xdsTLSPrivateKeyFile),
@@ -319,12 +339,13 @@ struct BackplaneCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = dataPlane.logger
         let xds = Server.parseListen(dataPlane.xdsListen)!
+        let admin = envoyAdmin.flatMap(Server.parseListen)
         if printBootstrap {
             let envoyTLS = envoyCertFile.map {
                 EnvoyBootstrap.ClientTLS(certificateFile: $0, privateKeyFile: envoyKeyFile!, caFile: envoyCAFile!)
             }
             let bootstrap = EnvoyBootstrap(
-                nodeID: proxyName, adminHost: "127.0.0.1", adminPort: 19000,
+                nodeID: proxyName, adminHost: admin?.host ?? "127.0.0.1", adminPort: admin?.port ?? 19000,
                 xdsHost: DataPlaneOptions.reachable(xds.host), xdsPort: xds.port, xdsTLS: xdsTLS == nil ? nil : envoyTLS,
                 xdsProtocol: dataPlane.xdsProtocol)
             print(String(decoding: bootstrap.json.prettySerialized(), as: UTF8.self))
@@ -347,7 +368,8 @@ struct BackplaneCommand: AsyncParsableCommand {
             api: APIEndpoint(
                 host: server.host, port: server.port, tls: server.tls, serverName: server.serverName,
                 bearerToken: server.bearerToken),
-            options: options, snapshots: snapshots, tracker: tracker, proxyName: proxyName, metrics: registry, logger: logger)
+            options: options, snapshots: snapshots, tracker: tracker, proxyName: proxyName, metrics: registry,
+            envoyAdmin: admin.flatMap { dataPlane.endpointHealth(host: $0.host, port: $0.port) }, logger: logger)
         var services: [any Service] = [xdsServer, controlPlane]
         if let metricsListen, let address = Server.parseListen(metricsListen) {
             services.append(

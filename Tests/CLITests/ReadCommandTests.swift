@@ -71,11 +71,11 @@ import Testing
             #expect(tableLines.first == "NAME   ENDPOINTS                  PROTOCOL   AGE")
             #expect(matches(tableLines.last ?? "", #"web    10\.0\.0\.1,api\.example\.com   tls        [0-9]+s"#), "\(table.stdout)")
 
-            // -o wide adds the column the server marks as extra (PROPAGATION, <none> until measured); --show-labels
+            // -o wide adds the column the server marks as extra (PROPAGATION and HEALTHY, <none> until written); --show-labels
             // adds LABELS.
             let wide = try await session.apoxy("backend", "get", "web", "-o", "wide")
-            #expect(lines(wide.stdout).first == "NAME   ENDPOINTS                  PROTOCOL   PROPAGATION   AGE")
-            #expect(matches(lines(wide.stdout).last ?? "", #"web    10\.0\.0\.1,api\.example\.com   tls        <none>        [0-9]+s"#), "\(wide.stdout)")
+            #expect(lines(wide.stdout).first == "NAME   ENDPOINTS                  PROTOCOL   PROPAGATION   HEALTHY   AGE")
+            #expect(matches(lines(wide.stdout).last ?? "", #"web    10\.0\.0\.1,api\.example\.com   tls        <none>        <none>    [0-9]+s"#), "\(wide.stdout)")
             let labelled = try await session.apoxy("backend", "get", "web", "--show-labels")
             #expect(lines(labelled.stdout).first == "NAME   ENDPOINTS                  PROTOCOL   AGE   LABELS")
             #expect(matches(lines(labelled.stdout).last ?? "", #"web    10\.0\.0\.1,api\.example\.com   tls        [0-9]+s +team=edge"#))
@@ -137,7 +137,7 @@ import Testing
             // -o wide and --show-labels.
             let wide = try await session.apoxy("backend", "list", "-o", "wide", "--show-labels")
             let wideRows = lines(wide.stdout)
-            #expect(wideRows.first == "NAME          ENDPOINTS        PROTOCOL   PROPAGATION   AGE   LABELS")
+            #expect(wideRows.first == "NAME          ENDPOINTS        PROTOCOL   PROPAGATION   HEALTHY   AGE   LABELS")
             #expect(wideRows.last?.hasSuffix("   team=edge,tier=front") == true, "\(wide.stdout)")
             #expect(wideRows[safe: 2].hasSuffix("   <none>"))
 

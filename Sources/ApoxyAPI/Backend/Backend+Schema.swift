@@ -77,11 +77,28 @@ extension Backend {
                             "Programmed, as this backplane's proxies see it.", of: Condition.schema, maxItems: 8,
                             extensions: ["x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]])),
                         ("propagation", propagationSchema),
+                        ("endpoints", .array(
+                            "Each upstream host as this backplane's Envoy sees it (read from its admin interface, written when it changes): the address it connects to, the FQDN it resolved that from, and its health.",
+                            of: observedEndpointSchema, maxItems: 1024)),
                     ],
                     required: ["name"]),
                 maxItems: 64, extensions: ["x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]])),
         ]
     )
+
+    /// The structural schema of `status.proxies[].endpoints[]`.
+    static let observedEndpointSchema = Schema.object(
+        "One upstream host of this Backend in one Envoy.",
+        [
+            ("cluster", .string("The Envoy cluster the host belongs to.", maxLength: 512)),
+            ("address", .string("The IP address Envoy connects to.", maxLength: 64)),
+            ("port", .integer("The port Envoy connects to.", minimum: 0, maximum: 65535)),
+            ("hostname", .string("The endpoint's FQDN, when Envoy resolved the address from it.", maxLength: 253)),
+            ("health", .string("Healthy, Degraded or Unhealthy, as Envoy sees the host.", maxLength: 32)),
+            ("reasons", .array(
+                "Envoy's health flags that are set (failed_outlier_check, failed_active_health_check, ...) and an EDS health status other than HEALTHY.",
+                of: .string("An Envoy health flag.", maxLength: 64), maxItems: 16)),
+        ])
 
     /// The structural schema of `status.propagation`.
     static let propagationSchema = Schema.object(

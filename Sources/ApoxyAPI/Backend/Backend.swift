@@ -178,12 +178,15 @@ public struct ProxyStatus: Sendable, Hashable {
     public var name: String
     public var conditions: [Condition]
     public var propagation: Propagation?
+    /// What this backplane's Envoy resolved and sees for each endpoint, read from its admin interface.
+    public var endpoints: [ObservedEndpoint]
 
     /// Creates an entry.
-    public init(name: String, conditions: [Condition], propagation: Propagation? = nil) {
+    public init(name: String, conditions: [Condition], propagation: Propagation? = nil, endpoints: [ObservedEndpoint] = []) {
         self.name = name
         self.conditions = conditions
         self.propagation = propagation
+        self.endpoints = endpoints
     }
 
     /// Reads an entry.
@@ -191,12 +194,64 @@ public struct ProxyStatus: Sendable, Hashable {
         name = json["name"]?.stringValue ?? ""
         conditions = (json["conditions"]?.arrayValue ?? []).map(Condition.init(json:))
         propagation = json["propagation"].map(Propagation.init(json:))
+        endpoints = (json["endpoints"]?.arrayValue ?? []).map(ObservedEndpoint.init(json:))
     }
 
     /// The status member.
     public var json: JSONValue {
         var m: [String: JSONValue] = ["name": .string(name), "conditions": .array(conditions.map(\.json))]
         if let propagation { m["propagation"] = propagation.json }
+        if !endpoints.isEmpty { m["endpoints"] = .array(endpoints.map(\.json)) }
+        return .object(m)
+    }
+}
+
+/// `status.proxies[].endpoints[]`: one upstream host as an Envoy sees it: the address it resolved (an FQDN endpoint
+/// gives one entry per address) and its health, with Envoy's own names for the reasons it is not healthy.
+public struct ObservedEndpoint: Sendable, Hashable {
+    /// The Envoy cluster (`<backend>:<port>`, or the Backend's name) the host belongs to.
+    public var cluster: String
+    /// The IP address Envoy connects to.
+    public var address: String
+    public var port: Int64
+    /// The endpoint's FQDN when Envoy resolved the address from it (STRICT_DNS); nil for IP endpoints.
+    public var hostname: String?
+    /// `Healthy`, `Degraded` or `Unhealthy`.
+    public var health: String
+    /// Envoy's health flags that are set (`failed_outlier_check`, `failed_active_health_check`, ...) and an EDS
+    /// health status other than HEALTHY.
+    public var reasons: [String]
+
+    /// Whether Envoy sends traffic to this host as a healthy one.
+    public var isHealthy: Bool { health == "Healthy" }
+
+    /// Creates an entry.
+    public init(cluster: String, address: String, port: Int64, hostname: String? = nil, health: String, reasons: [String] = []) {
+        self.cluster = cluster
+        self.address = address
+        self.port = port
+        self.hostname = hostname
+        self.health = health
+        self.reasons = reasons
+    }
+
+    /// Reads an entry.
+    public init(json: JSONValue) {
+        cluster = json["cluster"]?.stringValue ?? ""
+        address = json["address"]?.stringValue ?? ""
+        port = json["port"]?.integerValue ?? 0
+        hostname = json["hostname"]?.stringValue
+        health = json["health"]?.stringValue ?? ""
+        reasons = (json["reasons"]?.arrayValue ?? []).compactMap(\.stringValue)
+    }
+
+    /// The status member.
+    public var json: JSONValue {
+        var m: [String: JSONValue] = [
+            "cluster": .string(cluster), "address": .string(address), "port": .integer(port), "health": .string(health),
+        ]
+        if let hostname { m["hostname"] = .string(hostname) }
+        if !reasons.isEmpty { m["reasons"] = .array(reasons.map(JSONValue.string)) }
         return .object(m)
     }
 }

@@ -19,6 +19,10 @@ public struct BackendStrategy: ResourceStrategy {
                 name: "Propagation", type: "string",
                 description: "How long the last programmed generation took from the control plane seeing it to every connected proxy's ACK.",
                 priority: 1),
+            TableColumn(
+                name: "Healthy", type: "string",
+                description: "Upstream hosts every backplane's Envoy sees as healthy, of those it has (FQDNs count once per resolved address).",
+                priority: 1),
         ]
     }
 
@@ -27,8 +31,16 @@ public struct BackendStrategy: ResourceStrategy {
         return [
             .string(endpoints.isEmpty ? "None" : endpoints.joined(separator: ",")), .string(object.spec.protocol),
             object.status.propagation.map { .string($0.latency) } ?? .null,
+            Self.healthyCell(object.status.proxies),
         ]
     }
 
     public var selectableFields: [String] { ["spec.protocol"] }
+
+    /// `healthy/total` over every backplane's observed endpoints; null until one reports any.
+    static func healthyCell(_ proxies: [ProxyStatus]) -> JSONValue {
+        let endpoints = proxies.flatMap(\.endpoints)
+        guard !endpoints.isEmpty else { return .null }
+        return .string("\(endpoints.filter(\.isHealthy).count)/\(endpoints.count)")
+    }
 }
