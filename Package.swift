@@ -42,6 +42,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // Persistent hash maps: an xDS snapshot shares every unchanged resource with the one before it.
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        // FilePath, which swift-subprocess's API takes.
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
     ],
     targets: [
         // Layer 0: the SQLite C library from the system (Debian: libsqlite3-dev).
@@ -191,6 +194,8 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HashTreeCollections", package: "swift-collections"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -238,7 +243,11 @@ let package = Package(
         // Child processes and the `apoxy server` child, shared by the integration and CLI tests.
         .target(
             name: "ApoxyTestSupport",
-            dependencies: ["ApoxyClient", .product(name: "NIOSSL", package: "swift-nio-ssl")],
+            dependencies: [
+                "ApoxyClient", .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
             path: "Tests/ApoxyTestSupport",
             swiftSettings: swiftSettings
         ),

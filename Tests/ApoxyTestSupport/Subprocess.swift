@@ -1,4 +1,6 @@
 import Foundation
+import Subprocess
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,68 +22,42 @@ public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathCompone
 public let apoxyBinary = ProcessInfo.processInfo.environment["APOXY_BINARY"]
     ?? packageRoot.appendingPathComponent(".build/debug/apoxy").path
 
-/// Runs a program to completion without blocking a Swift concurrency thread; output goes through files, so a
-/// chatty child can never fill a pipe and stall. After `timeout` the child gets SIGTERM (then SIGKILL).
+/// Runs a program to completion (swift-subprocess: every signal at its default disposition in the child, its exit
+/// seen through a pidfd). Output is captured as it comes, so a chatty child never stalls on a full pipe. After
+/// `timeout` the child gets SIGTERM, then SIGKILL 5 s later, and the result says it timed out.
 public func runProcess(
     _ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: String? = nil,
     timeout: Duration = .seconds(60)
 ) async throws -> ProcessResult {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("apoxy-cli-proc-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    let outURL = directory.appendingPathComponent("out")
-    let errURL = directory.appendingPathComponent("err")
-    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-    process.standardOutput = try FileHandle(forWritingTo: outURL)
-    process.standardError = try FileHandle(forWritingTo: errURL)
-    if let stdin {
-        let inURL = directory.appendingPathComponent("in")
-        try Data(stdin.utf8).write(to: inURL)
-        process.standardInput = try FileHandle(forReadingFrom: inURL)
-    } else {
-        process.standardInput = FileHandle.nullDevice
-    }
-    let (exits, exitContinuation) = AsyncStream.makeStream(of: Int32.self)
-    process.terminationHandler = { finished in
-        exitContinuation.yield(finished.terminationStatus)
-        exitContinuation.finish()
-    }
-    try process.run()
-    let pid = process.processIdentifier
-    let status = await withTaskGroup(of: Int32?.self) { group in
+    let overrides = Dictionary(uniqueKeysWithValues: environment.map { (Environment.Key(stringLiteral: $0.key), Optional($0.value)) })
+    return try await withThrowingTaskGroup(of: ProcessResult?.self) { group in
         group.addTask {
-            for await status in exits { return status }
-            return -1
+            var options = PlatformOptions()
+            options.teardownSequence = [.gracefulShutDown(allowedDurationToNextStep: .seconds(5))]
+            // No stdin is an empty one: the child reads end-of-file at once.
+            let result = try await Subprocess.run(
+                .path(FilePath(executable)), arguments: Arguments(arguments), environment: .inherit.updating(overrides),
+                platformOptions: options, input: .string(stdin ?? ""), output: .string(limit: 64 << 20),
+                error: .string(limit: 64 << 20))
+            let status: Int32
+            switch result.terminationStatus {
+            case .exited(let code): status = code
+            // As shells report it.
+            case .signaled(let signal): status = 128 + signal
+            }
+            return ProcessResult(status: status, stdout: result.standardOutput ?? "", stderr: result.standardError ?? "")
         }
         group.addTask {
-            try? await Task.sleep(for: timeout)
+            try await Task.sleep(for: timeout)
             return nil
         }
-        var status: Int32 = -1
-        while let next = await group.next() {
-            if let next {
-                status = next
-                group.cancelAll()
-                break
-            }
-            // Timed out: ask the child to stop, then insist; its exit still arrives through `exits`.
-            kill(pid, SIGTERM)
-            group.addTask {
-                try? await Task.sleep(for: .seconds(5))
-                kill(pid, SIGKILL)
-                return nil
-            }
-        }
-        return status
+        let first = try await group.next() ?? nil
+        group.cancelAll()
+        if let first { return first }
+        // Timed out: cancelling the run tears the child down (SIGTERM, then SIGKILL); wait for that to finish.
+        _ = try? await group.next()
+        return ProcessResult(status: -1, stdout: "", stderr: "\(executable) timed out after \(timeout)")
     }
-    return ProcessResult(
-        status: status, stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-        stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
 }
 
 /// A running `apoxy server` child process.
