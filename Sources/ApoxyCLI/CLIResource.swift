@@ -1,12 +1,9 @@
+public import ApoxyAPI
+
 /// A resource the CLI manages: what the generic verbs (`ResourceCommand`) need to know about it.
 public protocol CLIResource: Sendable {
-    /// `Backend`.
-    static var kind: String { get }
-    /// `backends`.
-    static var plural: String { get }
-    /// The API group and version.
-    static var group: String { get }
-    static var version: String { get }
+    /// The served resource's names (kind, plural, group, version), from the API types: one source for each.
+    static var descriptor: ResourceDescriptor { get }
     /// The command (`backend`) and its aliases (`be`, `backends`); the first alias is used in examples.
     static var commandName: String { get }
     static var aliases: [String] { get }
@@ -20,8 +17,15 @@ public protocol CLIResource: Sendable {
 }
 
 extension CLIResource {
+    /// `Backend`.
+    static var kind: String { descriptor.kind }
+    /// `backends`.
+    static var plural: String { descriptor.plural }
+    /// The API group and version.
+    static var group: String { descriptor.group }
+    static var version: String { descriptor.version }
     /// The collection path (without the server's path prefix).
-    static var collectionPath: String { "/apis/\(group)/\(version)/\(plural)" }
+    static var collectionPath: String { descriptor.collectionPath }
     /// `resource.group`, as kubectl names objects (`backend.core.apoxy.dev/web`).
     static var resourceName: String { "\(kind.lowercased()).\(group)" }
     /// The short name used in examples.
@@ -30,13 +34,10 @@ extension CLIResource {
 
 /// Backends (`core.apoxy.dev/v1alpha2`).
 public enum BackendResource: CLIResource {
-    public static let kind = "Backend"
-    public static let plural = "backends"
-    public static let group = "core.apoxy.dev"
-    public static let version = "v1alpha2"
+    public static let descriptor = Backend.descriptor
     public static let commandName = "backend"
     public static let aliases = ["be", "backends"]
-    public static let columns = "NAME, ENDPOINTS, PROTOCOL, AGE"
+    public static let columns = "NAME, ENDPOINTS, PROTOCOL, AGE (-o wide adds PROPAGATION and HEALTHY)"
     public static let selectableFields = "metadata.name or spec.protocol"
     public static let fieldSelectorExample = "spec.protocol=h2"
     public static let exampleName = "web"
@@ -44,10 +45,7 @@ public enum BackendResource: CLIResource {
 
 /// HTTPRoutes (`gateway.apoxy.dev/v1`).
 public enum HTTPRouteResource: CLIResource {
-    public static let kind = "HTTPRoute"
-    public static let plural = "httproutes"
-    public static let group = "gateway.apoxy.dev"
-    public static let version = "v1"
+    public static let descriptor = HTTPRoute.descriptor
     public static let commandName = "route"
     public static let aliases = ["httproute", "routes", "httproutes"]
     public static let columns = "NAME, HOSTNAMES, AGE"

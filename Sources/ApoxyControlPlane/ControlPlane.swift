@@ -17,8 +17,8 @@ import HashTreeCollections
 /// through `/status` from the translation outcome and what Envoy acknowledged.
 public struct ControlPlane: Service {
     /// Resource paths on the API server.
-    static let backendsPath = "/apis/core.apoxy.dev/v1alpha2/backends"
-    static let routesPath = "/apis/gateway.apoxy.dev/v1/httproutes"
+    static let backendsPath = Backend.descriptor.collectionPath
+    static let routesPath = HTTPRoute.descriptor.collectionPath
     /// The controller name in route status, as Gateway API's `controllerName`.
     public static let controllerName = "apoxy.dev/backplane"
 

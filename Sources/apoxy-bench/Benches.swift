@@ -3,11 +3,12 @@ import ApoxyClient
 import ApoxyStorage
 import Foundation
 import NIOSSL
+import NIOCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
-let collection = "/apis/core.apoxy.dev/v1alpha2/backends"
+let collection = Backend.descriptor.collectionPath
 
 /// A Backend request body like the ones users send.
 func backendBody(_ name: String, protocol p: String = "tls", resourceVersion: String? = nil) -> [UInt8] {
@@ -230,7 +231,6 @@ enum WatchBench {
     }
 }
 
-import NIOCore
 typealias NIOCoreByteBuffer = NIOCore.ByteBuffer
 
 /// Acknowledgement times by resourceVersion.

@@ -59,11 +59,11 @@ enum SecureBench {
             "subjects": [["apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": .string(benchUser)]],
         ]
         try APIBench.expect(
-            try await admin.request("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", headers: headers, body: role.serialized()),
+            try await admin.request("POST", ClusterRole.descriptor.collectionPath, headers: headers, body: role.serialized()),
             201, "create the bench ClusterRole")
         try APIBench.expect(
             try await admin.request(
-                "POST", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", headers: headers, body: binding.serialized()),
+                "POST", ClusterRoleBinding.descriptor.collectionPath, headers: headers, body: binding.serialized()),
             201, "create the bench ClusterRoleBinding")
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {

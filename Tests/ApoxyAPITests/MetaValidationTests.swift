@@ -77,7 +77,7 @@ struct StatusErrorTests {
     func invalidSingle() {
         let error = StatusError.invalid(kind: "Backend", group: "core.apoxy.dev", name: "web", [unsupported])
         #expect(error.code == 422)
-        #expect(error.reason == "Invalid")
+        #expect(error.reason == .invalid)
         #expect(
             error.message
                 == #"Backend.core.apoxy.dev "web" is invalid: spec.protocol: Unsupported value: "x": supported values: "", "tls", "h2", "h2c""#)
@@ -140,15 +140,20 @@ struct StatusErrorTests {
         #expect(GroupResource(group: "", resource: "namespaces").description == "namespaces")
         let notFound = StatusError.notFound(resource, "web")
         #expect(notFound.code == 404)
-        #expect(notFound.reason == "NotFound")
+        #expect(notFound.reason == .notFound)
         #expect(notFound.message == #"backends.core.apoxy.dev "web" not found"#)
+        #expect(notFound.json["reason"] == "NotFound")
+        // A bare HTTP code gets kube's reason word, not the HTTP reason phrase ("Payload Too Large").
+        #expect(StatusReason(code: 413) == .requestEntityTooLarge)
+        #expect(StatusReason(code: 422).rawValue == "Invalid")
+        #expect(StatusReason(code: 418) == .unknown)
         #expect(notFound.json["details"] == ["name": "web", "group": "core.apoxy.dev", "kind": "backends"])
         let exists = StatusError.alreadyExists(resource, "web")
         #expect(exists.code == 409)
         #expect(exists.message == #"backends.core.apoxy.dev "web" already exists"#)
         let conflict = StatusError.conflict(resource, "web")
         #expect(conflict.code == 409)
-        #expect(conflict.reason == "Conflict")
+        #expect(conflict.reason == .conflict)
         #expect(
             conflict.message
                 == #"Operation cannot be fulfilled on backends.core.apoxy.dev "web": the object has been modified; please apply your changes to the latest version and try again"#)

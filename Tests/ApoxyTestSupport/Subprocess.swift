@@ -1,6 +1,8 @@
 import Foundation
 import Subprocess
 import SystemPackage
+import ApoxyClient
+import NIOSSL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -166,8 +168,6 @@ private func boundUnlistenedSocket() throws -> (Int32, Int) {
     return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }
 
-import ApoxyClient
-import NIOSSL
 
 /// Whether the server on `port` answers `/readyz` with 200 (over `tls`: answers at all).
 public func isReady(port: Int, tls: TLSConfiguration? = nil) async -> Bool {

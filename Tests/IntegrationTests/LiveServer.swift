@@ -7,6 +7,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Testing
+import NIOCore
 
 /// A real API server on an ephemeral loopback port over a real SQLite file, with a client connected to it.
 struct LiveServer: Sendable {
@@ -131,4 +132,3 @@ final class WatchReader: @unchecked Sendable {
     func close() async { await connection.close() }
 }
 
-import NIOCore

@@ -18,6 +18,9 @@ public struct ResourceDescriptor: Sendable {
     /// The verbs discovery lists (every verb for stored resources; `create` for reviews).
     public var verbs: [String]
 
+    /// The collection's path on the API server (`/apis/<group>/<version>/<plural>`); an item is this plus `/<name>`.
+    public var collectionPath: String { "/apis/\(group)/\(version)/\(plural)" }
+
     /// What a stored resource supports.
     public static let allVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 

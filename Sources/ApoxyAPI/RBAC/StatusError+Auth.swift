@@ -1,7 +1,7 @@
 extension StatusError {
     /// 401 Unauthorized, as kube-apiserver answers a request whose credentials failed (or that has none when
     /// anonymous requests are off).
-    public static let unauthorized = StatusError(code: 401, reason: "Unauthorized", message: "Unauthorized")
+    public static let unauthorized = StatusError(code: 401, reason: .unauthorized, message: "Unauthorized")
 
     /// 403 Forbidden with kube's message (`responsewriters.forbiddenMessage` wrapped by `NewForbidden`):
     /// `backends.core.apoxy.dev "x" is forbidden: User "u" cannot delete resource "backends" in API group
@@ -25,7 +25,7 @@ extension StatusError {
             message = "\(qualified) \"\(request.name)\" is forbidden: \(detail)"
         }
         return StatusError(
-            code: 403, reason: "Forbidden", message: message, name: request.name.isEmpty ? nil : request.name,
+            code: 403, reason: .forbidden, message: message, name: request.name.isEmpty ? nil : request.name,
             group: request.apiGroup.isEmpty ? nil : request.apiGroup, kind: request.resource.isEmpty ? nil : request.resource)
     }
 }

@@ -23,7 +23,7 @@ extension ResourceStore {
                 let current = try await run(name: "") { try await storage.currentRevision() }
                 if requested > current {
                     throw StatusError(
-                        code: 504, reason: "Timeout",
+                        code: 504, reason: .timeout,
                         message: "Too large resource version: \(requested), current: \(current)", retryAfterSeconds: 1)
                 }
             default:

@@ -96,7 +96,7 @@ extension ResourceStore {
                     patched = try jsonPatch.apply(to: current)
                 } catch {
                     if error.kind == .invalidDocument { throw .badRequest(error.message) }
-                    throw StatusError(code: 422, reason: "Invalid", message: error.message)
+                    throw StatusError(code: 422, reason: .invalid, message: error.message)
                 }
             } else {
                 patched = JSONMergePatch.apply(parsed.value, to: current)
@@ -116,7 +116,7 @@ extension ResourceStore {
                 return try await commitUpdate(
                     name: name, stored: stored, json: json, schemaErrors: schemaErrors, warnings: warnings,
                     subresource: subresource, options: options)
-            } catch where error.reason == "Conflict" && error.code == 409 {
+            } catch where error.reason == .conflict && error.code == 409 {
                 lastError = error
                 continue
             }
@@ -257,7 +257,7 @@ extension ResourceStore {
                 do {
                     return try await create(
                         json: checked, warnings: warnings, schemaErrors: schemaErrors, options: options, managedFields: entries)
-                } catch where error.reason == "AlreadyExists" {
+                } catch where error.reason == .alreadyExists {
                     continue  // created concurrently: apply onto it
                 }
             }
@@ -267,7 +267,7 @@ extension ResourceStore {
                 return try await commitUpdate(
                     name: name, stored: stored, json: withVersion, schemaErrors: schemaErrors, warnings: warnings,
                     subresource: subresource, options: options, managedFields: entries)
-            } catch where error.reason == "Conflict" && error.code == 409 {
+            } catch where error.reason == .conflict && error.code == 409 {
                 lastError = error
                 continue
             }
@@ -288,7 +288,7 @@ extension ResourceStore {
         }
         let noun = conflicts.count == 1 ? "conflict" : "conflicts"
         return StatusError(
-            code: 409, reason: "Conflict", message: "Apply failed with \(conflicts.count) \(noun): " + parts.joined(separator: "\n"),
+            code: 409, reason: .conflict, message: "Apply failed with \(conflicts.count) \(noun): " + parts.joined(separator: "\n"),
             name: name, group: resource.group, kind: resource.resource,
             causes: conflicts.map { FieldError(.fieldManagerConflict, $0.path, nil, "conflict with \"\($0.manager)\" using \(apiVersion)") })
     }

@@ -164,7 +164,7 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
             return .expired("The resourceVersion for the provided list is too old. Oldest retained revision is \(oldest).")
         case .futureRevision(let current):
             return StatusError(
-                code: 504, reason: "Timeout", message: "Too large resource version: requested revision is newer than current revision \(current)",
+                code: 504, reason: .timeout, message: "Too large resource version: requested revision is newer than current revision \(current)",
                 retryAfterSeconds: 1)
         case .unavailable: return .unavailable("storage is unavailable: \(error.message)")
         }

@@ -24,7 +24,7 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
     }
 
     var descriptor: ResourceDescriptor { Object.descriptor }
-    var collectionPath: String { "/apis/\(descriptor.group)/\(descriptor.version)/\(descriptor.plural)" }
+    var collectionPath: String { descriptor.collectionPath }
 
     /// Registers the collection, item and status routes.
     func register(on router: Router<APIRequestContext>) {

@@ -2,6 +2,7 @@ import ApoxyAPI
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Logging
 
 /// Builds HTTP responses carrying JSON documents.
 enum APIResponse {
@@ -57,12 +58,14 @@ struct StatusErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return APIResponse.status(.requestEntityTooLarge(limit: APIServerConfiguration.maxRequestBodyBytes))
         } catch let error as HTTPError where error.status == .notFound {
             return APIResponse.status(
-                StatusError(code: 404, reason: "NotFound", message: "the server could not find the requested resource"))
+                StatusError(code: 404, reason: .notFound, message: "the server could not find the requested resource"))
         } catch let error as HTTPError where error.status == .methodNotAllowed {
             return APIResponse.status(.methodNotAllowed("the server does not allow this method on the requested resource"))
         } catch let error as HTTPError {
             return APIResponse.status(
-                StatusError(code: Int(error.status.code), reason: error.status.reasonPhrase, message: error.body ?? error.status.reasonPhrase))
+                StatusError(
+                    code: Int(error.status.code), reason: StatusReason(code: Int(error.status.code)),
+                    message: error.body ?? error.status.reasonPhrase))
         } catch {
             logger.error("unhandled error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             return APIResponse.status(.internalError("\(error)"))
@@ -70,4 +73,3 @@ struct StatusErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-import Logging

@@ -1,3 +1,4 @@
+import ApoxyAPI
 /// A media type with parameters, as found in Accept and Content-Type headers.
 struct MediaType: Sendable, Equatable {
     var type: String
@@ -63,4 +64,3 @@ extension String {
     }
 }
 
-import ApoxyAPI

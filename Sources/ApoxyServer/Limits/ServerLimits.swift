@@ -144,12 +144,12 @@ extension RequestLimitMiddleware.Kind {
 extension StatusError {
     /// kube's 429 from its max-in-flight filter.
     static func tooManyRequests() -> StatusError {
-        StatusError(code: 429, reason: "TooManyRequests", message: "Too many requests, please try again later.", retryAfterSeconds: 1)
+        StatusError(code: 429, reason: .tooManyRequests, message: "Too many requests, please try again later.", retryAfterSeconds: 1)
     }
 
     /// kube's 504 from its request timeout filter.
     static func timeout(_ message: String) -> StatusError {
-        StatusError(code: 504, reason: "Timeout", message: "Timeout: \(message)")
+        StatusError(code: 504, reason: .timeout, message: "Timeout: \(message)")
     }
 }
 

@@ -86,7 +86,7 @@ struct OpenAPIDocuments: Sendable {
     static func operations(_ r: ResourceDescriptor) -> [(path: String, pathParameters: [String], operations: [Operation])] {
         let id = r.group.split(separator: ".").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
             + r.version.prefix(1).uppercased() + r.version.dropFirst()
-        let base = "/apis/\(r.group)/\(r.version)/\(r.plural)"
+        let base = r.collectionPath
         let object = r.componentName
         let list = r.listComponentName
         let status = metaPrefix + "Status"
