@@ -140,9 +140,12 @@ enum APIBench {
 
     static func count(port: Int) async throws -> Int {
         let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
-        defer { Task { await client.close() } }
-        let page = try JSONValue.parse(try await client.request("GET", collection + "?limit=1").body).value
-        return (page["items"]?.arrayValue?.count ?? 0) + Int(page["metadata"]?["remainingItemCount"]?.integerValue ?? 0)
+        return try await withCleanup {
+            let page = try JSONValue.parse(try await client.request("GET", collection + "?limit=1").body).value
+            return (page["items"]?.arrayValue?.count ?? 0) + Int(page["metadata"]?["remainingItemCount"]?.integerValue ?? 0)
+        } cleanup: {
+            await client.close()
+        }
     }
 
     static func populate(port: Int, to target: Int) async throws {
@@ -159,15 +162,18 @@ enum APIBench {
 
     static func list(port: Int, expected: Int, iterations: Int) async throws -> Measurement {
         let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
-        defer { Task { await client.close() } }
-        let check = try JSONValue.parse(try await client.request("GET", collection).body).value
-        let items = check["items"]?.arrayValue?.count ?? -1
-        guard items == expected else { throw BenchError(message: "list returned \(items) items, expected \(expected)") }
-        var result = try await measure("api list \(expected) objects", concurrency: 1, operations: iterations) { _, _ in
-            try expect(try await client.request("GET", collection), 200, "list")
+        return try await withCleanup {
+            let check = try JSONValue.parse(try await client.request("GET", collection).body).value
+            let items = check["items"]?.arrayValue?.count ?? -1
+            guard items == expected else { throw BenchError(message: "list returned \(items) items, expected \(expected)") }
+            var result = try await measure("api list \(expected) objects", concurrency: 1, operations: iterations) { _, _ in
+                try expect(try await client.request("GET", collection), 200, "list")
+            }
+            result.note = "body verified: \(items) items"
+            return result
+        } cleanup: {
+            await client.close()
         }
-        result.note = "body verified: \(items) items"
-        return result
     }
 }
 
@@ -175,59 +181,62 @@ enum APIBench {
 enum WatchBench {
     static func run(port: Int, watchers: Int, updates: Int, rate: Int) async throws -> Measurement {
         let writer = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
-        defer { Task { await writer.close() } }
-        let created = try await writer.request("POST", collection, headers: [("Content-Type", "application/json")], body: backendBody("watched"))
-        try APIBench.expect(created, 201, "create watched")
-        let start = try JSONValue.parse(created.body).value["metadata"]?["resourceVersion"]?.stringValue ?? "0"
-        let fanIn = try WatchFanIn(
-            port: port, path: collection + "?watch=true&resourceVersion=\(start)&fieldSelector=metadata.name%3Dwatched", count: watchers)
-        let acks = AckLog()
-        let cpuBefore = StepCPU.start()
-        let began = ContinuousClock.now
-        let (receipts, writeDuration) = try await withThrowingTaskGroup(of: WatchFanIn.Receipts?.self) { group in
-            group.addTask { await fanIn.receive(expected: updates) }
-            let interval = Duration.microseconds(1_000_000 / max(rate, 1))
-            for i in 0..<updates {
-                let body = Array(#"{"metadata":{"labels":{"step":"\#(i)"}}}"#.utf8)
-                let response = try await writer.request(
-                    "PATCH", collection + "/watched", headers: [("Content-Type", "application/merge-patch+json")], body: body)
-                let acked = ContinuousClock.now
-                try APIBench.expect(response, 200, "patch watched")
-                if let rv = (try? JSONValue.parse(response.body).value["metadata"]?["resourceVersion"]?.stringValue)?.flatMap({ Int64($0) }) {
-                    acks.record(rv, acked)
+        return try await withCleanup {
+            let created = try await writer.request("POST", collection, headers: [("Content-Type", "application/json")], body: backendBody("watched"))
+            try APIBench.expect(created, 201, "create watched")
+            let start = try JSONValue.parse(created.body).value["metadata"]?["resourceVersion"]?.stringValue ?? "0"
+            let fanIn = try WatchFanIn(
+                port: port, path: collection + "?watch=true&resourceVersion=\(start)&fieldSelector=metadata.name%3Dwatched", count: watchers)
+            let acks = AckLog()
+            let cpuBefore = StepCPU.start()
+            let began = ContinuousClock.now
+            let (receipts, writeDuration) = try await withThrowingTaskGroup(of: WatchFanIn.Receipts?.self) { group in
+                group.addTask { await fanIn.receive(expected: updates) }
+                let interval = Duration.microseconds(1_000_000 / max(rate, 1))
+                for i in 0..<updates {
+                    let body = Array(#"{"metadata":{"labels":{"step":"\#(i)"}}}"#.utf8)
+                    let response = try await writer.request(
+                        "PATCH", collection + "/watched", headers: [("Content-Type", "application/merge-patch+json")], body: body)
+                    let acked = ContinuousClock.now
+                    try APIBench.expect(response, 200, "patch watched")
+                    if let rv = (try? JSONValue.parse(response.body).value["metadata"]?["resourceVersion"]?.stringValue)?.flatMap({ Int64($0) }) {
+                        acks.record(rv, acked)
+                    }
+                    try await Task.sleep(until: began + interval * (i + 1), clock: .continuous)
                 }
-                try await Task.sleep(until: began + interval * (i + 1), clock: .continuous)
+                let writing = ContinuousClock.now - began
+                // Give stragglers a moment, then stop reading.
+                group.addTask {
+                    try? await Task.sleep(for: .seconds(2))
+                    fanIn.requestStop()
+                    return nil
+                }
+                var all: WatchFanIn.Receipts = []
+                for try await r in group { if let r { all = r } }
+                return (all, writing)
             }
-            let writing = ContinuousClock.now - began
-            // Give stragglers a moment, then stop reading.
-            group.addTask {
-                try? await Task.sleep(for: .seconds(2))
-                fanIn.requestStop()
-                return nil
+            let cpu = StepCPU.finish(cpuBefore)
+            var latencies: [Double] = []
+            var behind = 0
+            var early = 0
+            let ackTimes = acks.snapshot()
+            for watcher in receipts {
+                let got = Dictionary(watcher.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
+                if ackTimes.keys.contains(where: { got[$0] == nil }) { behind += 1 }
+                for (rv, ack) in ackTimes {
+                    guard let received = got[rv] else { continue }
+                    let latency = micros(received - ack)
+                    if latency < 0 { early += 1 }
+                    latencies.append(max(0, latency))
+                }
             }
-            var all: WatchFanIn.Receipts = []
-            for try await r in group { if let r { all = r } }
-            return (all, writing)
+            return Measurement(
+                name: "watch delivery, \(watchers) watchers", operations: latencies.count, seconds: micros(writeDuration) / 1e6,
+                latenciesMicros: latencies,
+                note: "\(updates) updates at \(rate)/s; watchers behind: \(behind); delivered before the ack: \(early)", cpu: cpu)
+        } cleanup: {
+            await writer.close()
         }
-        let cpu = StepCPU.finish(cpuBefore)
-        var latencies: [Double] = []
-        var behind = 0
-        var early = 0
-        let ackTimes = acks.snapshot()
-        for watcher in receipts {
-            let got = Dictionary(watcher.map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a })
-            if ackTimes.keys.contains(where: { got[$0] == nil }) { behind += 1 }
-            for (rv, ack) in ackTimes {
-                guard let received = got[rv] else { continue }
-                let latency = micros(received - ack)
-                if latency < 0 { early += 1 }
-                latencies.append(max(0, latency))
-            }
-        }
-        return Measurement(
-            name: "watch delivery, \(watchers) watchers", operations: latencies.count, seconds: micros(writeDuration) / 1e6,
-            latenciesMicros: latencies,
-            note: "\(updates) updates at \(rate)/s; watchers behind: \(behind); delivered before the ack: \(early)", cpu: cpu)
     }
 }
 

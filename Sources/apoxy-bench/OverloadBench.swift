@@ -71,10 +71,13 @@ enum OverloadBench {
     /// The object the clients read.
     static func seed(port: Int) async throws {
         let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
-        defer { Task { await client.close() } }
-        let response = try await client.request(
-            "POST", collection, headers: [("Content-Type", "application/json")], body: backendBody("overload-target"))
-        guard response.status == 201 || response.status == 409 else { throw BenchError(message: "seed: \(response.status)") }
+        try await withCleanup {
+            let response = try await client.request(
+                "POST", collection, headers: [("Content-Type", "application/json")], body: backendBody("overload-target"))
+            guard response.status == 201 || response.status == 409 else { throw BenchError(message: "seed: \(response.status)") }
+        } cleanup: {
+            await client.close()
+        }
     }
 
     /// `VmHWM`: the most memory the process has held.

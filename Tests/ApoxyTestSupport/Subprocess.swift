@@ -180,6 +180,9 @@ public func isReady(port: Int, tls: TLSConfiguration? = nil) async -> Bool {
 /// The status of one GET, on a fresh connection.
 public func httpStatus(port: Int, path: String) async throws -> Int {
     let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
-    defer { Task { await client.close() } }
-    return try await client.request("GET", path).status
+    return try await withCleanup {
+        return try await client.request("GET", path).status
+    } cleanup: {
+        await client.close()
+    }
 }

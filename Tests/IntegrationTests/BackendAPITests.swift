@@ -541,12 +541,15 @@ struct BackendAPITests {
                 for i in 0..<8 {
                     group.addTask {
                         let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
-                        defer { Task { await client.close() } }
-                        var body = backend("race", endpoints: [["ip": .string("10.0.0.\(i + 1)")]])
-                        body["metadata"]?["resourceVersion"] = .string(version)
-                        let response = try await client.request(
-                            "PUT", item("race"), headers: [("Content-Type", "application/json")], body: body.serialized())
-                        return response.status
+                        return try await withCleanup {
+                            var body = backend("race", endpoints: [["ip": .string("10.0.0.\(i + 1)")]])
+                            body["metadata"]?["resourceVersion"] = .string(version)
+                            let response = try await client.request(
+                                "PUT", item("race"), headers: [("Content-Type", "application/json")], body: body.serialized())
+                            return response.status
+                        } cleanup: {
+                            await client.close()
+                        }
                     }
                 }
                 return try await group.reduce(into: [Int]()) { $0.append($1) }

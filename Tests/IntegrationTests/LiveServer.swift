@@ -53,25 +53,28 @@ struct LiveServer: Sendable {
             storage: storage, configuration: APIServerConfiguration(host: "127.0.0.1", port: 0, bookmarkInterval: .milliseconds(200)),
             logger: logger,
             onListening: { port in portContinuation.yield(port) })
-        defer { Task { await storage.close() } }
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: logger))
-            group.addTask { try await serviceGroup.run() }
-            var ports = portStream.makeAsyncIterator()
-            guard let port = await ports.next() else { throw HTTPClientError(message: "server did not start") }
-            let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
-            do {
-                let result = try await body(LiveServer(port: port, client: client, databasePath: path))
-                await client.close()
-                await serviceGroup.triggerGracefulShutdown()
-                try await group.waitForAll()
-                return result
-            } catch {
-                await client.close()
-                await serviceGroup.triggerGracefulShutdown()
-                try? await group.waitForAll()
-                throw error
+        return try await withCleanup {
+            return try await withThrowingTaskGroup(of: Void.self) { group in
+                let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: logger))
+                group.addTask { try await serviceGroup.run() }
+                var ports = portStream.makeAsyncIterator()
+                guard let port = await ports.next() else { throw HTTPClientError(message: "server did not start") }
+                let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
+                do {
+                    let result = try await body(LiveServer(port: port, client: client, databasePath: path))
+                    await client.close()
+                    await serviceGroup.triggerGracefulShutdown()
+                    try await group.waitForAll()
+                    return result
+                } catch {
+                    await client.close()
+                    await serviceGroup.triggerGracefulShutdown()
+                    try? await group.waitForAll()
+                    throw error
+                }
             }
+        } cleanup: {
+            await storage.close()
         }
     }
 

@@ -2,6 +2,7 @@ import ApoxyTestSupport
 import ApoxyAPI
 import ApoxyClient
 import Foundation
+import Synchronization
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -99,6 +100,7 @@ struct ServerProcessTests {
         #expect(head.status == 200)
         let watch = WatchReader(connection: watchConnection, iterator: lines.makeAsyncIterator())
         // Writers run until the kill; the watcher reads what it can meanwhile.
+        let created = AcknowledgedCount()
         let acknowledged = try await withThrowingTaskGroup(of: [String].self) { group in
             for worker in 0..<4 {
                 group.addTask {
@@ -107,13 +109,21 @@ struct ServerProcessTests {
                     for i in 0..<1_000 {
                         let name = "mid-\(worker)-\(i)"
                         guard let response = try? await Self.create(client, name) else { break }
-                        if response.status == 201 { names.append(name) }
+                        if response.status == 201 {
+                            names.append(name)
+                            created.value.add(1, ordering: .relaxed)
+                        }
                     }
                     await client.close()
                     return names
                 }
             }
-            try await Task.sleep(for: .milliseconds(400))
+            // Killed mid-stream: once the writers have had a few dozen creates acknowledged (not after a fixed time,
+            // which a loaded machine may spend starting up).
+            let deadline = ContinuousClock.now + .seconds(20)
+            while created.value.load(ordering: .relaxed) < 40, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
             await server.stop(signal: SIGKILL)
             return try await group.reduce(into: [String]()) { $0 += $1 }
         }
@@ -198,4 +208,9 @@ struct ServerProcessTests {
         #expect(result.status != 0)
         #expect(result.stderr.contains("--listen must be host:port"))
     }
+}
+
+/// Creates acknowledged so far, counted by every writer task.
+private final class AcknowledgedCount: Sendable {
+    let value = Atomic<Int>(0)
 }
