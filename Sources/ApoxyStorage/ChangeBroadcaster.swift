@@ -86,17 +86,35 @@ public final class ChangeBroadcaster: Sendable {
     }
 }
 
+/// How many empty reads of the change log a watch tolerates while memory is ahead of it (about 0.2 s).
+private let emptyChangeLogReadsBeforeGivingUp = 100
+
 extension RevisionedStorage {
+    static var emptyReadsBeforeGivingUp: Int { emptyChangeLogReadsBeforeGivingUp }
+
     /// A watch built from a broadcaster plus the storage's persisted change log for revisions memory no longer holds.
     func watch(after revision: Int64, using broadcaster: ChangeBroadcaster) async throws -> ChangeStream {
         let compacted = try await compactedRevision()
         if revision < compacted - 1 { throw StorageError(.compacted(oldest: compacted)) }
         var cursor = revision
         var backlog: [StorageChange] = []
+        var emptyReads = 0
         while true {
             if let stream = broadcaster.subscribe(after: revision, backlog: backlog) { return stream }
             let page = try await changes(after: cursor, limit: 50_000)
-            guard let last = page.last else { continue }
+            guard let last = page.last else {
+                // Memory has moved past `cursor` but the log shows nothing after it: a commit not readable yet, or
+                // compaction took it. Each round either reads a page or counts towards giving up, so this ends.
+                emptyReads += 1
+                let oldest = try await compactedRevision()
+                if cursor < oldest - 1 { throw StorageError(.compacted(oldest: oldest)) }
+                if emptyReads >= Self.emptyReadsBeforeGivingUp {
+                    throw StorageError(.unavailable, message: "the change log has nothing after revision \(cursor), which watchers have passed")
+                }
+                try await Task.sleep(for: .milliseconds(2))
+                continue
+            }
+            emptyReads = 0
             backlog += page
             cursor = last.revision
         }

@@ -1,4 +1,4 @@
-import ApoxyStorage
+@testable import ApoxyStorage
 import Testing
 
 @Suite struct ChangeBroadcasterTests {
@@ -48,5 +48,46 @@ import Testing
         }
         // Every cancelled watcher unsubscribed.
         #expect(broadcaster.subscriberCount == 0)
+    }
+}
+
+/// A storage whose change log shows nothing (as when a commit is not readable yet): every other call goes to memory.
+private struct EmptyChangeLogStorage: RevisionedStorage {
+    let inner = MemoryStorage()
+    let broadcaster: ChangeBroadcaster
+
+    func create(key: String, value: [UInt8]) async throws -> StoredObject { try await inner.create(key: key, value: value) }
+    func get(key: String) async throws -> StoredObject? { try await inner.get(key: key) }
+    func list(prefix: String, revision: Int64?, startAfter: String?, limit: Int?) async throws -> StorageListResult {
+        try await inner.list(prefix: prefix, revision: revision, startAfter: startAfter, limit: limit)
+    }
+    func update(key: String, value: [UInt8], expectedRevision: Int64) async throws -> StoredObject {
+        try await inner.update(key: key, value: value, expectedRevision: expectedRevision)
+    }
+    func delete(key: String, expectedRevision: Int64?) async throws -> StorageChange {
+        try await inner.delete(key: key, expectedRevision: expectedRevision)
+    }
+    func changes(after revision: Int64, limit: Int) async throws -> [StorageChange] { [] }
+    func currentRevision() async throws -> Int64 { broadcaster.revision }
+    func watch(after revision: Int64) async throws -> ChangeStream { try await watch(after: revision, using: broadcaster) }
+    func compact(before revision: Int64) async throws {}
+    func compactedRevision() async throws -> Int64 { 0 }
+}
+
+@Suite struct ChangeLogCatchUpTests {
+    /// Memory holds only the newest changes and the log shows none of the older ones: the watch used to re-read the
+    /// empty log forever (a busy loop that never ended); now it gives up with 503-style `unavailable`.
+    @Test(.timeLimit(.minutes(1)))
+    func aWatchThatCannotCatchUpFailsInsteadOfSpinning() async throws {
+        let broadcaster = ChangeBroadcaster(revision: 0, historyLimit: 2)
+        broadcaster.publish((1...5).map(ChangeBroadcasterTests.change))
+        let storage = EmptyChangeLogStorage(broadcaster: broadcaster)
+        let started = ContinuousClock.now
+        await #expect(throws: StorageError.self) { _ = try await storage.watch(after: 1) }
+        #expect(ContinuousClock.now - started < .seconds(10))
+        // Within what memory holds, the same watch works.
+        let stream = try await storage.watch(after: 3)
+        var iterator = stream.makeAsyncIterator()
+        #expect(try await iterator.next()?.revision == 4)
     }
 }
