@@ -52,7 +52,8 @@ let package = Package(
         // Layer 1: API types, schema, validation, patch engines. Pure: no I/O.
         .target(name: "ApoxyAPI", swiftSettings: swiftSettings),
         // Layer 1: the process's metrics (Prometheus registry, help texts, scrape hooks), used by every layer below.
-        .target(name: "ApoxyMetrics", dependencies: [.product(name: "Prometheus", package: "swift-prometheus")], swiftSettings: swiftSettings),
+        .target(
+            name: "ApoxyMetrics", dependencies: [.product(name: "Prometheus", package: "swift-prometheus")], swiftSettings: swiftSettings),
         // Layer 2: revisioned storage (protocol, SQLite, in-memory).
         .target(
             name: "ApoxyStorage",

@@ -18,6 +18,9 @@ stage() {
 }
 
 stage "install tools" 20 scripts/install-tools.sh
+# Formatting (swift-format from the toolchain, settings in .swift-format): `swift format format -i -r Sources Tests
+# Package.swift` fixes what this reports.
+stage "format" 5 swift format lint --strict -r Sources Tests Package.swift
 stage "build" 45 swift build --build-tests
 APOXY_BINARY="$(swift build --show-bin-path)/apoxy"
 export APOXY_BINARY

@@ -163,9 +163,11 @@ struct APIClient: Sendable {
             if !query.isEmpty {
                 var allowed = CharacterSet.alphanumerics
                 allowed.insert(charactersIn: "-._~")
-                target += "?" + query.map { name, value in
-                    "\(name)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value)"
-                }.joined(separator: "&")
+                target +=
+                    "?"
+                    + query.map { name, value in
+                        "\(name)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value)"
+                    }.joined(separator: "&")
             }
             return target
         }
@@ -202,7 +204,9 @@ struct APIClient: Sendable {
         }
 
         /// Opens a watch on this connection: the response head, then the events line by line.
-        func watch(_ path: String, query: [(String, String)], accept: String) async throws(CLIError)
+        func watch(
+            _ path: String, query: [(String, String)], accept: String
+        ) async throws(CLIError)
             -> LineSequence<AsyncThrowingStream<ByteBuffer, any Error>>
         {
             let result: (response: HTTPClientResponse, lines: LineSequence<AsyncThrowingStream<ByteBuffer, any Error>>)

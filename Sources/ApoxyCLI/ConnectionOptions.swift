@@ -61,7 +61,8 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
             let config = try Kubeconfig.load(paths: paths, explicit: explicit)
             if let resolved = try config.target(context: context) { target = resolved }
         } else if let context {
-            throw .client(.badInput, "context \"\(context)\" requested but no kubeconfig is set (--kubeconfig, KUBECONFIG or ~/.kube/config)")
+            throw .client(
+                .badInput, "context \"\(context)\" requested but no kubeconfig is set (--kubeconfig, KUBECONFIG or ~/.kube/config)")
         }
         if let server {
             do {

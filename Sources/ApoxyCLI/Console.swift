@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Standard output and error, written unbuffered so watch events and errors appear at once and in order.
@@ -32,9 +32,9 @@ enum Console {
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { buffer in
                 #if canImport(Glibc)
-                Glibc.write(fileDescriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                    Glibc.write(fileDescriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 #else
-                Darwin.write(fileDescriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                    Darwin.write(fileDescriptor, buffer.baseAddress! + offset, buffer.count - offset)
                 #endif
             }
             if written >= 0 {

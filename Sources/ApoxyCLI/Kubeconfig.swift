@@ -1,5 +1,5 @@
-import ApoxyYAML
 import ApoxyAPI
+import ApoxyYAML
 import Foundation
 
 /// The parts of a kubeconfig the CLI uses: clusters (server, CA, TLS options), users (token, client certificate)

@@ -1,5 +1,5 @@
-import ApoxyYAML
 import ApoxyAPI
+import ApoxyYAML
 import Foundation
 
 /// One object read from a manifest, with where it came from for error messages.
@@ -61,19 +61,20 @@ enum ManifestReader {
         }
         var manifests: [Manifest] = []
         for (index, document) in documents.enumerated() {
-            let where_ = documents.count == 1 ? source : "\(source) (document \(index + 1))"
+            let origin = documents.count == 1 ? source : "\(source) (document \(index + 1))"
             guard document.objectValue != nil else {
-                throw .client(.badInput, "\(where_): expected an object, found \(document.typeName == "array" ? "a list" : "a \(document.typeName)")")
+                throw .client(
+                    .badInput, "\(origin): expected an object, found \(document.typeName == "array" ? "a list" : "a \(document.typeName)")")
             }
             // `kind: List` (or `BackendList`, as `apoxy backend list -o yaml` prints it) carries its objects as items.
             if let kind = document["kind"]?.stringValue, kind.hasSuffix("List"), let items = document["items"]?.arrayValue {
                 for (itemIndex, item) in items.enumerated() {
-                    guard item.objectValue != nil else { throw .client(.badInput, "\(where_): items[\(itemIndex)] is not an object") }
-                    manifests.append(Manifest(object: item, source: "\(where_) items[\(itemIndex)]"))
+                    guard item.objectValue != nil else { throw .client(.badInput, "\(origin): items[\(itemIndex)] is not an object") }
+                    manifests.append(Manifest(object: item, source: "\(origin) items[\(itemIndex)]"))
                 }
                 continue
             }
-            manifests.append(Manifest(object: document, source: where_))
+            manifests.append(Manifest(object: document, source: origin))
         }
         return manifests
     }

@@ -1,5 +1,5 @@
-import ApoxyYAML
 import ApoxyAPI
+import ApoxyYAML
 import ArgumentParser
 
 /// `-o`: how objects are printed. Without it, commands print a table (reads) or a one-line summary (writes).

@@ -64,7 +64,8 @@ extension ResourceCommand {
                 if all || selectors.selector != nil || selectors.fieldSelector != nil {
                     try await client.withSession { session throws(CLIError) in
                         let list = try await session.call(
-                            "DELETE", R.collectionPath, query: selectors.query + dryRunQuery).body
+                            "DELETE", R.collectionPath, query: selectors.query + dryRunQuery
+                        ).body
                         let items = list["items"]?.arrayValue ?? []
                         if items.isEmpty { Console.error(["No resources found"]) }
                         Console.print(items.map { "\(R.resourceName) \"\($0["metadata"]?["name"]?.stringValue ?? "")\" deleted\(suffix)" })

@@ -60,7 +60,8 @@ enum ObjectDescriber {
     /// `key=value` lines aligned under the first, or `<none>`.
     static func pairs(_ value: JSONValue?, indent: Int) -> String {
         guard case .object(let map)? = value, !map.isEmpty else { return "<none>" }
-        return map.keys.sorted().map { "\($0)=\(map[$0]?.stringValue ?? "")" }.joined(separator: "\n" + String(repeating: " ", count: indent))
+        return map.keys.sorted().map { "\($0)=\(map[$0]?.stringValue ?? "")" }.joined(
+            separator: "\n" + String(repeating: " ", count: indent))
     }
 
     /// kubectl's nested printing: `Key:  value` for scalars, a header and deeper lines for maps, one block per

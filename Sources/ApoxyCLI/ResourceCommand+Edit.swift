@@ -1,5 +1,5 @@
-import ApoxyYAML
 import ApoxyAPI
+import ApoxyYAML
 import ArgumentParser
 import Foundation
 
@@ -34,19 +34,20 @@ extension ResourceCommand {
 
         static var header: String {
             """
-                # Please edit the object below. Lines beginning with a '#' will be ignored,
-                # and an empty file will abort the edit. If an error occurs while saving this file will be
-                # reopened with the relevant failures.
-                #
+            # Please edit the object below. Lines beginning with a '#' will be ignored,
+            # and an empty file will abort the edit. If an error occurs while saving this file will be
+            # reopened with the relevant failures.
+            #
 
-                """
+            """
         }
 
         func run() async throws {
             try await reportingErrors {
                 let client = APIClient(target: try connection.resolve())
                 let path = R.collectionPath + "/" + APIClient.pathSegment(name)
-                let original = ObjectPrinter.withoutManagedFields(try await client.withSession { session throws(CLIError) in try await session.call("GET", path).body })
+                let original = ObjectPrinter.withoutManagedFields(
+                    try await client.withSession { session throws(CLIError) in try await session.call("GET", path).body })
                 let file = FileManager.default.temporaryDirectory
                     .appendingPathComponent("apoxy-edit-\(UUID().uuidString.prefix(8)).yaml").path
                 var contents = Self.header + YAMLCoding.serialize(original)
@@ -74,8 +75,10 @@ extension ResourceCommand {
                         // Reopened with the error and saved as is: give up, as kubectl does, keeping the file.
                         throw CLIError(
                             rejected.error.exitCode,
-                            rejected.error.lines + ["error: Edit cancelled, no valid changes were saved.",
-                                "A copy of your changes has been stored to \"\(file)\""])
+                            rejected.error.lines + [
+                                "error: Edit cancelled, no valid changes were saved.",
+                                "A copy of your changes has been stored to \"\(file)\"",
+                            ])
                     }
                     do {
                         if try await save(edited, original: original, client: client, path: path) {

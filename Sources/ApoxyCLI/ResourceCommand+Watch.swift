@@ -30,7 +30,8 @@ extension ResourceCommand {
         @OptionGroup(title: "Connection Options") var connection: ConnectionOptions
         @OptionGroup var selectors: SelectorOptions
 
-        @Option(name: .shortAndLong, help: ArgumentHelp("Output format: json, yaml, name or wide (default: table rows).", valueName: "format"))
+        @Option(
+            name: .shortAndLong, help: ArgumentHelp("Output format: json, yaml, name or wide (default: table rows).", valueName: "format"))
         var output: OutputFormat?
 
         @Flag(help: "Add a LABELS column to the table.")
@@ -74,7 +75,8 @@ extension ResourceCommand {
         }
 
         func stream(_ session: APIClient.Session, query: [(String, String)], table: Bool) async throws(CLIError) {
-            let lines = try await session.watch(R.collectionPath, query: query, accept: table ? APIClient.tableMediaType : "application/json")
+            let lines = try await session.watch(
+                R.collectionPath, query: query, accept: table ? APIClient.tableMediaType : "application/json")
             var widths: [Int]?
             var columns: JSONValue?
             var first = true

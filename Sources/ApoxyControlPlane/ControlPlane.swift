@@ -3,14 +3,14 @@ import ApoxyClient
 public import ApoxyMetrics
 import ApoxyTranslation
 import ApoxyXDS
+import EnvoyAPI
+import Foundation
+import HashTreeCollections
 import Logging
 import Prometheus
-import SwiftProtobuf
-import EnvoyAPI
 import ServiceLifecycle
-import Foundation
+import SwiftProtobuf
 import Synchronization
-import HashTreeCollections
 
 /// The control plane as a `Service`: watches Backends and HTTPRoutes on an API server, translates them into a
 /// snapshot for the xDS server on every change (changes are coalesced), and writes each object's conditions back

@@ -61,15 +61,19 @@ public struct EnvoyBootstrap: Sendable {
             "common_tls_context": [
                 "alpn_protocols": ["h2"],
                 "tls_params": ["tls_minimum_protocol_version": "TLSv1_2"],
-                "tls_certificates": [[
-                    "certificate_chain": ["filename": .string(tls.certificateFile)],
-                    "private_key": ["filename": .string(tls.privateKeyFile)],
-                ]],
+                "tls_certificates": [
+                    [
+                        "certificate_chain": ["filename": .string(tls.certificateFile)],
+                        "private_key": ["filename": .string(tls.privateKeyFile)],
+                    ]
+                ],
                 "validation_context": [
                     "trusted_ca": ["filename": .string(tls.caFile)],
-                    "match_typed_subject_alt_names": [[
-                        "san_type": isAddress ? "IP_ADDRESS" : "DNS", "matcher": ["exact": .string(xdsHost)],
-                    ]],
+                    "match_typed_subject_alt_names": [
+                        [
+                            "san_type": isAddress ? "IP_ADDRESS" : "DNS", "matcher": ["exact": .string(xdsHost)],
+                        ]
+                    ],
                 ],
             ]
         ]

@@ -2,8 +2,8 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Subprocess
-import SystemPackage
 import Synchronization
+import SystemPackage
 
 /// Envoy as a child process and a `Service` (swift-subprocess): started with a generated bootstrap and every signal at
 /// its default disposition (graceful-shutdown handling ignores SIGTERM and SIGINT here, and a child would inherit

@@ -45,9 +45,10 @@ struct ProgrammedState: Sendable {
         var changed: Set<String> = []
         for name in backends {
             if let outcome = outcomes.backends[name] {
-                changed.formUnion(note(
-                    "backend/\(name)", outcome.generation, version, outcome.clusters, outcome.usesEndpointDiscovery,
-                    startedAt))
+                changed.formUnion(
+                    note(
+                        "backend/\(name)", outcome.generation, version, outcome.clusters, outcome.usesEndpointDiscovery,
+                        startedAt))
             } else {
                 history["backend/\(name)"] = nil
             }
@@ -72,8 +73,9 @@ struct ProgrammedState: Sendable {
         guard entries.last?.generation != generation || entries.last?.clusters != clusters else { return [] }
         // The same generation rebuilt keeps the time it was first seen.
         let first = entries.last { $0.generation == generation }?.startedAt ?? startedAt
-        entries.append(Published(
-            generation: generation, version: version, clusters: clusters, needsEndpoints: needsEndpoints, startedAt: first))
+        entries.append(
+            Published(
+                generation: generation, version: version, clusters: clusters, needsEndpoints: needsEndpoints, startedAt: first))
         if entries.count > 16 { entries.removeFirst(entries.count - 16) }
         history[key] = entries
         return [key]

@@ -2,8 +2,8 @@ import ApoxyAPI
 import ApoxyClient
 import ApoxyTranslation
 import ApoxyXDS
-import Logging
 import HashTreeCollections
+import Logging
 
 /// Writes Backend and HTTPRoute conditions through `/status` when they differ from what is stored.
 struct StatusWriter {
@@ -68,7 +68,8 @@ struct StatusWriter {
                     ? "acknowledged by Envoy; no route uses this Backend yet"
                     : "acknowledged by Envoy as clusters \(outcome.clusters.joined(separator: ", "))"
                 if let propagation, propagation.observedGeneration == generation {
-                    message += "; generation \(generation) reached \(propagation.proxies == 1 ? "1 proxy" : "\(propagation.proxies) proxies") in \(propagation.latency)"
+                    message +=
+                        "; generation \(generation) reached \(propagation.proxies == 1 ? "1 proxy" : "\(propagation.proxies) proxies") in \(propagation.latency)"
                 }
                 programmedCondition = Condition(
                     type: "Programmed", status: "True", observedGeneration: generation, lastTransitionTime: now,
@@ -208,7 +209,8 @@ struct StatusWriter {
                         if let name = patch.route { conflicted.routes.insert(name) }
                     } else if response.status != 200 && response.status != 404 {
                         logger.warning(
-                            "status write failed", metadata: ["path": "\(patch.path)", "status": "\(response.status)", "body": "\(response.text)"])
+                            "status write failed",
+                            metadata: ["path": "\(patch.path)", "status": "\(response.status)", "body": "\(response.text)"])
                     }
                 }
                 return conflicted
@@ -284,35 +286,46 @@ struct StatusWriter {
     /// (the slowest latency, the proxies added up).
     static func aggregate(_ proxies: [JSONValue], generation: Int64, now: Int64) -> (Condition, Propagation?) {
         let views = proxies.map { proxy in
-            (name: proxy["name"]?.stringValue ?? "",
-             programmed: (proxy["conditions"]?.arrayValue ?? []).map(Condition.init(json:)).first { $0.type == "Programmed" },
-             propagation: proxy["propagation"].map(Propagation.init(json:)))
+            (
+                name: proxy["name"]?.stringValue ?? "",
+                programmed: (proxy["conditions"]?.arrayValue ?? []).map(Condition.init(json:)).first { $0.type == "Programmed" },
+                propagation: proxy["propagation"].map(Propagation.init(json:))
+            )
         }
         let oldest = views.compactMap { $0.programmed?.observedGeneration }.min() ?? generation
         if let rejected = views.first(where: { $0.programmed?.reason == "Rejected" }), let condition = rejected.programmed {
-            return (Condition(
-                type: "Programmed", status: "False", observedGeneration: condition.observedGeneration, lastTransitionTime: now,
-                reason: "Rejected", message: limited("proxy \(rejected.name): \(condition.message)")), nil)
+            return (
+                Condition(
+                    type: "Programmed", status: "False", observedGeneration: condition.observedGeneration, lastTransitionTime: now,
+                    reason: "Rejected", message: limited("proxy \(rejected.name): \(condition.message)")), nil
+            )
         }
         let lacking = views.first { $0.programmed?.status != "True" || $0.programmed?.observedGeneration != generation }
         guard let lacking else {
             var propagation: Propagation?
             let measured = views.compactMap(\.propagation).filter { $0.observedGeneration == generation }
             if measured.count == views.count {
-                let slowest = measured.max { (try? GoDuration(parsing: $0.latency)) ?? GoDuration(nanoseconds: 0)
-                    < (try? GoDuration(parsing: $1.latency)) ?? GoDuration(nanoseconds: 0) }
+                let slowest = measured.max {
+                    (try? GoDuration(parsing: $0.latency)) ?? GoDuration(nanoseconds: 0)
+                        < (try? GoDuration(parsing: $1.latency)) ?? GoDuration(nanoseconds: 0)
+                }
                 propagation = Propagation(
                     observedGeneration: generation, latency: slowest?.latency ?? "", proxies: measured.reduce(0) { $0 + $1.proxies })
             }
-            return (Condition(
-                type: "Programmed", status: "True", observedGeneration: generation, lastTransitionTime: now, reason: "Programmed",
-                message: "programmed through every backplane: \(views.map(\.name).joined(separator: ", "))"), propagation)
+            return (
+                Condition(
+                    type: "Programmed", status: "True", observedGeneration: generation, lastTransitionTime: now, reason: "Programmed",
+                    message: "programmed through every backplane: \(views.map(\.name).joined(separator: ", "))"), propagation
+            )
         }
         let condition = lacking.programmed
-        return (Condition(
-            type: "Programmed", status: condition?.status ?? "Unknown", observedGeneration: min(oldest, condition?.observedGeneration ?? oldest),
-            lastTransitionTime: now, reason: condition?.reason ?? "Pending",
-            message: limited("proxy \(lacking.name): \(condition?.message ?? "no status yet")")), nil)
+        return (
+            Condition(
+                type: "Programmed", status: condition?.status ?? "Unknown",
+                observedGeneration: min(oldest, condition?.observedGeneration ?? oldest),
+                lastTransitionTime: now, reason: condition?.reason ?? "Pending",
+                message: limited("proxy \(lacking.name): \(condition?.message ?? "no status yet")")), nil
+        )
     }
 
     static func equal(_ a: [JSONValue], _ b: [JSONValue]) -> Bool {

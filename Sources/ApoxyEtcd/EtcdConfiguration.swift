@@ -1,6 +1,6 @@
+import Foundation
 import Logging
 import SwiftProtobuf
-import Foundation
 
 /// How to reach an etcd cluster and where apoxy keeps its keys there; kube-apiserver's `--etcd-*` flags.
 public struct EtcdConfiguration: Sendable {

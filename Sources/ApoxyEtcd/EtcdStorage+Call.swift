@@ -1,8 +1,8 @@
-import Logging
 import ApoxyStorage
 import EtcdAPI
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
+import Logging
 import SwiftProtobuf
 
 /// The etcd v3 RPCs this storage uses (etcd's `api/etcdserverpb/rpc.proto`).

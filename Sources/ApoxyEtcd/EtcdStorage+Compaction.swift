@@ -1,8 +1,8 @@
-import Logging
-import SwiftProtobuf
 import ApoxyStorage
 import EtcdAPI
 import Foundation
+import Logging
+import SwiftProtobuf
 
 extension EtcdStorage {
     /// The key replicas agree on compaction through: kube-apiserver's own, so apoxy and kube-apiserver sharing a

@@ -1,10 +1,10 @@
-import Logging
-import SwiftProtobuf
 import ApoxyStorage
 import EtcdAPI
 import Foundation
 import GRPCCore
 import GRPCProtobuf
+import Logging
+import SwiftProtobuf
 import Synchronization
 
 /// The open watches: each one's request stream (for progress requests) and the queue of watches to start. `run()`
@@ -130,7 +130,8 @@ extension EtcdStorage {
                     if message.compactRevision > 0 {
                         throw StorageError(
                             .compacted(oldest: message.compactRevision),
-                            message: "required revision \(job.after + 1) has been compacted (compacted revision \(message.compactRevision))")
+                            message: "required revision \(job.after + 1) has been compacted (compacted revision \(message.compactRevision))"
+                        )
                     }
                     if message.canceled {
                         throw StorageError(.unavailable, message: "etcd cancelled the watch: \(message.cancelReason)")
@@ -157,7 +158,8 @@ extension EtcdStorage {
             }
             job.output.finish()
         } catch {
-            let failure = (error as? StorageError) ?? (error as? RPCError).map { Self.storageError($0, key: "") }
+            let failure =
+                (error as? StorageError) ?? (error as? RPCError).map { Self.storageError($0, key: "") }
                 ?? StorageError(.unavailable, message: "etcd watch failed: \(error)")
             // Before etcd created the watch, the caller of watch(after:) gets the error itself.
             started.resume(throwing: failure)

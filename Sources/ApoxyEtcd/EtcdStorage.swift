@@ -4,8 +4,8 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import Logging
-import SwiftProtobuf
 import ServiceLifecycle
+import SwiftProtobuf
 import Synchronization
 
 /// `RevisionedStorage` on an etcd v3 cluster, as kube-apiserver stores objects: keys under a prefix, values as
@@ -196,7 +196,9 @@ public final class EtcdStorage: RevisionedStorage, Service {
 
     /// Runs `operation` if `key` exists (at `expectedRevision`, when given); otherwise throws `.keyNotFound` or
     /// `.conflict` with the stored object, read in the same transaction.
-    private func guardedWrite(key: String, expectedRevision: Int64?, _ operation: Etcdserverpb_RequestOp) async throws -> Etcdserverpb_TxnResponse {
+    private func guardedWrite(
+        key: String, expectedRevision: Int64?, _ operation: Etcdserverpb_RequestOp
+    ) async throws -> Etcdserverpb_TxnResponse {
         var condition = Etcdserverpb_Compare()
         condition.key = etcdKey(key)
         if let expectedRevision {

@@ -131,7 +131,8 @@ final class EtcdUnaryClient: Sendable {
                     defer { connection.end() }
                     return try await self.exchange(stream, method: method, payload: payload, endpoint: self.endpoints[index]) as Response
                 }
-                throw RPCError(code: .unavailable, message: "no etcd member is reachable: \(lastError.map { "\($0)" } ?? "none configured")")
+                throw RPCError(
+                    code: .unavailable, message: "no etcd member is reachable: \(lastError.map { "\($0)" } ?? "none configured")")
             }
             group.addTask {
                 try await Task.sleep(for: timeout)
@@ -252,7 +253,8 @@ final class EtcdUnaryClient: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     if let sslContext {
                         try channel.pipeline.syncOperations.addHandler(
-                            NIOSSLClientHandler(context: sslContext, serverHostname: endpoint.host.first?.isNumber == true ? nil : endpoint.host))
+                            NIOSSLClientHandler(
+                                context: sslContext, serverHostname: endpoint.host.first?.isNumber == true ? nil : endpoint.host))
                     }
                     var http2 = NIOHTTP2Handler.Configuration()
                     http2.connection.targetWindowSize = 8 << 20

@@ -1,6 +1,5 @@
 import ApoxyAPI
 public import ApoxyMetrics
-import Prometheus
 import ApoxyRegistry
 import ApoxyStorage
 import Foundation
@@ -10,6 +9,7 @@ import HummingbirdCore
 import HummingbirdHTTP2
 import Logging
 import NIOCore
+import Prometheus
 import ServiceLifecycle
 
 /// Settings of the API server.
@@ -105,9 +105,11 @@ public enum APIServer {
         router.middlewares.add(AuthorizationMiddleware(authorizer: authorizer))
         for strategy in strategies {
             caches.append(
-                serveService(strategy, storage: storage, router: router, configuration: configuration, metrics: metrics, logger: logger, now: now))
+                serveService(
+                    strategy, storage: storage, router: router, configuration: configuration, metrics: metrics, logger: logger, now: now))
         }
-        register(ClusterRoleStrategy(), cache: roles, storage: storage, router: router, configuration: configuration, metrics: metrics, now: now)
+        register(
+            ClusterRoleStrategy(), cache: roles, storage: storage, router: router, configuration: configuration, metrics: metrics, now: now)
         register(
             ClusterRoleBindingStrategy(), cache: bindings, storage: storage, router: router, configuration: configuration, metrics: metrics,
             now: now)
@@ -208,7 +210,9 @@ public enum APIServer {
     /// answers (etcd: a member with a leader, within the request timeout), in kube's text format.
     static func registerHealth(on router: Router<APIRequestContext>, storage: any RevisionedStorage) {
         @Sendable func text(_ status: HTTPResponse.Status, _ body: String) -> Response {
-            Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
+            Response(
+                status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
         }
         for path in ["/healthz", "/livez"] {
             router.get(RouterPath(path)) { _, _ in text(.ok, "ok") }

@@ -109,7 +109,8 @@ extension RevisionedStorage {
                 let oldest = try await compactedRevision()
                 if cursor < oldest - 1 { throw StorageError(.compacted(oldest: oldest)) }
                 if emptyReads >= Self.emptyReadsBeforeGivingUp {
-                    throw StorageError(.unavailable, message: "the change log has nothing after revision \(cursor), which watchers have passed")
+                    throw StorageError(
+                        .unavailable, message: "the change log has nothing after revision \(cursor), which watchers have passed")
                 }
                 try await Task.sleep(for: .milliseconds(2))
                 continue

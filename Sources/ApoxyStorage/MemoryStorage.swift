@@ -25,7 +25,6 @@ public final class MemoryStorage: RevisionedStorage {
         try await watch(after: revision, using: broadcaster)
     }
 
-
     public func create(key: String, value: [UInt8]) async throws -> StoredObject {
         try commit { state in
             if state.objects[key] != nil { throw StorageError(.keyExists, key: key) }

@@ -49,12 +49,18 @@ public enum Translator {
         let generation = backend.metadata.generation
         switch plan(backend) {
         case .success(let plan):
-            return (plan, .init(
-                generation: generation, accepted: true, reason: "Accepted", message: "translated into Envoy configuration",
-                clusters: []))
+            return (
+                plan,
+                .init(
+                    generation: generation, accepted: true, reason: "Accepted", message: "translated into Envoy configuration",
+                    clusters: [])
+            )
         case .failure(let problem):
-            return (nil, .init(
-                generation: generation, accepted: false, reason: problem.reason, message: problem.message, clusters: []))
+            return (
+                nil,
+                .init(
+                    generation: generation, accepted: false, reason: problem.reason, message: problem.message, clusters: [])
+            )
         }
     }
 
@@ -129,9 +135,10 @@ public enum Translator {
             // rules and routes keep serving.
             guard !destinations.isEmpty else { continue }
             for match in rule.matches {
-                fragment.routes.append(.init(
-                    routeName: route.name, ruleIndex: ruleIndex, match: match, destinations: destinations,
-                    timeout: rule.requestTimeout, hostRewrite: hostRewrite, enabledFilters: enabledFilters))
+                fragment.routes.append(
+                    .init(
+                        routeName: route.name, ruleIndex: ruleIndex, match: match, destinations: destinations,
+                        timeout: rule.requestTimeout, hostRewrite: hostRewrite, enabledFilters: enabledFilters))
             }
         }
         if let first = problems.first {
@@ -200,14 +207,16 @@ public enum Translator {
             } else if let ip = endpoint.ip, endpoint.fqdn == nil {
                 endpoints.append((ip, false))
             } else {
-                return .failure(Problem(
-                    reason: "InvalidEndpoint", message: "spec.endpoints[\(index)]: exactly one of fqdn or ip is required"))
+                return .failure(
+                    Problem(
+                        reason: "InvalidEndpoint", message: "spec.endpoints[\(index)]: exactly one of fqdn or ip is required"))
             }
         }
         if let dynamicProxy = spec.dynamicProxy {
             guard endpoints.count == 1 else {
-                return .failure(Problem(
-                    reason: "InvalidEndpoint", message: "spec.endpoints: a dynamic proxy Backend needs exactly one endpoint"))
+                return .failure(
+                    Problem(
+                        reason: "InvalidEndpoint", message: "spec.endpoints: a dynamic proxy Backend needs exactly one endpoint"))
             }
             switch dnsCache(backend: backend.metadata.name, config: dynamicProxy.dnsCacheConfig) {
             case .success(let cache):
@@ -219,9 +228,10 @@ public enum Translator {
         guard !endpoints.isEmpty else {
             return .failure(Problem(reason: "InvalidEndpoint", message: "spec.endpoints: at least one endpoint is required"))
         }
-        return .success(.init(
-            kind: .endpoints(usesDNS: endpoints.contains { $0.isHostname }), endpoints: endpoints,
-            upstreamProtocol: upstreamProtocol))
+        return .success(
+            .init(
+                kind: .endpoints(usesDNS: endpoints.contains { $0.isHostname }), endpoints: endpoints,
+                upstreamProtocol: upstreamProtocol))
     }
 
     static func dnsCache(backend: String, config: DynamicProxyDnsCacheConfig?) -> Result<GatewayIR.DNSCache, Problem> {

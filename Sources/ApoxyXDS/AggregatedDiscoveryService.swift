@@ -158,7 +158,12 @@ extension DiscoverySession {
 final class QueuedFlag: Sendable {
     private let raised = Mutex(false)
 
-    func raise() -> Bool { raised.withLock { raised in defer { raised = true }; return !raised } }
+    func raise() -> Bool {
+        raised.withLock { raised in
+            defer { raised = true }
+            return !raised
+        }
+    }
     func lower() { raised.withLock { $0 = false } }
 }
 

@@ -69,7 +69,9 @@ public final class ProxyTracker: Sendable {
     }
 
     func rejected(node: String, type: XDSType, version: String, message: String) {
-        change { $0.nodes[node, default: NodeState()].types[type, default: TypeState()].rejected = Rejection(version: version, message: message) }
+        change {
+            $0.nodes[node, default: NodeState()].types[type, default: TypeState()].rejected = Rejection(version: version, message: message)
+        }
     }
 
     /// A signal each time any node's state changes (coalesced).

@@ -127,11 +127,13 @@ public struct Snapshot: Sendable {
         }
         for listener in listeners {
             for chain in listener.filterChains {
-                for filter in chain.filters where filter.typedConfig.isA(
+                for filter in chain.filters
+                where filter.typedConfig.isA(
                     Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager.self)
                 {
-                    guard let manager = try? Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager(
-                        unpackingAny: filter.typedConfig)
+                    guard
+                        let manager = try? Envoy_Extensions_Filters_Network_HttpConnectionManager_V3_HttpConnectionManager(
+                            unpackingAny: filter.typedConfig)
                     else {
                         problems.append("listener \(listener.name): cannot read its HTTP connection manager")
                         continue
@@ -160,8 +162,10 @@ public struct Snapshot: Sendable {
         }
         // Two resources of one type under one name: Envoy would keep one of them, and a map built from them would
         // trap; refuse the snapshot instead.
-        for (type, names) in [("cluster", clusters.map(\.name)), ("load assignment", loadAssignments.map(\.clusterName)),
-                              ("listener", listeners.map(\.name)), ("route configuration", routeConfigurations.map(\.name))] {
+        for (type, names) in [
+            ("cluster", clusters.map(\.name)), ("load assignment", loadAssignments.map(\.clusterName)),
+            ("listener", listeners.map(\.name)), ("route configuration", routeConfigurations.map(\.name)),
+        ] {
             var seen = Set<String>()
             for name in names where !seen.insert(name).inserted {
                 problems.append("two of \(type) \(name)")

@@ -96,4 +96,3 @@ struct StreamSession: DiscoverySession {
         return response
     }
 }
-

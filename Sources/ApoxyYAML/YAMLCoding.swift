@@ -74,13 +74,13 @@ public enum YAMLCoding {
         guard let yamlError = error as? YamlError else { return "\(error)" }
         switch yamlError {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _):
-            let where_ = "line \(mark.line), column \(mark.column)"
-            if let context { return "\(problem) \(context.text) (\(where_))" }
-            return "\(problem) (\(where_))"
+            let position = "line \(mark.line), column \(mark.column)"
+            if let context { return "\(problem) \(context.text) (\(position))" }
+            return "\(problem) (\(position))"
         case .composer(let context, let problem, let mark, _):
-            let where_ = "line \(mark.line), column \(mark.column)"
-            if let context { return "\(problem) \(context.text) (\(where_))" }
-            return "\(problem) (\(where_))"
+            let position = "line \(mark.line), column \(mark.column)"
+            if let context { return "\(problem) \(context.text) (\(position))" }
+            return "\(problem) (\(position))"
         default:
             return "\(yamlError)"
         }
@@ -161,7 +161,8 @@ public enum YAMLCoding {
             var members: [String: JSONValue] = [:]
             for (key, value) in mapping {
                 guard case .scalar(let keyScalar) = key else {
-                    throw DocumentParseError(message: "invalid YAML: mapping keys must be strings (line \((key.mark?.line).map(String.init) ?? "?"))")
+                    throw DocumentParseError(
+                        message: "invalid YAML: mapping keys must be strings (line \((key.mark?.line).map(String.init) ?? "?"))")
                 }
                 members[keyScalar.string] = try jsonValue(value, budget: &budget, depth: depth + 1)
             }

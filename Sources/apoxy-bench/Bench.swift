@@ -3,8 +3,9 @@ import ApoxyClient
 import ApoxyStorage
 import ArgumentParser
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `apoxy-bench`: the API's speed side by side with the raw storage engine, in one run on one machine.
@@ -57,12 +58,14 @@ struct Bench: AsyncParsableCommand {
     mutating func run() async throws {
         if let translate {
             let result = try TranslationBench.run(backends: translate, iterations: quick ? 3 : 10)
-            print("translation of \(translate) Backends and \(translate) routes to a checked snapshot (\(result.clusters) clusters): "
-                + "p50 \(String(format: "%.1f", result.p50)) ms, max \(String(format: "%.1f", result.max)) ms")
+            print(
+                "translation of \(translate) Backends and \(translate) routes to a checked snapshot (\(result.clusters) clusters): "
+                    + "p50 \(String(format: "%.1f", result.p50)) ms, max \(String(format: "%.1f", result.max)) ms")
             let changes = try TranslationBench.incremental(backends: translate, changes: quick ? 5 : 50)
-            print("incremental, \(translate) present: first apply \(String(format: "%.1f", changes.first)) ms; "
-                + "endpoint edit p50 \(String(format: "%.3f", changes.endpointP50)) ms (max \(String(format: "%.3f", changes.endpointMax))); "
-                + "new route p50 \(String(format: "%.3f", changes.routeP50)) ms (max \(String(format: "%.3f", changes.routeMax)))")
+            print(
+                "incremental, \(translate) present: first apply \(String(format: "%.1f", changes.first)) ms; "
+                    + "endpoint edit p50 \(String(format: "%.3f", changes.endpointP50)) ms (max \(String(format: "%.3f", changes.endpointMax))); "
+                    + "new route p50 \(String(format: "%.3f", changes.routeP50)) ms (max \(String(format: "%.3f", changes.routeMax)))")
             return
         }
         raiseFileLimit()
@@ -78,7 +81,8 @@ struct Bench: AsyncParsableCommand {
         }
         let operations = self.operations ?? (quick ? 64 : 4096)
         let watcherCount = watchers ?? (quick ? 50 : 1000)
-        let serverPath = server ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("apoxy").path
+        let serverPath =
+            server ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("apoxy").path
         let workspace = FileManager.default.temporaryDirectory.appendingPathComponent("apoxy-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: workspace, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: workspace) }
@@ -87,7 +91,9 @@ struct Bench: AsyncParsableCommand {
         var results: [Measurement] = []
         var ratios: [Ratio] = []
 
-        print("apoxy-bench: \(quick ? "quick" : "full") run, \(ProcessInfo.processInfo.activeProcessorCount) cores, operations per step \(operations)")
+        print(
+            "apoxy-bench: \(quick ? "quick" : "full") run, \(ProcessInfo.processInfo.activeProcessorCount) cores, operations per step \(operations)"
+        )
         for level in levels {
             let raw = try await RawStorageBench.run(directory: workspace, concurrency: level, operations: operations)
             results += raw
@@ -103,8 +109,13 @@ struct Bench: AsyncParsableCommand {
             for kind in ["insert", "update"] {
                 let rawName = "raw sqlite \(kind) c=\(level)"
                 let apiName = "api \(kind == "insert" ? "create" : "update (PUT)") c=\(level)"
-                if let r = results.first(where: { $0.name == rawName }), let a = results.first(where: { $0.name == apiName }), r.throughput > 0 {
-                    ratios.append(Ratio(storage: "sqlite", operation: kind == "insert" ? "create" : "update", concurrency: level, value: a.throughput / r.throughput))
+                if let r = results.first(where: { $0.name == rawName }), let a = results.first(where: { $0.name == apiName }),
+                    r.throughput > 0
+                {
+                    ratios.append(
+                        Ratio(
+                            storage: "sqlite", operation: kind == "insert" ? "create" : "update", concurrency: level,
+                            value: a.throughput / r.throughput))
                 }
             }
         }
@@ -142,9 +153,10 @@ struct Bench: AsyncParsableCommand {
         }
         let admittedRatio = unloaded.admittedPerSecond > 0 ? overloaded.admittedPerSecond / unloaded.admittedPerSecond : 0
         overloadDocument["admitted_ratio"] = admittedRatio
-        let overloadP99 = Measurement(
-            name: "", operations: 0, seconds: 1, latenciesMicros: overloaded.admittedLatenciesMicros, cpu: nil
-        ).percentile(99) / 1000
+        let overloadP99 =
+            Measurement(
+                name: "", operations: 0, seconds: 1, latenciesMicros: overloaded.admittedLatenciesMicros, cpu: nil
+            ).percentile(99) / 1000
         print(
             "overload: \(overloaded.clients) clients: admitted \(format(overloaded.admittedPerSecond, 0))/s "
                 + "(\(format(admittedRatio, 2))x of \(unloaded.clients) clients' \(format(unloaded.admittedPerSecond, 0))/s), "
@@ -203,9 +215,11 @@ struct Bench: AsyncParsableCommand {
                 + pad("gen/srv[/etcd] cores", 21) + "note")
         for m in results {
             let cpu = m.reportedCPU
-            let cores = cpu.map {
-                format($0.generator, 2) + "/" + ($0.server > 0 ? format($0.server, 2) : "-") + ($0.storage.map { "/" + format($0, 2) } ?? "")
-            } ?? ""
+            let cores =
+                cpu.map {
+                    format($0.generator, 2) + "/" + ($0.server > 0 ? format($0.server, 2) : "-")
+                        + ($0.storage.map { "/" + format($0, 2) } ?? "")
+                } ?? ""
             // The generator saturates when it alone keeps most of a core busy (it shares the server's 2 cores). Raw
             // SQLite steps have no server: their "generator" is the storage engine under test. Raw etcd steps have
             // no server either: their "generator" is the etcd client.
@@ -214,7 +228,8 @@ struct Bench: AsyncParsableCommand {
                 (cpu?.server ?? 0) > 0 && generatorBusy
                 ? " (generator SATURATED: a lower bound)" : cpu?.storage != nil && generatorBusy ? " (etcd client SATURATED)" : ""
             print(
-                pad(m.name, 34) + pad(String(m.operations), 8) + pad(format(m.throughput, 0), 10) + pad(format(m.percentile(50) / 1000, 2), 9)
+                pad(m.name, 34) + pad(String(m.operations), 8) + pad(format(m.throughput, 0), 10)
+                    + pad(format(m.percentile(50) / 1000, 2), 9)
                     + pad(format(m.percentile(99) / 1000, 2), 9) + pad(format((m.latenciesMicros.max() ?? 0) / 1000, 2), 9) + pad(cores, 21)
                     + m.note + saturated)
         }
@@ -253,14 +268,17 @@ struct Bench: AsyncParsableCommand {
         print("")
         let largest = listSizes.last!
         let perObject = memory["with_\(largest)_kib"].map { ($0 - (memory["empty_kib"] ?? 0)) * 1024 / largest }
-        print("server RSS: empty \(memory["empty_kib"] ?? 0) KiB, \(largest) Backends \(memory["with_\(largest)_kib"] ?? 0) KiB"
-            + (memory["with_100000_kib"].map { ", 100,000 Backends \($0) KiB" } ?? ""))
+        print(
+            "server RSS: empty \(memory["empty_kib"] ?? 0) KiB, \(largest) Backends \(memory["with_\(largest)_kib"] ?? 0) KiB"
+                + (memory["with_100000_kib"].map { ", 100,000 Backends \($0) KiB" } ?? ""))
         if let perObject { print("memory per stored Backend (at \(largest)): \(perObject) bytes") }
         if let big = memory["with_100000_kib"] {
             print("memory per stored Backend (at 100000): \((big - (memory["empty_kib"] ?? 0)) * 1024 / 100_000) bytes")
         }
         let saturated = generatorLoad > 0.9
-        print("load generator CPU: \(format(generatorLoad * 100, 0))% of one core over \(format(wall, 1)) s" + (saturated ? " (SATURATED: numbers are a lower bound)" : ""))
+        print(
+            "load generator CPU: \(format(generatorLoad * 100, 0))% of one core over \(format(wall, 1)) s"
+                + (saturated ? " (SATURATED: numbers are a lower bound)" : ""))
 
         let document: [String: Any] = [
             "machine": ["cores": ProcessInfo.processInfo.activeProcessorCount, "memory_bytes": ProcessInfo.processInfo.physicalMemory],

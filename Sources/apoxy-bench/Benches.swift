@@ -2,10 +2,11 @@ import ApoxyAPI
 import ApoxyClient
 import ApoxyStorage
 import Foundation
-import NIOSSL
 import NIOCore
+import NIOSSL
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 let collection = Backend.descriptor.collectionPath
@@ -74,8 +75,16 @@ final class RevisionBox: @unchecked Sendable {
     private var values: [Int64]
     private let lock = NSLock()
     init(count: Int) { values = Array(repeating: 0, count: count) }
-    func set(_ i: Int, _ v: Int64) { lock.lock(); values[i] = v; lock.unlock() }
-    func get(_ i: Int) -> Int64 { lock.lock(); defer { lock.unlock() }; return values[i] }
+    func set(_ i: Int, _ v: Int64) {
+        lock.lock()
+        values[i] = v
+        lock.unlock()
+    }
+    func get(_ i: Int) -> Int64 {
+        lock.lock()
+        defer { lock.unlock() }
+        return values[i]
+    }
 }
 
 /// The API over HTTP with keep-alive connections.
@@ -100,7 +109,8 @@ enum APIBench {
         let versions = RevisionBox(count: operations)
         let json = [("Content-Type", "application/json")]
         @Sendable func version(_ response: HTTPClientResponse) -> Int64 {
-            (try? JSONValue.parse(response.body).value["metadata"]?["resourceVersion"]?.stringValue).flatMap { $0.flatMap { Int64($0) } } ?? 0
+            (try? JSONValue.parse(response.body).value["metadata"]?["resourceVersion"]?.stringValue).flatMap { $0.flatMap { Int64($0) } }
+                ?? 0
         }
         let create = try await measure("\(label) create c=\(concurrency)", concurrency: concurrency, operations: operations) { w, i in
             let response = try await clients[w].request("POST", collection, headers: json, body: backendBody("\(prefix)-\(i)"))
@@ -119,7 +129,8 @@ enum APIBench {
         let patch = try await measure("\(label) merge patch c=\(concurrency)", concurrency: concurrency, operations: operations) { w, i in
             let body = Array(#"{"metadata":{"labels":{"patched":"yes"}}}"#.utf8)
             try expect(
-                try await clients[w].request("PATCH", collection + "/\(prefix)-\(i)", headers: [("Content-Type", "application/merge-patch+json")], body: body),
+                try await clients[w].request(
+                    "PATCH", collection + "/\(prefix)-\(i)", headers: [("Content-Type", "application/merge-patch+json")], body: body),
                 200, "patch")
         }
         let delete = try await measure("\(label) delete c=\(concurrency)", concurrency: concurrency, operations: operations) { w, i in
@@ -131,9 +142,11 @@ enum APIBench {
     static func getLatency(port: Int, concurrency: Int, operations: Int, label: String = "api") async throws -> Measurement {
         let clients = try await connections(port, concurrency)
         defer { for c in clients { Task { await c.close() } } }
-        let seed = try await clients[0].request("POST", collection, headers: [("Content-Type", "application/json")], body: backendBody("get-target"))
+        let seed = try await clients[0].request(
+            "POST", collection, headers: [("Content-Type", "application/json")], body: backendBody("get-target"))
         try expect(seed, 201, "create")
-        return try await measure("\(label) get c=\(concurrency) (p99 target)", concurrency: concurrency, operations: operations * 2) { w, _ in
+        return try await measure("\(label) get c=\(concurrency) (p99 target)", concurrency: concurrency, operations: operations * 2) {
+            w, _ in
             try expect(try await clients[w].request("GET", collection + "/get-target"), 200, "get")
         }
     }
@@ -155,7 +168,8 @@ enum APIBench {
         defer { for c in clients { Task { await c.close() } } }
         _ = try await measure("populate", concurrency: 32, operations: target - existing) { w, i in
             try expect(
-                try await clients[w].request("POST", collection, headers: [("Content-Type", "application/json")], body: backendBody("fill-\(existing + i)")),
+                try await clients[w].request(
+                    "POST", collection, headers: [("Content-Type", "application/json")], body: backendBody("fill-\(existing + i)")),
                 201, "populate")
         }
     }
@@ -182,11 +196,13 @@ enum WatchBench {
     static func run(port: Int, watchers: Int, updates: Int, rate: Int) async throws -> Measurement {
         let writer = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
         return try await withCleanup {
-            let created = try await writer.request("POST", collection, headers: [("Content-Type", "application/json")], body: backendBody("watched"))
+            let created = try await writer.request(
+                "POST", collection, headers: [("Content-Type", "application/json")], body: backendBody("watched"))
             try APIBench.expect(created, 201, "create watched")
             let start = try JSONValue.parse(created.body).value["metadata"]?["resourceVersion"]?.stringValue ?? "0"
             let fanIn = try WatchFanIn(
-                port: port, path: collection + "?watch=true&resourceVersion=\(start)&fieldSelector=metadata.name%3Dwatched", count: watchers)
+                port: port, path: collection + "?watch=true&resourceVersion=\(start)&fieldSelector=metadata.name%3Dwatched", count: watchers
+            )
             let acks = AckLog()
             let cpuBefore = StepCPU.start()
             let began = ContinuousClock.now
@@ -199,7 +215,9 @@ enum WatchBench {
                         "PATCH", collection + "/watched", headers: [("Content-Type", "application/merge-patch+json")], body: body)
                     let acked = ContinuousClock.now
                     try APIBench.expect(response, 200, "patch watched")
-                    if let rv = (try? JSONValue.parse(response.body).value["metadata"]?["resourceVersion"]?.stringValue)?.flatMap({ Int64($0) }) {
+                    if let rv = (try? JSONValue.parse(response.body).value["metadata"]?["resourceVersion"]?.stringValue)?.flatMap({
+                        Int64($0)
+                    }) {
                         acks.record(rv, acked)
                     }
                     try await Task.sleep(until: began + interval * (i + 1), clock: .continuous)
@@ -246,8 +264,16 @@ typealias NIOCoreByteBuffer = NIOCore.ByteBuffer
 final class AckLog: @unchecked Sendable {
     private var times: [Int64: ContinuousClock.Instant] = [:]
     private let lock = NSLock()
-    func record(_ rv: Int64, _ at: ContinuousClock.Instant) { lock.lock(); times[rv] = at; lock.unlock() }
-    func snapshot() -> [Int64: ContinuousClock.Instant] { lock.lock(); defer { lock.unlock() }; return times }
+    func record(_ rv: Int64, _ at: ContinuousClock.Instant) {
+        lock.lock()
+        times[rv] = at
+        lock.unlock()
+    }
+    func snapshot() -> [Int64: ContinuousClock.Instant] {
+        lock.lock()
+        defer { lock.unlock() }
+        return times
+    }
 }
 
 struct BenchError: Error, CustomStringConvertible {

@@ -2,8 +2,9 @@ import ApoxyClient
 import Foundation
 import NIOSSL
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A child process of the benchmark (the server under test, etcd) writing to a log file. `stop()` ends it whatever

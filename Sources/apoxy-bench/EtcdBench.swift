@@ -52,7 +52,9 @@ enum EtcdSection {
     }
 
     /// Raw etcd then the API over etcd, level by level, so that both see the machine in the same state.
-    static func measureAll(_ storage: EtcdStorage, levels: [Int], operations: Int, port: Int, serverPID: Int32) async throws -> [Measurement] {
+    static func measureAll(
+        _ storage: EtcdStorage, levels: [Int], operations: Int, port: Int, serverPID: Int32
+    ) async throws -> [Measurement] {
         try await running(storage) { storage in
             try await withTimeLimit("raw etcd client ready", .seconds(30)) { try await storage.checkReady() }
             var results: [Measurement] = []
@@ -60,7 +62,8 @@ enum EtcdSection {
                 StepCPU.serverPID = nil
                 results += try await RawEtcdBench.run(storage, concurrency: level, operations: operations)
                 StepCPU.serverPID = serverPID
-                results += try await APIBench.crud(port: port, concurrency: level, operations: operations, prefix: "e\(level)", label: "api etcd")
+                results += try await APIBench.crud(
+                    port: port, concurrency: level, operations: operations, prefix: "e\(level)", label: "api etcd")
             }
             results.append(try await APIBench.getLatency(port: port, concurrency: 32, operations: operations, label: "api etcd"))
             return results
@@ -85,7 +88,8 @@ enum EtcdSection {
     }
 
     /// Runs `body` while `storage` runs (its gRPC connections), then stops it.
-    static func running<T: Sendable>(_ storage: EtcdStorage, _ body: @escaping @Sendable (EtcdStorage) async throws -> T) async throws -> T {
+    static func running<T: Sendable>(_ storage: EtcdStorage, _ body: @escaping @Sendable (EtcdStorage) async throws -> T) async throws -> T
+    {
         try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 try await storage.run()

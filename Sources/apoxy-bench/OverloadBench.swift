@@ -1,7 +1,8 @@
 import ApoxyClient
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Offered load several times capacity: many more clients than `--max-requests-inflight` (kube's 400) GET one

@@ -38,7 +38,8 @@ enum SecureBench {
         let secureClients = try await APIBench.connections(secure.port, concurrency, tls: tls)
         let outcome = try await SideBySide.createAndGet(
             baseline: .init(label: "plain", clients: plainClients, pid: plain.pid),
-            candidate: .init(label: "tls+token+rbac", clients: secureClients, headers: [("Authorization", "Bearer bench-token")], pid: secure.pid),
+            candidate: .init(
+                label: "tls+token+rbac", clients: secureClients, headers: [("Authorization", "Bearer bench-token")], pid: secure.pid),
             concurrency: concurrency, operations: operations)
         for client in plainClients + secureClients { await client.close() }
         return outcome
@@ -51,7 +52,12 @@ enum SecureBench {
         let headers = [("Authorization", "Bearer admin-token"), ("Content-Type", "application/json")]
         let role: JSONValue = [
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": ["name": "bench-writer"],
-            "rules": [["apiGroups": ["core.apoxy.dev"], "resources": ["backends"], "verbs": ["create", "get", "list", "update", "patch", "delete"]]],
+            "rules": [
+                [
+                    "apiGroups": ["core.apoxy.dev"], "resources": ["backends"],
+                    "verbs": ["create", "get", "list", "update", "patch", "delete"],
+                ]
+            ],
         ]
         let binding: JSONValue = [
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": ["name": "bench-writer"],

@@ -1,7 +1,8 @@
 import Foundation
+
 #if canImport(Glibc)
-import CNIOLinux  // epoll, which Glibc's module map leaves out
-import Glibc
+    import CNIOLinux  // epoll, which Glibc's module map leaves out
+    import Glibc
 #endif
 
 /// Many watch connections read by one thread with `epoll(7)` and plain sockets: per event and watcher the
@@ -107,7 +108,8 @@ final class WatchFanIn: @unchecked Sendable {
 
     /// Records every complete `"resourceVersion":"N"` in `buffer` and keeps only a tail that may hold a split one.
     private static func scan(
-        _ buffer: inout [UInt8], marker: [UInt8], at now: ContinuousClock.Instant, into receipts: inout [(revision: Int64, at: ContinuousClock.Instant)]
+        _ buffer: inout [UInt8], marker: [UInt8], at now: ContinuousClock.Instant,
+        into receipts: inout [(revision: Int64, at: ContinuousClock.Instant)]
     ) {
         var keepFrom = max(0, buffer.count - marker.count)
         buffer.withUnsafeBufferPointer { bytes in

@@ -1,5 +1,5 @@
-import ApoxyMetrics
 import ApoxyCLI
+import ApoxyMetrics
 import ApoxyServer
 import ApoxyStorage
 import ArgumentParser

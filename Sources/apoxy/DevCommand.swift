@@ -21,7 +21,10 @@ struct DataPlaneOptions: ParsableArguments {
     @Option(help: "Where Envoy's HTTP listener accepts traffic, host:port (an IP literal).")
     var proxyListen = "127.0.0.1:10000"
 
-    @Option(help: "The ADS variant in the Envoy bootstrap: delta (incremental: only changed resources are sent) or sotw (state of the world). The server serves both.")
+    @Option(
+        help:
+            "The ADS variant in the Envoy bootstrap: delta (incremental: only changed resources are sent) or sotw (state of the world). The server serves both."
+    )
     var xdsProtocol: EnvoyBootstrap.XDSProtocol = .delta
 
     @Option(help: "DNS server (IP:port) for FQDN endpoints and dynamic-proxy caches; default: the system resolver.")
@@ -33,14 +36,19 @@ struct DataPlaneOptions: ParsableArguments {
     @Option(help: "The system CA bundle upstream TLS certificates must chain to.")
     var systemCAFile = "/etc/ssl/certs/ca-certificates.crt"
 
-    @Option(help: "Seconds between two reads of Envoy's /clusters for each Backend's status.proxies[].endpoints (addresses resolved, health); 0 turns it off.")
+    @Option(
+        help:
+            "Seconds between two reads of Envoy's /clusters for each Backend's status.proxies[].endpoints (addresses resolved, health); 0 turns it off."
+    )
     var endpointHealthInterval: Double = 5
 
     @OptionGroup(title: "Logging")
     var log: LogOptions
 
     func validate() throws {
-        for (flag, value) in [("--xds-listen", xdsListen), ("--proxy-listen", proxyListen), ("--dns-resolver", dnsResolver ?? "127.0.0.1:53")]
+        for (flag, value) in [
+            ("--xds-listen", xdsListen), ("--proxy-listen", proxyListen), ("--dns-resolver", dnsResolver ?? "127.0.0.1:53"),
+        ]
         where Server.parseListen(value) == nil {
             throw ValidationError("\(flag) must be host:port, e.g. 127.0.0.1:10000")
         }
@@ -124,10 +132,11 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "The Envoy binary (default: $APOXY_ENVOY, envoy on PATH, or ./.venv/bin/envoy).")
     var envoy: String?
 
-    @Flag(help: """
-        Serve the API over plain HTTP with no authentication (everyone may do everything), and ADS without TLS. \
-        Loopback addresses only. Without it the stack is secure: see the discussion above.
-        """)
+    @Flag(
+        help: """
+            Serve the API over plain HTTP with no authentication (everyone may do everything), and ADS without TLS. \
+            Loopback addresses only. Without it the stack is secure: see the discussion above.
+            """)
     var insecure = false
 
     @OptionGroup var dataPlane: DataPlaneOptions
@@ -236,7 +245,8 @@ struct DevCommand: AsyncParsableCommand {
             "apoxy dev starting",
             metadata: [
                 "api": "\(scheme)://\(api.host):\(api.port)", "proxy": "\(dataPlane.proxyListen)",
-                "xds": "\(dataPlane.xdsListen)", "xds_tls": "\(insecure ? "none" : "mutual")", "envoy_admin": "\(envoyAdmin)", "envoy_log": "\(envoyLog)",
+                "xds": "\(dataPlane.xdsListen)", "xds_tls": "\(insecure ? "none" : "mutual")", "envoy_admin": "\(envoyAdmin)",
+                "envoy_log": "\(envoyLog)",
             ])
         try await group.run()
         await storage.close()
@@ -299,7 +309,10 @@ struct BackplaneCommand: AsyncParsableCommand {
     @Option(help: "Serve the control plane's metrics (Prometheus text format) at http://host:port/metrics; off when not given.")
     var metricsListen: String?
 
-    @Option(help: "The admin interface (host:port) of this backplane's Envoy: its view of each Backend's endpoints goes into status.proxies[].endpoints, and --print-bootstrap uses it. Not read when not given.")
+    @Option(
+        help:
+            "The admin interface (host:port) of this backplane's Envoy: its view of each Backend's endpoints goes into status.proxies[].endpoints, and --print-bootstrap uses it. Not read when not given."
+    )
     var envoyAdmin: String?
 
     @OptionGroup var dataPlane: DataPlaneOptions
@@ -328,11 +341,14 @@ struct BackplaneCommand: AsyncParsableCommand {
             ("--envoy-cert-file", envoyCertFile), ("--envoy-key-file", envoyKeyFile), ("--envoy-ca-file", envoyCAFile),
         ])
         if printBootstrap, xdsTLS != nil, envoyCertFile == nil {
-            throw ValidationError("the ADS port serves mutual TLS: --print-bootstrap needs --envoy-cert-file, --envoy-key-file and --envoy-ca-file")
+            throw ValidationError(
+                "the ADS port serves mutual TLS: --print-bootstrap needs --envoy-cert-file, --envoy-key-file and --envoy-ca-file")
         }
         if xdsTLS == nil, !ServingTLS.isLoopback(Server.parseListen(dataPlane.xdsListen)!.host) {
             // As kube-apiserver's secure port: configuration pushed to proxies is not served in the clear to a network.
-            throw ValidationError("--xds-listen \(dataPlane.xdsListen) is not loopback: serve it with --xds-tls-cert-file, --xds-tls-private-key-file and --xds-client-ca-file")
+            throw ValidationError(
+                "--xds-listen \(dataPlane.xdsListen) is not loopback: serve it with --xds-tls-cert-file, --xds-tls-private-key-file and --xds-client-ca-file"
+            )
         }
     }
 
@@ -380,7 +396,9 @@ struct BackplaneCommand: AsyncParsableCommand {
         logger.notice(
             "apoxy backplane starting",
             metadata: [
-                "api": "\(server.description)", "authentication": "\(server.bearerToken != nil ? "token" : server.tls?.certificateChain.isEmpty == false ? "client certificate" : "none")",
+                "api": "\(server.description)",
+                "authentication":
+                    "\(server.bearerToken != nil ? "token" : server.tls?.certificateChain.isEmpty == false ? "client certificate" : "none")",
                 "xds": "\(dataPlane.xdsListen)", "xds_tls": "\(xdsTLS == nil ? "none" : "mutual")",
             ])
         let group = ServiceGroup(

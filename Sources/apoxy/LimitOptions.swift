@@ -6,7 +6,8 @@ struct LimitOptions: ParsableArguments {
     @Option(name: .customLong("max-requests-inflight"), help: "Non-mutating requests served at once (watches excluded); past it, 429.")
     var maxRequestsInflight = 400
 
-    @Option(name: .customLong("max-mutating-requests-inflight"), help: "Creates, updates, patches and deletes served at once; past it, 429.")
+    @Option(
+        name: .customLong("max-mutating-requests-inflight"), help: "Creates, updates, patches and deletes served at once; past it, 429.")
     var maxMutatingRequestsInflight = 200
 
     @Option(name: .customLong("max-watches"), help: "Open watches at once; past it, 429.")

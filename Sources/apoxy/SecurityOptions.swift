@@ -60,11 +60,14 @@ struct SecurityOptions: ParsableArguments {
     /// `dataDir` (plain HTTP is for loopback only); else none.
     func servingTLS(host: String, dataDir: String, logger: Logger) throws -> ServingTLS? {
         if let tlsCertFile, let tlsPrivateKeyFile {
-            return ServingTLS(certificateFile: tlsCertFile, privateKeyFile: tlsPrivateKeyFile, clientCAFile: clientCAFile, minimumVersion: tlsMinVersion)
+            return ServingTLS(
+                certificateFile: tlsCertFile, privateKeyFile: tlsPrivateKeyFile, clientCAFile: clientCAFile, minimumVersion: tlsMinVersion)
         }
         guard !ServingTLS.isLoopback(host) || clientCAFile != nil else { return nil }
         let generated = try ServingTLS.selfSigned(in: dataDir, host: host, logger: logger)
-        return ServingTLS(certificateFile: generated.certificate, privateKeyFile: generated.key, clientCAFile: clientCAFile, minimumVersion: tlsMinVersion)
+        return ServingTLS(
+            certificateFile: generated.certificate, privateKeyFile: generated.key, clientCAFile: clientCAFile, minimumVersion: tlsMinVersion
+        )
     }
 }
 

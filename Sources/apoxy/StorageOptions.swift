@@ -91,7 +91,9 @@ struct StorageOptions: ParsableArguments {
 
     /// The opened storage, the services that keep it (run before the API server, stopped after), and a line that
     /// says where data lives.
-    func open(logger: Logger, metrics: MetricsRegistry? = nil) throws -> (storage: any RevisionedStorage, services: [any Service], location: String, close: @Sendable () async -> Void) {
+    func open(
+        logger: Logger, metrics: MetricsRegistry? = nil
+    ) throws -> (storage: any RevisionedStorage, services: [any Service], location: String, close: @Sendable () async -> Void) {
         switch storage {
         case .sqlite:
             try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)

@@ -68,10 +68,15 @@ struct BackendDefaultingTests {
         #expect(result.isValid, "\(result.summary)")
         #expect(
             checkedCache(result)
-                == ["dnsLookupFamily": "all", "dnsRefreshRate": "1m0s", "dnsMinRefreshRate": "5s", "hostTTL": "30s", "maxHosts": 10, "dnsQueryTimeout": "5s"])
+                == [
+                    "dnsLookupFamily": "all", "dnsRefreshRate": "1m0s", "dnsMinRefreshRate": "5s", "hostTTL": "30s", "maxHosts": 10,
+                    "dnsQueryTimeout": "5s",
+                ])
     }
 
-    @Test("a member set to null gets its default", arguments: ["dnsLookupFamily", "dnsRefreshRate", "dnsMinRefreshRate", "hostTTL", "maxHosts", "dnsQueryTimeout"])
+    @Test(
+        "a member set to null gets its default",
+        arguments: ["dnsLookupFamily", "dnsRefreshRate", "dnsMinRefreshRate", "hostTTL", "maxHosts", "dnsQueryTimeout"])
     func nullMemberDefaulted(field: String) {
         let result = runBackendPipeline(dynamicProxyDocument(cache: [field: nil]))
         #expect(result.isValid, "\(result.summary)")
@@ -152,13 +157,17 @@ struct BackendNormalizeTests {
         }
     }
 
-    @Test("unparseable durations and non-string members are left as sent", arguments: [JSONValue.string("abc"), "", "5", .integer(60), .null, .array([])])
+    @Test(
+        "unparseable durations and non-string members are left as sent",
+        arguments: [JSONValue.string("abc"), "", "5", .integer(60), .null, .array([])])
     func leftAlone(value: JSONValue) {
         let document = dynamicProxyDocument(cache: ["hostTTL": value, "maxHosts": 7, "dnsLookupFamily": "AUTO"])
         #expect(normalized(document) == document)
     }
 
-    @Test("protocol is lower-cased; nothing else in spec changes", arguments: [("H2", "h2"), ("TLS", "tls"), ("HTTP3", "http3"), ("h2c", "h2c"), ("", "")])
+    @Test(
+        "protocol is lower-cased; nothing else in spec changes",
+        arguments: [("H2", "h2"), ("TLS", "tls"), ("HTTP3", "http3"), ("h2c", "h2c"), ("", "")])
     func protocolLowercased(input: String, output: String) {
         let document = backendDocument(backendSpec(endpoints: [["fqdn": "Example.COM"]], protocol: .string(input)))
         var expected = document
@@ -174,10 +183,12 @@ struct BackendNormalizeTests {
         #expect(normalized(emptyProxy) == emptyProxy)
     }
 
-    @Test("normalize tolerates documents of any shape", arguments: [
-        JSONValue.null, .array([1]), .string("x"), ["spec": "x"], ["spec": ["protocol": 5]], ["spec": ["dynamicProxy": "x"]],
-        ["spec": ["dynamicProxy": ["dnsCacheConfig": [1]]]], ["spec": ["dynamicProxy": ["dnsCacheConfig": nil]]],
-    ])
+    @Test(
+        "normalize tolerates documents of any shape",
+        arguments: [
+            JSONValue.null, .array([1]), .string("x"), ["spec": "x"], ["spec": ["protocol": 5]], ["spec": ["dynamicProxy": "x"]],
+            ["spec": ["dynamicProxy": ["dnsCacheConfig": [1]]]], ["spec": ["dynamicProxy": ["dnsCacheConfig": nil]]],
+        ])
     func anyShape(document: JSONValue) {
         #expect(normalized(document) == document)
     }

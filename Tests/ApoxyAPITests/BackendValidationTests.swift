@@ -107,7 +107,8 @@ struct BackendBaselineTests {
     @Test("the text pipeline gives the same result as the value pipeline")
     func textPipeline() throws {
         let result = try runBackendPipeline(
-            text: #"{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend","metadata":{"name":"b"},"spec":{"endpoints":[{"ip":"10.0.0.1"}],"protocol":"h2c"}}"#
+            text:
+                #"{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend","metadata":{"name":"b"},"spec":{"endpoints":[{"ip":"10.0.0.1"}],"protocol":"h2c"}}"#
         )
         #expect(result.isValid, "\(result.summary)")
         #expect(result.duplicateFields.isEmpty)
@@ -160,7 +161,8 @@ struct BackendEndpointsTests {
 
     @Test("one or more endpoints without dynamicProxy are accepted", arguments: [1, 2, 5])
     func manyWithoutDynamicProxy(count: Int) {
-        let endpoints = JSONValue.array((0..<count).map { i in i % 2 == 0 ? ["fqdn": .string("host\(i).example.com")] : ["ip": .string("10.0.0.\(i)")] })
+        let endpoints = JSONValue.array(
+            (0..<count).map { i in i % 2 == 0 ? ["fqdn": .string("host\(i).example.com")] : ["ip": .string("10.0.0.\(i)")] })
         let result = runBackendPipeline(backendDocument(backendSpec(endpoints: endpoints)))
         #expect(result.isValid, "\(result.summary)")
         #expect(result.object.spec.endpoints.count == count)
@@ -278,7 +280,8 @@ struct BackendFQDNTests {
     func empty() {
         let result = runBackendPipeline(endpointDocument(["fqdn": ""]))
         #expect(result.kinds(at: "spec.endpoints[0].fqdn") == [.invalid], "\(result.summary)")
-        #expect(result.errors(at: "spec.endpoints[0].fqdn").first?.detail == "spec.endpoints[0].fqdn in body should be at least 1 chars long")
+        #expect(
+            result.errors(at: "spec.endpoints[0].fqdn").first?.detail == "spec.endpoints[0].fqdn in body should be at least 1 chars long")
     }
 
     @Test("the published pattern is the one in backend-semantics.md")
@@ -433,14 +436,17 @@ struct BackendProtocolTests {
         #expect(result.errors.map(\.field) == ["spec.protocol"])
     }
 
-    @Test("protocol that is not a string is a type error", arguments: [JSONValue.integer(2), .bool(true), .array([]), .object([:]), .double(1.5)])
+    @Test(
+        "protocol that is not a string is a type error",
+        arguments: [JSONValue.integer(2), .bool(true), .array([]), .object([:]), .double(1.5)])
     func wrongType(value: JSONValue) {
         let result = runBackendPipeline(backendDocument(backendSpec(protocol: value)))
         #expect(result.errors.map(\.kind) == [.typeInvalid], "\(result.summary)")
         #expect(result.errors.map(\.field) == ["spec.protocol"])
         #expect(
             result.errors.first?.description
-                == "spec.protocol: Invalid value: \"\(value.typeName)\": spec.protocol in body must be of type string: \"\(value.typeName)\"")
+                == "spec.protocol: Invalid value: \"\(value.typeName)\": spec.protocol in body must be of type string: \"\(value.typeName)\""
+        )
     }
 }
 
@@ -472,7 +478,8 @@ struct BackendDynamicProxyTests {
         #expect(result.errors.map(\.field) == [field])
         #expect(
             result.errors.first?.description
-                == "\(field): Unsupported value: \"\(family)\": supported values: \"auto\", \"v4_only\", \"v6_only\", \"v4_preferred\", \"all\"")
+                == "\(field): Unsupported value: \"\(family)\": supported values: \"auto\", \"v4_only\", \"v6_only\", \"v4_preferred\", \"all\""
+        )
     }
 
     @Test(
@@ -529,7 +536,8 @@ struct BackendDynamicProxyTests {
                 == [#"spec.dynamicProxy.dnsCacheConfig.dnsRefreshRate: Invalid value: "abc": time: invalid duration "abc""#])
     }
 
-    @Test("a duration that is not a string is a type error", arguments: ["dnsRefreshRate", "dnsMinRefreshRate", "hostTTL", "dnsQueryTimeout"])
+    @Test(
+        "a duration that is not a string is a type error", arguments: ["dnsRefreshRate", "dnsMinRefreshRate", "hostTTL", "dnsQueryTimeout"])
     func durationWrongType(field: String) {
         let result = runBackendPipeline(dynamicProxyDocument(cache: [field: 60]))
         #expect(result.errors.map(\.kind) == [.typeInvalid], "\(result.summary)")
@@ -577,7 +585,9 @@ struct BackendDynamicProxyTests {
         let field = "\(cachePath).maxHosts"
         #expect(result.errors.map(\.kind) == [.typeInvalid], "\(result.summary)")
         #expect(result.errors.map(\.field) == [field])
-        #expect(result.errors.first?.description == "\(field): Invalid value: \"\(typeName)\": \(field) in body must be of type integer: \"\(typeName)\"")
+        #expect(
+            result.errors.first?.description
+                == "\(field): Invalid value: \"\(typeName)\": \(field) in body must be of type integer: \"\(typeName)\"")
     }
 
     @Test("dynamicProxy and dnsCacheConfig that are not objects are type errors at their path")
@@ -617,8 +627,14 @@ struct BackendTypeTests {
             (#"{"spec":[]}"#, "spec", "array"),
             (#"{"spec":"x"}"#, "spec", "string"),
             (#"{"spec":{"endpoints":[{"fqdn":"a.io"}],"protocol":"","dynamicProxy":[]}}"#, "spec.dynamicProxy", "array"),
-            (#"{"spec":{"endpoints":[{"fqdn":"a.io"}],"protocol":"","dynamicProxy":{"dnsCacheConfig":{"maxHosts":"12"}}}}"#, "spec.dynamicProxy.dnsCacheConfig.maxHosts", "string"),
-            (#"{"spec":{"endpoints":[{"fqdn":"a.io"}],"protocol":"","dynamicProxy":{"dnsCacheConfig":{"dnsLookupFamily":4}}}}"#, "spec.dynamicProxy.dnsCacheConfig.dnsLookupFamily", "integer"),
+            (
+                #"{"spec":{"endpoints":[{"fqdn":"a.io"}],"protocol":"","dynamicProxy":{"dnsCacheConfig":{"maxHosts":"12"}}}}"#,
+                "spec.dynamicProxy.dnsCacheConfig.maxHosts", "string"
+            ),
+            (
+                #"{"spec":{"endpoints":[{"fqdn":"a.io"}],"protocol":"","dynamicProxy":{"dnsCacheConfig":{"dnsLookupFamily":4}}}}"#,
+                "spec.dynamicProxy.dnsCacheConfig.dnsLookupFamily", "integer"
+            ),
             (#"{"metadata":"x","spec":{"endpoints":[{"fqdn":"a.io"}],"protocol":""}}"#, "metadata", "string"),
             (#"{"metadata":{"name":5},"spec":{"endpoints":[{"fqdn":"a.io"}],"protocol":""}}"#, "metadata.name", "integer"),
             (#"{"metadata":{"labels":[]},"spec":{"endpoints":[{"fqdn":"a.io"}],"protocol":""}}"#, "metadata.labels", "array"),
@@ -661,9 +677,15 @@ struct BackendPruningTests {
             (#"{"foo":{"bar":1},"spec":{"endpoints":[{"fqdn":"a.io"}],"protocol":""}}"#, ["foo"]),
             (#"{"metadata":{"name":"x","namespacee":"y"},"spec":{"endpoints":[{"fqdn":"a.io"}],"protocol":""}}"#, ["metadata.namespacee"]),
             (#"{"spec":{"endpoints":[{"fqdn":"a.io"}],"protocol":"","dynamicProxy":{"enabled":true}}}"#, ["spec.dynamicProxy.enabled"]),
-            (#"{"spec":{"endpoints":[{"fqdn":"a.io"}],"protocol":"","dynamicProxy":{"dnsCacheConfig":{"ttl":"5s"}}}}"#, ["spec.dynamicProxy.dnsCacheConfig.ttl"]),
+            (
+                #"{"spec":{"endpoints":[{"fqdn":"a.io"}],"protocol":"","dynamicProxy":{"dnsCacheConfig":{"ttl":"5s"}}}}"#,
+                ["spec.dynamicProxy.dnsCacheConfig.ttl"]
+            ),
             (#"{"spec":{"endpoints":[{"fqdn":"a.io"}],"protocol":""},"status":{"phase":"Ready"}}"#, ["status.phase"]),
-            (#"{"spec":{"endpoints":[{"fqdn":"a.io","Port":1,"port":2}],"protocol":"","Protocol":"h2"}}"#, ["spec.Protocol", "spec.endpoints[0].Port", "spec.endpoints[0].port"]),
+            (
+                #"{"spec":{"endpoints":[{"fqdn":"a.io","Port":1,"port":2}],"protocol":"","Protocol":"h2"}}"#,
+                ["spec.Protocol", "spec.endpoints[0].Port", "spec.endpoints[0].port"]
+            ),
         ])
     func unknownFields(text: String, expected: [String]) throws {
         let result = try runBackendPipeline(text: text)
@@ -680,7 +702,8 @@ struct BackendPruningTests {
     @Test("ownerReferences and managedFields are kept as sent, not pruned")
     func opaqueMembersKept() throws {
         let result = try runBackendPipeline(
-            text: #"{"metadata":{"name":"x","ownerReferences":[{"kind":"Thing","name":"t","custom":1}],"managedFields":[{"manager":"kubectl","fieldsV1":{"f:spec":{}}}]},"spec":{"endpoints":[{"fqdn":"a.io"}],"protocol":""}}"#
+            text:
+                #"{"metadata":{"name":"x","ownerReferences":[{"kind":"Thing","name":"t","custom":1}],"managedFields":[{"manager":"kubectl","fieldsV1":{"f:spec":{}}}]},"spec":{"endpoints":[{"fqdn":"a.io"}],"protocol":""}}"#
         )
         #expect(result.unknownFields.isEmpty)
         #expect(result.value["metadata"]?["ownerReferences"] == [["kind": "Thing", "name": "t", "custom": 1]])
@@ -690,7 +713,8 @@ struct BackendPruningTests {
     @Test("null members are dropped before validation and defaulting")
     func nullsDropped() throws {
         let result = try runBackendPipeline(
-            text: #"{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend","metadata":{"name":"x","labels":null,"finalizers":null},"spec":{"endpoints":[{"fqdn":"a.io","ip":null}],"protocol":"","dynamicProxy":null},"status":null}"#
+            text:
+                #"{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend","metadata":{"name":"x","labels":null,"finalizers":null},"spec":{"endpoints":[{"fqdn":"a.io","ip":null}],"protocol":"","dynamicProxy":null},"status":null}"#
         )
         #expect(result.isValid, "\(result.summary)")
         #expect(result.value["metadata"] == ["name": "x"])
@@ -774,13 +798,17 @@ struct BackendConditionTests {
         #expect(result.errors.first?.detail == #"supported values: "True", "False", "Unknown""#)
     }
 
-    @Test("reasons matching ^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$ are accepted", arguments: ["A", "Translated", "Some_Reason", "a,b:c", "R2", "x_"])
+    @Test(
+        "reasons matching ^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$ are accepted",
+        arguments: ["A", "Translated", "Some_Reason", "a,b:c", "R2", "x_"])
     func goodReason(reason: String) {
         let result = runBackendPipeline(statusDocument([condition(reason: .string(reason))]))
         #expect(result.isValid, "\(result.summary)")
     }
 
-    @Test("reasons not matching the pattern are Invalid", arguments: ["1Bad", "bad reason", "Bad-Reason", "Reason:", "Reason,", "_R", "Ré", "R.x"])
+    @Test(
+        "reasons not matching the pattern are Invalid",
+        arguments: ["1Bad", "bad reason", "Bad-Reason", "Reason:", "Reason,", "_R", "Ré", "R.x"])
     func badReason(reason: String) {
         let result = runBackendPipeline(statusDocument([condition(reason: .string(reason))]))
         #expect(result.errors.map(\.kind) == [.invalid], "\(result.summary)")
@@ -898,7 +926,10 @@ struct BackendMetadataPipelineTests {
                 "finalizers": ["example.com/f", "bad finalizer!", "example.com/f"],
             ]))
         #expect(result.metadataErrors.count == 4, "\(result.summary)")
-        #expect(result.errors(at: "metadata.labels").compactMap(\.badValue).sorted { $0.jsonString < $1.jsonString } == ["bad key", "bad value"])
+        #expect(
+            result.errors(at: "metadata.labels").compactMap(\.badValue).sorted { $0.jsonString < $1.jsonString } == [
+                "bad key", "bad value",
+            ])
         #expect(result.kinds(at: "metadata.finalizers[1]") == [.invalid])
         #expect(result.kinds(at: "metadata.finalizers[2]") == [.duplicate])
     }

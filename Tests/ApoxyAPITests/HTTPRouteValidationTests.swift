@@ -68,7 +68,9 @@ func routeDocument(
 }
 
 /// A status with one parent entry carrying `conditions`.
-func routeStatus(conditions: [JSONValue] = [], parentRef: JSONValue = ["name": "proxy-1"], controllerName: JSONValue = "apoxy.dev/backplane") -> JSONValue {
+func routeStatus(
+    conditions: [JSONValue] = [], parentRef: JSONValue = ["name": "proxy-1"], controllerName: JSONValue = "apoxy.dev/backplane"
+) -> JSONValue {
     ["parents": [["parentRef": parentRef, "controllerName": controllerName, "conditions": .array(conditions)]]]
 }
 
@@ -102,9 +104,10 @@ struct HTTPRouteDefaultingTests {
     func pathDefaults() {
         let headersOnly = runRoutePipeline(routeDocument(rules: [routeRule(match: ["headers": [["name": "X-Env", "value": "prod"]]])]))
         #expect(headersOnly.isValid, "\(headersOnly.summary)")
-        #expect(headersOnly.object.spec.rules[0].matches == [
-            HTTPRouteMatch(path: HTTPPathMatch(), headers: [HTTPHeaderMatch(name: "X-Env", value: "prod")])
-        ])
+        #expect(
+            headersOnly.object.spec.rules[0].matches == [
+                HTTPRouteMatch(path: HTTPPathMatch(), headers: [HTTPHeaderMatch(name: "X-Env", value: "prod")])
+            ])
         #expect(headersOnly.value[path: match0]?["headers"]?[0]?["type"] == "Exact")
         let exact = runRoutePipeline(routeDocument(rules: [routeRule(match: ["path": ["type": "Exact"]])]))
         #expect(exact.object.spec.rules[0].matches[0].path == HTTPPathMatch(type: .exact, value: "/"))
@@ -121,13 +124,18 @@ struct HTTPRouteDefaultingTests {
 
     @Test("the typed JSON round-trips through the pipeline unchanged")
     func roundTrip() {
-        let first = runRoutePipeline(routeDocument(
-            rules: [routeRule([
-                "matches": [["path": ["type": "Exact", "value": "/x"], "method": "POST", "headers": [["name": "a", "value": "b"]]]],
-                "timeouts": ["request": "90s"],
-            ])],
-            hostnames: ["app.example.com", "*.example.com"],
-            status: routeStatus(conditions: [routeCondition("Accepted")])))
+        let first = runRoutePipeline(
+            routeDocument(
+                rules: [
+                    routeRule([
+                        "matches": [
+                            ["path": ["type": "Exact", "value": "/x"], "method": "POST", "headers": [["name": "a", "value": "b"]]]
+                        ],
+                        "timeouts": ["request": "90s"],
+                    ])
+                ],
+                hostnames: ["app.example.com", "*.example.com"],
+                status: routeStatus(conditions: [routeCondition("Accepted")])))
         #expect(first.isValid, "\(first.summary)")
         let second = runRoutePipeline(first.object.json)
         #expect(second.isValid, "\(second.summary)")
@@ -253,13 +261,16 @@ struct HTTPRouteRuleTests {
 
     @Test("a path value over 1024 bytes is too long")
     func pathTooLong() {
-        let result = runRoutePipeline(routeDocument(rules: [routeRule(match: ["path": ["value": .string("/" + String(repeating: "a", count: 1024))]])]))
+        let result = runRoutePipeline(
+            routeDocument(rules: [routeRule(match: ["path": ["value": .string("/" + String(repeating: "a", count: 1024))]])]))
         #expect(result.has(.tooLong, at: "\(match0).path.value"), "\(result.summary)")
     }
 
     @Test("header matches: Exact only, token names, non-empty values, at most 16, unique names ignoring case")
     func headers() {
-        func run(_ headers: JSONValue) -> RoutePipelineResult { runRoutePipeline(routeDocument(rules: [routeRule(match: ["headers": headers])])) }
+        func run(_ headers: JSONValue) -> RoutePipelineResult {
+            runRoutePipeline(routeDocument(rules: [routeRule(match: ["headers": headers])]))
+        }
         let h0 = "\(match0).headers[0]"
         #expect(run([["name": "X-Env", "value": "prod"]]).isValid)
         #expect(run([["type": "Exact", "name": "x_custom!#$%&'*+-.^`|~", "value": "v"]]).isValid)
@@ -321,7 +332,8 @@ struct HTTPRouteBackendRefTests {
         #expect(run(["name": .string(String(repeating: "a", count: 254))]).has(.tooLong, at: "\(ref0).name"))
     }
 
-    @Test("port is optional, 1 to 65535", arguments: [(JSONValue.integer(1), true), (65535, true), (0, false), (65536, false), (-1, false)])
+    @Test(
+        "port is optional, 1 to 65535", arguments: [(JSONValue.integer(1), true), (65535, true), (0, false), (65536, false), (-1, false)])
     func port(port: JSONValue, valid: Bool) {
         let result = run(["name": "web", "port": port])
         #expect(result.isValid == valid, "\(result.summary)")
@@ -330,7 +342,8 @@ struct HTTPRouteBackendRefTests {
         #expect(run(["name": "web", "port": "80"]).has(.typeInvalid, at: "\(ref0).port"))
     }
 
-    @Test("weight is 0 to 1000000, default 1", arguments: [(JSONValue.integer(0), true), (1_000_000, true), (-1, false), (1_000_001, false)])
+    @Test(
+        "weight is 0 to 1000000, default 1", arguments: [(JSONValue.integer(0), true), (1_000_000, true), (-1, false), (1_000_001, false)])
     func weight(weight: JSONValue, valid: Bool) {
         let result = run(["name": "web", "weight": weight])
         #expect(result.isValid == valid, "\(result.summary)")
@@ -382,8 +395,14 @@ struct HTTPRouteUnsupportedTests {
             ("spec.rules[0].name", routeDocument(rules: [routeRule(["name": "first"])])),
             ("spec.rules[0].retry", routeDocument(rules: [routeRule(["retry": ["attempts": 2]])])),
             ("spec.rules[0].sessionPersistence", routeDocument(rules: [routeRule(["sessionPersistence": [:]])])),
-            ("spec.rules[0].matches[0].queryParams", routeDocument(rules: [routeRule(match: ["queryParams": [["name": "q", "value": "1"]]])])),
-            ("spec.rules[0].backendRefs[0].namespace", routeDocument(rules: [["backendRefs": [routeBackendRef(["namespace": "default"])]]])),
+            (
+                "spec.rules[0].matches[0].queryParams",
+                routeDocument(rules: [routeRule(match: ["queryParams": [["name": "q", "value": "1"]]])])
+            ),
+            (
+                "spec.rules[0].backendRefs[0].namespace",
+                routeDocument(rules: [["backendRefs": [routeBackendRef(["namespace": "default"])]]])
+            ),
             ("spec.rules[0].backendRefs[0].filters", routeDocument(rules: [["backendRefs": [routeBackendRef(["filters": []])]]])),
             ("spec.rules[0].timeouts.backendRequest", routeDocument(rules: [routeRule(["timeouts": ["backendRequest": "1s"]])])),
         ])
@@ -418,7 +437,8 @@ struct HTTPRouteUnsupportedTests {
 struct HTTPRouteStatusTests {
     @Test("a Gateway API shaped status is valid, with parentRef defaults")
     func valid() {
-        let result = runRoutePipeline(routeDocument(status: routeStatus(conditions: [routeCondition("Accepted"), routeCondition("ResolvedRefs", status: "False")])))
+        let result = runRoutePipeline(
+            routeDocument(status: routeStatus(conditions: [routeCondition("Accepted"), routeCondition("ResolvedRefs", status: "False")])))
         #expect(result.isValid, "\(result.summary)")
         let parent = result.object.status.parents[0]
         #expect(parent.parentRef == ParentReference(group: "core.apoxy.dev", kind: "Proxy", name: "proxy-1"))
@@ -428,7 +448,8 @@ struct HTTPRouteStatusTests {
 
     @Test("conditions reuse metav1.Condition's validation: keyed by type, at most 8")
     func conditions() {
-        let duplicate = runRoutePipeline(routeDocument(status: routeStatus(conditions: [routeCondition("Accepted"), routeCondition("Accepted")])))
+        let duplicate = runRoutePipeline(
+            routeDocument(status: routeStatus(conditions: [routeCondition("Accepted"), routeCondition("Accepted")])))
         #expect(duplicate.has(.duplicate, at: "status.parents[0].conditions[1].type"), "\(duplicate.summary)")
         let badStatus = runRoutePipeline(routeDocument(status: routeStatus(conditions: [routeCondition("Accepted", status: "Maybe")])))
         #expect(badStatus.has(.notSupported, at: "status.parents[0].conditions[0].status"))
@@ -441,7 +462,9 @@ struct HTTPRouteStatusTests {
     @Test("parentRef.name and controllerName are required; controllerName is a domain-prefixed path")
     func parentFields() {
         #expect(runRoutePipeline(routeDocument(status: routeStatus(parentRef: [:]))).has(.required, at: "status.parents[0].parentRef.name"))
-        #expect(runRoutePipeline(routeDocument(status: ["parents": [["parentRef": ["name": "p"]]]])).has(.required, at: "status.parents[0].controllerName"))
+        #expect(
+            runRoutePipeline(routeDocument(status: ["parents": [["parentRef": ["name": "p"]]]])).has(
+                .required, at: "status.parents[0].controllerName"))
         for bad in ["backplane", "apoxy.dev/", "Apoxy.dev/x", "apoxy.dev/a b"] {
             let result = runRoutePipeline(routeDocument(status: routeStatus(controllerName: .string(bad))))
             #expect(result.has(.invalid, at: "status.parents[0].controllerName"), "\(bad): \(result.summary)")

@@ -199,22 +199,23 @@ struct JSONPatchOperationTests {
         #expect(try applyPatch(#"[{"op":"add","path":"/a","value":null}]"#, to: "{}") == ["a": nil])
     }
 
-    @Test("array indexes with leading zeros, signs, past the end or non-numeric are errors",
-          arguments: [
-              #"[{"op":"add","path":"/a/01","value":0}]"#,
-              #"[{"op":"add","path":"/a/3","value":0}]"#,
-              #"[{"op":"add","path":"/a/-1","value":0}]"#,
-              #"[{"op":"add","path":"/a/x","value":0}]"#,
-              #"[{"op":"add","path":"/a/99999999999999999999999","value":0}]"#,
-              #"[{"op":"remove","path":"/a/2"}]"#,
-              #"[{"op":"remove","path":"/a/-"}]"#,
-              #"[{"op":"remove","path":"/a/00"}]"#,
-              #"[{"op":"replace","path":"/a/2","value":0}]"#,
-              #"[{"op":"replace","path":"/a/-","value":0}]"#,
-              #"[{"op":"test","path":"/a/01","value":2}]"#,
-              #"[{"op":"copy","from":"/a/5","path":"/b"}]"#,
-              #"[{"op":"move","from":"/a/+1","path":"/b"}]"#,
-          ])
+    @Test(
+        "array indexes with leading zeros, signs, past the end or non-numeric are errors",
+        arguments: [
+            #"[{"op":"add","path":"/a/01","value":0}]"#,
+            #"[{"op":"add","path":"/a/3","value":0}]"#,
+            #"[{"op":"add","path":"/a/-1","value":0}]"#,
+            #"[{"op":"add","path":"/a/x","value":0}]"#,
+            #"[{"op":"add","path":"/a/99999999999999999999999","value":0}]"#,
+            #"[{"op":"remove","path":"/a/2"}]"#,
+            #"[{"op":"remove","path":"/a/-"}]"#,
+            #"[{"op":"remove","path":"/a/00"}]"#,
+            #"[{"op":"replace","path":"/a/2","value":0}]"#,
+            #"[{"op":"replace","path":"/a/-","value":0}]"#,
+            #"[{"op":"test","path":"/a/01","value":2}]"#,
+            #"[{"op":"copy","from":"/a/5","path":"/b"}]"#,
+            #"[{"op":"move","from":"/a/+1","path":"/b"}]"#,
+        ])
     func badIndexes(patch: String) throws {
         let error = try patchError(patch, to: #"{"a":[1,2]}"#)
         #expect(error?.kind == .applyFailed)
@@ -332,7 +333,8 @@ struct JSONPatchOperationTests {
     @Test("a failing operation leaves the caller's document untouched")
     func atomic() throws {
         let original = try json(#"{"a":1,"b":[1,2]}"#)
-        let patch = try JSONPatch(json(#"[{"op":"add","path":"/c","value":3},{"op":"remove","path":"/b/0"},{"op":"test","path":"/a","value":2}]"#))
+        let patch = try JSONPatch(
+            json(#"[{"op":"add","path":"/c","value":3},{"op":"remove","path":"/b/0"},{"op":"test","path":"/a","value":2}]"#))
         let error = #expect(throws: JSONPatchError.self) { try patch.apply(to: original) }
         #expect(error?.kind == .applyFailed)
         #expect(original == (try json(#"{"a":1,"b":[1,2]}"#)))
@@ -346,26 +348,27 @@ struct JSONPatchOperationTests {
 
 @Suite("JSON Patch decoding")
 struct JSONPatchDecodingTests {
-    @Test("malformed patch documents are invalidDocument",
-          arguments: [
-              #"{"op":"add","path":"/a","value":1}"#,  // not an array
-              #""add""#,
-              #"[1]"#,  // element not an object
-              #"[{"path":"/a","value":1}]"#,  // no op
-              #"[{"op":1,"path":"/a"}]"#,  // op not a string
-              #"[{"op":"add","value":1}]"#,  // no path
-              #"[{"op":"add","path":"/a"}]"#,  // no value
-              #"[{"op":"replace","path":"/a"}]"#,
-              #"[{"op":"test","path":"/a"}]"#,
-              #"[{"op":"remove"}]"#,
-              #"[{"op":"move","path":"/a"}]"#,  // no from
-              #"[{"op":"copy","path":"/a"}]"#,
-              #"[{"op":"add","path":3,"value":1}]"#,  // path not a string
-              #"[{"op":"move","from":null,"path":"/a"}]"#,
-              #"[{"op":"add","path":"a","value":1}]"#,  // path not a pointer
-              #"[{"op":"remove","path":"/a~2"}]"#,  // bad escape
-              #"[{"op":"test","path":"/a","value":1},{"op":"bad","path":"/a"}]"#,  // second op unknown
-          ])
+    @Test(
+        "malformed patch documents are invalidDocument",
+        arguments: [
+            #"{"op":"add","path":"/a","value":1}"#,  // not an array
+            #""add""#,
+            #"[1]"#,  // element not an object
+            #"[{"path":"/a","value":1}]"#,  // no op
+            #"[{"op":1,"path":"/a"}]"#,  // op not a string
+            #"[{"op":"add","value":1}]"#,  // no path
+            #"[{"op":"add","path":"/a"}]"#,  // no value
+            #"[{"op":"replace","path":"/a"}]"#,
+            #"[{"op":"test","path":"/a"}]"#,
+            #"[{"op":"remove"}]"#,
+            #"[{"op":"move","path":"/a"}]"#,  // no from
+            #"[{"op":"copy","path":"/a"}]"#,
+            #"[{"op":"add","path":3,"value":1}]"#,  // path not a string
+            #"[{"op":"move","from":null,"path":"/a"}]"#,
+            #"[{"op":"add","path":"a","value":1}]"#,  // path not a pointer
+            #"[{"op":"remove","path":"/a~2"}]"#,  // bad escape
+            #"[{"op":"test","path":"/a","value":1},{"op":"bad","path":"/a"}]"#,  // second op unknown
+        ])
     func malformed(patch: String) throws {
         let error = try decodeError(patch)
         #expect(error?.kind == .invalidDocument)

@@ -52,8 +52,14 @@ private let validParseCases: [(String, JSONValue)] = [
 private let duplicateKeyCases: [(String, [String], JSONValue)] = [
     (#"{"a":1,"a":2}"#, ["a"], JSONValue.object(["a": 2])),
     (#"{"spec":{"protocol":"tls","protocol":"h2"}}"#, ["spec.protocol"], ["spec": ["protocol": "h2"]]),
-    (#"{"spec":{"endpoints":[{"ip":"10.0.0.1","ip":"10.0.0.2"}]}}"#, ["spec.endpoints[0].ip"], ["spec": ["endpoints": [["ip": "10.0.0.2"]]]]),
-    (#"{"spec":{"endpoints":[{"fqdn":"a"},{"ip":"1","ip":"2"}]}}"#, ["spec.endpoints[1].ip"], ["spec": ["endpoints": [["fqdn": "a"], ["ip": "2"]]]]),
+    (
+        #"{"spec":{"endpoints":[{"ip":"10.0.0.1","ip":"10.0.0.2"}]}}"#, ["spec.endpoints[0].ip"],
+        ["spec": ["endpoints": [["ip": "10.0.0.2"]]]]
+    ),
+    (
+        #"{"spec":{"endpoints":[{"fqdn":"a"},{"ip":"1","ip":"2"}]}}"#, ["spec.endpoints[1].ip"],
+        ["spec": ["endpoints": [["fqdn": "a"], ["ip": "2"]]]]
+    ),
     (#"[{"a":1,"a":1}]"#, ["[0].a"], [["a": 1]]),
     (#"{"a":{"x":1},"a":{"y":2}}"#, ["a"], ["a": ["y": 2]]),
     (#"{"a":1,"a":2,"a":3}"#, ["a", "a"], ["a": 3]),
@@ -67,14 +73,21 @@ private let compactCases: [(JSONValue, String)] = [
     (.string(""), #""""#), (.string("abc"), #""abc""#), (.array([]), "[]"), (.object([:]), "{}"),
     ([1, "a", nil, true], #"[1,"a",null,true]"#),
     (["b": 1, "a": 2, "c": ["z": 1, "y": [2, 3]]], #"{"a":2,"b":1,"c":{"y":[2,3],"z":1}}"#),
-    (["spec": [:], "metadata": [:], "kind": "Backend", "apiVersion": "v", "status": [:]], #"{"apiVersion":"v","kind":"Backend","metadata":{},"spec":{},"status":{}}"#),
+    (
+        ["spec": [:], "metadata": [:], "kind": "Backend", "apiVersion": "v", "status": [:]],
+        #"{"apiVersion":"v","kind":"Backend","metadata":{},"spec":{},"status":{}}"#
+    ),
     (["B": 1, "a": 2, "_": 3, "1": 4], #"{"1":4,"B":1,"_":3,"a":2}"#),
 ]
 
 private let roundTripCases: [JSONValue] = [
     JSONValue.null, 1, -1, 1.5, 1e20, 1e-7, .double(.leastNonzeroMagnitude), 1.7976931348623157e308, 0.1, "x", [1, [2, [3]]],
-    ["apiVersion": "core.apoxy.dev/v1alpha2", "kind": "Backend", "metadata": ["name": "a", "labels": ["k": "v"]],
-     "spec": ["endpoints": [["fqdn": "a.io"], ["ip": "::1"]], "protocol": "h2", "dynamicProxy": ["dnsCacheConfig": ["maxHosts": 1024]]]],
+    [
+        "apiVersion": "core.apoxy.dev/v1alpha2", "kind": "Backend", "metadata": ["name": "a", "labels": ["k": "v"]],
+        "spec": [
+            "endpoints": [["fqdn": "a.io"], ["ip": "::1"]], "protocol": "h2", "dynamicProxy": ["dnsCacheConfig": ["maxHosts": 1024]],
+        ],
+    ],
     ["weird key \"\\/\n": ["\u{0}": nil]],
 ]
 
@@ -111,7 +124,8 @@ struct JSONParserValidTests {
     @Test(
         "lone surrogates decode to U+FFFD as Go's encoding/json does",
         arguments: [
-            (#""\ud800""#, "\u{FFFD}"), (#""\udc00""#, "\u{FFFD}"), (#""\ud800x""#, "\u{FFFD}x"), (#""\udfff\ud83d\ude00""#, "\u{FFFD}\u{1F600}"),
+            (#""\ud800""#, "\u{FFFD}"), (#""\udc00""#, "\u{FFFD}"), (#""\ud800x""#, "\u{FFFD}x"),
+            (#""\udfff\ud83d\ude00""#, "\u{FFFD}\u{1F600}"),
             (#""\ud800\n""#, "\u{FFFD}\n"),
         ])
     func loneSurrogates(text: String, expected: String) throws {

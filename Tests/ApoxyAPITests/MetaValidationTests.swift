@@ -17,11 +17,15 @@ struct FieldErrorTests {
     @Test(
         "description is `field: Phrase[: value][: detail]` as kube prints it",
         arguments: [
-            (FieldError(.notSupported, "spec.protocol", "x", #"supported values: "", "tls", "h2", "h2c""#),
-             #"spec.protocol: Unsupported value: "x": supported values: "", "tls", "h2", "h2c""#),
+            (
+                FieldError(.notSupported, "spec.protocol", "x", #"supported values: "", "tls", "h2", "h2c""#),
+                #"spec.protocol: Unsupported value: "x": supported values: "", "tls", "h2", "h2c""#
+            ),
             (FieldError(.required, "spec.endpoints"), "spec.endpoints: Required value"),
-            (FieldError(.required, "spec.endpoints", "ignored", "at least one endpoint is required"),
-             "spec.endpoints: Required value: at least one endpoint is required"),
+            (
+                FieldError(.required, "spec.endpoints", "ignored", "at least one endpoint is required"),
+                "spec.endpoints: Required value: at least one endpoint is required"
+            ),
             (FieldError(.invalid, "spec.endpoints", 3, "exactly one"), "spec.endpoints: Invalid value: 3: exactly one"),
             (FieldError(.invalid, "f", "a\"b\\c", "d"), #"f: Invalid value: "a\"b\\c": d"#),
             (FieldError(.invalid, "f", nil, "d"), "f: Invalid value: d"),
@@ -30,8 +34,10 @@ struct FieldErrorTests {
             (FieldError(.invalid, "f", .null, "d"), "f: Invalid value: null: d"),
             (FieldError(.invalid, "f", 1.5, "d"), "f: Invalid value: 1.5: d"),
             (FieldError(.invalid, "f", ["b": 1, "a": [true]], "d"), #"f: Invalid value: {"a":[true],"b":1}: d"#),
-            (FieldError(.typeInvalid, "spec.protocol", "integer", #"spec.protocol in body must be of type string: "integer""#),
-             #"spec.protocol: Invalid value: "integer": spec.protocol in body must be of type string: "integer""#),
+            (
+                FieldError(.typeInvalid, "spec.protocol", "integer", #"spec.protocol in body must be of type string: "integer""#),
+                #"spec.protocol: Invalid value: "integer": spec.protocol in body must be of type string: "integer""#
+            ),
             (FieldError(.forbidden, "f", "v", "may not be set"), "f: Forbidden: may not be set"),
             (FieldError(.tooLong, "f", "vvvv", "may not be more than 3 bytes"), "f: Too long: may not be more than 3 bytes"),
             (FieldError(.tooMany, "f", 9, "must have at most 8 items"), "f: Too many: must have at most 8 items"),
@@ -61,7 +67,8 @@ struct FieldErrorTests {
         #expect(FieldPath().child("spec").description == "spec")
         #expect(FieldPath().description == "")
         #expect(FieldPath().index(2).description == "[2]")
-        #expect(FieldPath("metadata").child("labels").key("app.kubernetes.io/name").description == "metadata.labels[app.kubernetes.io/name]")
+        #expect(
+            FieldPath("metadata").child("labels").key("app.kubernetes.io/name").description == "metadata.labels[app.kubernetes.io/name]")
         #expect(FieldPath("status").child("conditions").index(1).index(0).description == "status.conditions[1][0]")
     }
 }
@@ -80,7 +87,8 @@ struct StatusErrorTests {
         #expect(error.reason == .invalid)
         #expect(
             error.message
-                == #"Backend.core.apoxy.dev "web" is invalid: spec.protocol: Unsupported value: "x": supported values: "", "tls", "h2", "h2c""#)
+                == #"Backend.core.apoxy.dev "web" is invalid: spec.protocol: Unsupported value: "x": supported values: "", "tls", "h2", "h2c""#
+        )
         #expect(error.name == "web")
         #expect(error.group == "core.apoxy.dev")
         #expect(error.kind == "Backend")
@@ -93,7 +101,8 @@ struct StatusErrorTests {
         let error = StatusError.invalid(kind: "Backend", group: "core.apoxy.dev", name: "web", [required, unsupported])
         #expect(
             error.message
-                == #"Backend.core.apoxy.dev "web" is invalid: [spec.endpoints: Required value, spec.protocol: Unsupported value: "x": supported values: "", "tls", "h2", "h2c"]"#)
+                == #"Backend.core.apoxy.dev "web" is invalid: [spec.endpoints: Required value, spec.protocol: Unsupported value: "x": supported values: "", "tls", "h2", "h2c"]"#
+        )
     }
 
     @Test("the Status JSON carries kind, apiVersion, code, reason and causes with field, reason and message")
@@ -156,7 +165,8 @@ struct StatusErrorTests {
         #expect(conflict.reason == .conflict)
         #expect(
             conflict.message
-                == #"Operation cannot be fulfilled on backends.core.apoxy.dev "web": the object has been modified; please apply your changes to the latest version and try again"#)
+                == #"Operation cannot be fulfilled on backends.core.apoxy.dev "web": the object has been modified; please apply your changes to the latest version and try again"#
+        )
         let unavailable = StatusError.unavailable("later")
         #expect(unavailable.code == 503)
         #expect(unavailable.json["details"]?["retryAfterSeconds"] == 1)
@@ -197,7 +207,9 @@ struct NameValidationTests {
                 == ["must be no more than 253 characters", dns1123Message])
     }
 
-    @Test("DNS-1123 labels", arguments: [("a", true), ("a-b", true), ("0a", true), ("-a", false), ("a-", false), ("A", false), ("", false), ("a.b", false)])
+    @Test(
+        "DNS-1123 labels",
+        arguments: [("a", true), ("a-b", true), ("0a", true), ("-a", false), ("a-", false), ("A", false), ("", false), ("a.b", false)])
     func label(text: String, valid: Bool) {
         #expect(NameValidation.isDNS1123Label(Substring(text).utf8) == valid)
     }
@@ -249,11 +261,13 @@ struct NameValidationTests {
     }
 
     // The published pattern requires labels after the first to have at least two characters.
-    @Test("FQDN check: the published pattern, labels of at most 63, at most 253 bytes", arguments: [
-        ("example.com", true), (long63 + ".com", true), (long64 + ".com", false), ("", false), ("a.", false),
-        ("a" + String(repeating: ".ab", count: 84), true), ("a" + String(repeating: ".ab", count: 84) + "c", false),
-        ("a.b", false), (String(repeating: "a.", count: 126) + "a", false),
-    ])
+    @Test(
+        "FQDN check: the published pattern, labels of at most 63, at most 253 bytes",
+        arguments: [
+            ("example.com", true), (long63 + ".com", true), (long64 + ".com", false), ("", false), ("a.", false),
+            ("a" + String(repeating: ".ab", count: 84), true), ("a" + String(repeating: ".ab", count: 84) + "c", false),
+            ("a.b", false), (String(repeating: "a.", count: 126) + "a", false),
+        ])
     func fqdn(name: String, valid: Bool) {
         #expect(NameValidation.isFQDN(name) == valid)
     }
@@ -280,7 +294,9 @@ struct ObjectMetaValidationTests {
         #expect(m.validate(at: FieldPath("metadata")) == [])
     }
 
-    @Test("bad label keys are Invalid at metadata.labels with the key as value", arguments: ["bad key", "-a", "a/b/c", "/a", "Example.com/a", long64, ""])
+    @Test(
+        "bad label keys are Invalid at metadata.labels with the key as value",
+        arguments: ["bad key", "-a", "a/b/c", "/a", "Example.com/a", long64, ""])
     func badLabelKey(key: String) {
         let errors = meta(labels: [key: "v"]).validate(at: FieldPath("metadata"))
         #expect(!errors.isEmpty)
@@ -312,7 +328,10 @@ struct ObjectMetaValidationTests {
         let atLimit = meta(annotations: ["k": String(repeating: "v", count: 262_143)])
         #expect(atLimit.validate(at: FieldPath("metadata")) == [])
         let over = meta(annotations: ["k": String(repeating: "v", count: 262_144)])
-        #expect(over.validate(at: FieldPath("metadata")).map(\.description) == ["metadata.annotations: Too long: may not be more than 262144 bytes"])
+        #expect(
+            over.validate(at: FieldPath("metadata")).map(\.description) == [
+                "metadata.annotations: Too long: may not be more than 262144 bytes"
+            ])
     }
 
     @Test("bad finalizer names are Invalid at their index", arguments: ["bad finalizer", "-x", "a/b/c", "example.com/", "/x"])

@@ -46,7 +46,8 @@ struct PatchFuzzTests {
         var refused = 0
         for _ in 0..<5_000 {
             let document = generator.value()
-            let patch: JSONValue = generator.below(20) == 0 ? generator.value() : .array((0..<generator.below(6)).map { _ in generator.operation() })
+            let patch: JSONValue =
+                generator.below(20) == 0 ? generator.value() : .array((0..<generator.below(6)).map { _ in generator.operation() })
             do {
                 _ = try JSONPatch(patch).apply(to: document)
                 applied += 1

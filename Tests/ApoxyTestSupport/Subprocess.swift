@@ -1,10 +1,11 @@
+import ApoxyClient
 import Foundation
+import NIOSSL
 import Subprocess
 import SystemPackage
-import ApoxyClient
-import NIOSSL
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // Test support shared by IntegrationTests and CLITests: child processes with their output in files and a
@@ -21,7 +22,8 @@ public struct ProcessResult: Sendable {
 public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// The `apoxy` executable under test: `APOXY_BINARY`, or the debug build in this package.
-public let apoxyBinary = ProcessInfo.processInfo.environment["APOXY_BINARY"]
+public let apoxyBinary =
+    ProcessInfo.processInfo.environment["APOXY_BINARY"]
     ?? packageRoot.appendingPathComponent(".build/debug/apoxy").path
 
 /// Runs a program to completion (swift-subprocess: every signal at its default disposition in the child, its exit
@@ -167,7 +169,6 @@ private func boundUnlistenedSocket() throws -> (Int32, Int) {
     }
     return (fd, Int(UInt16(bigEndian: address.sin_port)))
 }
-
 
 /// Whether the server on `port` answers `/readyz` with 200 (over `tls`: answers at all).
 public func isReady(port: Int, tls: TLSConfiguration? = nil) async -> Bool {

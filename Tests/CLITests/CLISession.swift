@@ -1,6 +1,6 @@
-import ApoxyTestSupport
 import ApoxyAPI
 import ApoxyCLI
+import ApoxyTestSupport
 import Foundation
 import Testing
 
@@ -75,7 +75,8 @@ struct CLISession: Sendable {
 }
 
 /// A Backend manifest in YAML.
-func backendYAML(_ name: String, endpoints: [String] = ["ip: 10.0.0.1"], protocol: String = "tls", labels: [String: String] = [:]) -> String {
+func backendYAML(_ name: String, endpoints: [String] = ["ip: 10.0.0.1"], protocol: String = "tls", labels: [String: String] = [:]) -> String
+{
     var text = """
         apiVersion: core.apoxy.dev/v1alpha2
         kind: Backend

@@ -1,5 +1,5 @@
-import ApoxyTestSupport
 import ApoxyAPI
+import ApoxyTestSupport
 import Foundation
 import Testing
 
@@ -45,7 +45,9 @@ import Testing
             let comments = lines(reopened).filter { $0.hasPrefix("#") }
             #expect(comments.contains("# backend.core.apoxy.dev/web was not saved:"), "\(reopened)")
             #expect(comments.contains(#"# Error from server (Invalid): Backend.core.apoxy.dev "web" is invalid:"#), "\(reopened)")
-            #expect(comments.contains(#"# * spec.protocol: Unsupported value: "quic": supported values: "", "tls", "h2", "h2c""#), "\(reopened)")
+            #expect(
+                comments.contains(#"# * spec.protocol: Unsupported value: "quic": supported values: "", "tls", "h2", "h2c""#), "\(reopened)"
+            )
             #expect(reopened.contains("  protocol: quic\n"))
 
             let object = try await session.object("web")

@@ -1,5 +1,5 @@
-import ApoxyTestSupport
 import ApoxyAPI
+import ApoxyTestSupport
 import Foundation
 import Testing
 
@@ -31,7 +31,9 @@ import Testing
             let invalidLines = lines(invalid.stderr)
             #expect(invalidLines.first == #"Error from server (Invalid): Backend.core.apoxy.dev "bad" is invalid:"#, "\(invalid.stderr)")
             #expect(invalidLines.count == 4, "\(invalid.stderr)")
-            #expect(invalidLines.contains(#"* spec.protocol: Unsupported value: "http3": supported values: "", "tls", "h2", "h2c""#), "\(invalid.stderr)")
+            #expect(
+                invalidLines.contains(#"* spec.protocol: Unsupported value: "http3": supported values: "", "tls", "h2", "h2c""#),
+                "\(invalid.stderr)")
             #expect(invalidLines.contains { $0.hasPrefix(#"* spec.endpoints[0].ip: Invalid value: "0.0.0.0""#) }, "\(invalid.stderr)")
             #expect(invalidLines.contains { $0.hasPrefix(#"* spec.endpoints[1].fqdn: Invalid value: "-bad-""#) }, "\(invalid.stderr)")
             expectFailure(try await session.apoxy("backend", "apply", "-f", bad), 5, "apply invalid")
@@ -85,7 +87,8 @@ import Testing
         }
         let manifest = backendYAML("web")
         for verb in ["create", "apply"] {
-            let result = try await runProcess(apoxyBinary, ["backend", verb, "-f", "-", "--server", url], environment: ["KUBECONFIG": ""], stdin: manifest)
+            let result = try await runProcess(
+                apoxyBinary, ["backend", verb, "-f", "-", "--server", url], environment: ["KUBECONFIG": ""], stdin: manifest)
             expectFailure(result, 6, verb)
             #expect(result.stderr == "error: cannot connect to the server at \(url): connection refused\n", "\(verb): \(result.stderr)")
         }

@@ -1,7 +1,7 @@
-import ApoxyYAML
-import ApoxyTestSupport
 import ApoxyAPI
 import ApoxyCLI
+import ApoxyTestSupport
+import ApoxyYAML
 import Foundation
 import Testing
 
@@ -116,9 +116,10 @@ import Testing
         }
         let group = try await runProcess(apoxyBinary, ["backend", "--help"])
         #expect(group.status == 0)
-        for word in ["Examples:", "Exit codes:", "--server <url>", "--kubeconfig <path>", "--token <token>",
-                     "--insecure-skip-tls-verify", "list, ls (default)", "apply", "edit", "watch"]
-        {
+        for word in [
+            "Examples:", "Exit codes:", "--server <url>", "--kubeconfig <path>", "--token <token>",
+            "--insecure-skip-tls-verify", "list, ls (default)", "apply", "edit", "watch",
+        ] {
             #expect(group.stdout.contains(word), "apoxy backend --help lacks \(word): \(group.stdout)")
         }
         for command in ["list", "get", "create", "apply", "delete", "edit", "watch"] {

@@ -1,7 +1,7 @@
-import ApoxyYAML
-import ApoxyTestSupport
 import ApoxyAPI
 import ApoxyCLI
+import ApoxyTestSupport
+import ApoxyYAML
 import Foundation
 import Testing
 
@@ -10,17 +10,21 @@ import Testing
     @Test func describePrintsMetadataSpecInWordsWithoutManagedFields() async throws {
         try await CLISession.with { session in
             let file = try session.write(
-                "web.yaml", backendYAML("web", endpoints: ["ip: 10.0.0.1", "fqdn: api.example.com"], labels: ["team": "edge", "tier": "web"]))
+                "web.yaml",
+                backendYAML("web", endpoints: ["ip: 10.0.0.1", "fqdn: api.example.com"], labels: ["team": "edge", "tier": "web"]))
             #expect(try await session.apoxy("be", "create", "-f", file).status == 0)
             let described = try await session.apoxy("backend", "describe", "web")
             #expect(described.status == 0, "\(described.stderr)")
             let text = lines(described.stdout)
-            #expect(Array(text.prefix(7)) == [
-                "Name:         web", "Labels:       team=edge", "              tier=web", "Annotations:  <none>",
-                "API Version:  core.apoxy.dev/v1alpha2", "Kind:         Backend", "Metadata:",
-            ], "\(described.stdout)")
+            #expect(
+                Array(text.prefix(7)) == [
+                    "Name:         web", "Labels:       team=edge", "              tier=web", "Annotations:  <none>",
+                    "API Version:  core.apoxy.dev/v1alpha2", "Kind:         Backend", "Metadata:",
+                ], "\(described.stdout)")
             #expect(text.contains("  Generation:          1"), "\(described.stdout)")
-            #expect(text.contains("Spec:") && text.contains("    IP:  10.0.0.1") && text.contains("    FQDN:  api.example.com"), "\(described.stdout)")
+            #expect(
+                text.contains("Spec:") && text.contains("    IP:  10.0.0.1") && text.contains("    FQDN:  api.example.com"),
+                "\(described.stdout)")
             #expect(text.contains { $0.hasPrefix("  Protocol:") && $0.hasSuffix(" tls") }, "\(described.stdout)")
             #expect(!described.stdout.contains("Managed Fields"))
             expectFailure(try await session.apoxy("be", "describe", "nope"), 3, "describe a missing Backend")
@@ -75,7 +79,10 @@ import Testing
             // adds LABELS.
             let wide = try await session.apoxy("backend", "get", "web", "-o", "wide")
             #expect(lines(wide.stdout).first == "NAME   ENDPOINTS                  PROTOCOL   PROPAGATION   HEALTHY   AGE")
-            #expect(matches(lines(wide.stdout).last ?? "", #"web    10\.0\.0\.1,api\.example\.com   tls        <none>        <none>    [0-9]+s"#), "\(wide.stdout)")
+            #expect(
+                matches(
+                    lines(wide.stdout).last ?? "", #"web    10\.0\.0\.1,api\.example\.com   tls        <none>        <none>    [0-9]+s"#),
+                "\(wide.stdout)")
             let labelled = try await session.apoxy("backend", "get", "web", "--show-labels")
             #expect(lines(labelled.stdout).first == "NAME   ENDPOINTS                  PROTOCOL   AGE   LABELS")
             #expect(matches(lines(labelled.stdout).last ?? "", #"web    10\.0\.0\.1,api\.example\.com   tls        [0-9]+s +team=edge"#))
@@ -98,7 +105,8 @@ import Testing
             let created = try await session.apoxy("backend", "create", "-f", file)
             #expect(created.status == 0, "\(created.stderr)")
             #expect(created.stdout == "backend.core.apoxy.dev/web created\nbackend.core.apoxy.dev/api-gateway created\n")
-            let json = #"{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend","metadata":{"name":"db"},"spec":{"endpoints":[{"ip":"10.0.0.3"}],"protocol":""}}"#
+            let json =
+                #"{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend","metadata":{"name":"db"},"spec":{"endpoints":[{"ip":"10.0.0.3"}],"protocol":""}}"#
             let fromStdin = try await session.apoxy("backend", "create", "-f", "-", stdin: json)
             #expect(fromStdin.stdout == "backend.core.apoxy.dev/db created\n", "\(fromStdin.stderr)")
 
@@ -120,7 +128,9 @@ import Testing
             }
             // Connection options before the subcommand work too.
             let before = try await session.apoxyRaw(["backend", "--server", session.url, "list", "-o", "name"])
-            #expect(before.stdout == "backend.core.apoxy.dev/api-gateway\nbackend.core.apoxy.dev/db\nbackend.core.apoxy.dev/web\n", "\(before.stderr)")
+            #expect(
+                before.stdout == "backend.core.apoxy.dev/api-gateway\nbackend.core.apoxy.dev/db\nbackend.core.apoxy.dev/web\n",
+                "\(before.stderr)")
 
             // -o json and -o yaml: the BackendList.
             let listJSON = try JSONValue.parse(try await session.apoxy("backend", "list", "-o", "json").stdout)
@@ -161,7 +171,8 @@ import Testing
             for i in 0..<300 { many.append(backendYAML("bulk-\(i)", endpoints: ["fqdn: bulk-\(i).example.com"])) }
             #expect(try await session.apoxy("be", "create", "-f", "-", "-o", "name", stdin: many.joined(separator: "---\n")).status == 0)
             let piped = try await runProcess(
-                "/bin/bash", ["-c", "\"$0\" be list -o json --server \(session.url) | head -1; echo \"status=${PIPESTATUS[0]}\"", apoxyBinary],
+                "/bin/bash",
+                ["-c", "\"$0\" be list -o json --server \(session.url) | head -1; echo \"status=${PIPESTATUS[0]}\"", apoxyBinary],
                 environment: session.baseEnvironment)
             // 300 objects as JSON are well over a pipe's 64 KiB, so the write after `head` exits meets EPIPE.
             #expect(piped.stdout == "{\nstatus=141\n", "\(piped.stdout)\(piped.stderr)")

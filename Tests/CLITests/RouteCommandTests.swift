@@ -27,8 +27,9 @@ import Testing
             expectFailure(try await session.apoxy("route", "create", "-f", file), 4, "create twice")
 
             let table = try await session.apoxy("route")
-            #expect(lines(table.stdout).map { $0.split(separator: " ", omittingEmptySubsequences: true).prefix(2).joined(separator: " ") }
-                == ["NAME HOSTNAMES", "app app.example.com"], "\(table.stdout)")
+            #expect(
+                lines(table.stdout).map { $0.split(separator: " ", omittingEmptySubsequences: true).prefix(2).joined(separator: " ") }
+                    == ["NAME HOSTNAMES", "app app.example.com"], "\(table.stdout)")
             #expect(try await session.apoxy("httproute", "get", "app", "-o", "name").stdout == "httproute.gateway.apoxy.dev/app\n")
 
             // create, then apply of the edited file: no conflict with ourselves.

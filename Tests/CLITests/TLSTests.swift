@@ -1,5 +1,5 @@
-import ApoxyTestSupport
 import ApoxyAPI
+import ApoxyTestSupport
 import Foundation
 import Testing
 
@@ -27,17 +27,25 @@ import Testing
             .write(to: directory.appendingPathComponent("named.ext"))
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         let steps: [[String]] = [
-            ["req", "-x509"] + ec + ["-keyout", "\(dir)/ca.key", "-out", "\(dir)/ca.pem", "-days", "2", "-subj", "/CN=apoxy-test-ca",
-                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+            ["req", "-x509"] + ec + [
+                "-keyout", "\(dir)/ca.key", "-out", "\(dir)/ca.pem", "-days", "2", "-subj", "/CN=apoxy-test-ca",
+                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            ],
             ["req"] + ec + ["-keyout", "\(dir)/server.key", "-out", "\(dir)/server.csr", "-subj", "/CN=localhost"],
-            ["x509", "-req", "-in", "\(dir)/server.csr", "-CA", "\(dir)/ca.pem", "-CAkey", "\(dir)/ca.key", "-CAcreateserial",
-                "-out", "\(dir)/server.pem", "-days", "2", "-extfile", "\(dir)/server.ext"],
+            [
+                "x509", "-req", "-in", "\(dir)/server.csr", "-CA", "\(dir)/ca.pem", "-CAkey", "\(dir)/ca.key", "-CAcreateserial",
+                "-out", "\(dir)/server.pem", "-days", "2", "-extfile", "\(dir)/server.ext",
+            ],
             ["req"] + ec + ["-keyout", "\(dir)/client.key", "-out", "\(dir)/client.csr", "-subj", "/CN=apoxy-test-client"],
-            ["x509", "-req", "-in", "\(dir)/client.csr", "-CA", "\(dir)/ca.pem", "-CAkey", "\(dir)/ca.key", "-CAcreateserial",
-                "-out", "\(dir)/client.pem", "-days", "2", "-extfile", "\(dir)/client.ext"],
+            [
+                "x509", "-req", "-in", "\(dir)/client.csr", "-CA", "\(dir)/ca.pem", "-CAkey", "\(dir)/ca.key", "-CAcreateserial",
+                "-out", "\(dir)/client.pem", "-days", "2", "-extfile", "\(dir)/client.ext",
+            ],
             ["req"] + ec + ["-keyout", "\(dir)/named.key", "-out", "\(dir)/named.csr", "-subj", "/CN=apoxy.test"],
-            ["x509", "-req", "-in", "\(dir)/named.csr", "-CA", "\(dir)/ca.pem", "-CAkey", "\(dir)/ca.key", "-CAcreateserial",
-                "-out", "\(dir)/named.pem", "-days", "2", "-extfile", "\(dir)/named.ext"],
+            [
+                "x509", "-req", "-in", "\(dir)/named.csr", "-CA", "\(dir)/ca.pem", "-CAkey", "\(dir)/ca.key", "-CAcreateserial",
+                "-out", "\(dir)/named.pem", "-days", "2", "-extfile", "\(dir)/named.ext",
+            ],
         ]
         for step in steps {
             let result = try await runProcess("/usr/bin/openssl", step)
@@ -118,7 +126,8 @@ import Testing
         let anonymous = try await session.apoxyRaw(
             ["be", "list", "--server", "https://127.0.0.1:\(mutual.port)", "--insecure-skip-tls-verify"])
         expectFailure(anonymous, 6, "no client certificate")
-        #expect(anonymous.stderr.hasPrefix("error: cannot connect to the server at https://127.0.0.1:\(mutual.port): "), "\(anonymous.stderr)")
+        #expect(
+            anonymous.stderr.hasPrefix("error: cannot connect to the server at https://127.0.0.1:\(mutual.port): "), "\(anonymous.stderr)")
 
         // Server-only TLS, the CA as a file path relative to the kubeconfig, the host name checked against DNS SANs.
         try session.write("ca.crt", certificates.ca)

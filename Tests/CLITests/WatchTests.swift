@@ -1,7 +1,7 @@
-import ApoxyYAML
-import ApoxyTestSupport
 import ApoxyAPI
 import ApoxyCLI
+import ApoxyTestSupport
+import ApoxyYAML
 import Foundation
 import Testing
 
@@ -57,8 +57,11 @@ import Testing
             #expect(documents.count == 2, "\(json.stdout)")
             #expect(try documents.map { try JSONValue.parse($0)["metadata"]?["name"]?.stringValue } == ["a", "b"])
             // -o wide with --show-labels: the table rows with a LABELS column.
-            let labelled = try await session.apoxy("backend", "watch", "-o", "wide", "--show-labels", "--timeout", "1", timeout: .seconds(30))
-            #expect(lines(labelled.stdout).first == "NAME   ENDPOINTS   PROTOCOL   PROPAGATION   HEALTHY   AGE   LABELS", "\(labelled.stdout)\(labelled.stderr)")
+            let labelled = try await session.apoxy(
+                "backend", "watch", "-o", "wide", "--show-labels", "--timeout", "1", timeout: .seconds(30))
+            #expect(
+                lines(labelled.stdout).first == "NAME   ENDPOINTS   PROTOCOL   PROPAGATION   HEALTHY   AGE   LABELS",
+                "\(labelled.stdout)\(labelled.stderr)")
             #expect(lines(labelled.stdout).count == 3)
             #expect(lines(labelled.stdout).last?.hasSuffix("   <none>") == true)
             // A field selector the server rejects fails before any event.

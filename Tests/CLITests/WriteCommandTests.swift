@@ -1,7 +1,7 @@
-import ApoxyYAML
-import ApoxyTestSupport
 import ApoxyAPI
 import ApoxyCLI
+import ApoxyTestSupport
+import ApoxyYAML
 import Foundation
 import Testing
 
@@ -64,7 +64,8 @@ import Testing
                 conflictLines.first
                     == #"Error from server (Conflict): Apply failed with 1 conflict: conflict with "apoxy-cli" using core.apoxy.dev/v1alpha2: .spec.protocol"#,
                 "\(conflict.stderr)")
-            #expect(conflictLines.contains(#"* .spec.protocol: conflict with "apoxy-cli" using core.apoxy.dev/v1alpha2"#), "\(conflict.stderr)")
+            #expect(
+                conflictLines.contains(#"* .spec.protocol: conflict with "apoxy-cli" using core.apoxy.dev/v1alpha2"#), "\(conflict.stderr)")
             #expect(try await session.object("web")["spec"]?["protocol"] == "h2")
 
             // --force-conflicts takes the field over.
@@ -93,7 +94,8 @@ import Testing
 
             // A document without a name cannot be applied: a bad input file.
             let nameless = try await session.apoxy(
-                "backend", "apply", "-f", "-", stdin: "apiVersion: core.apoxy.dev/v1alpha2\nkind: Backend\nspec: {endpoints: [{ip: 10.0.0.1}]}\n")
+                "backend", "apply", "-f", "-",
+                stdin: "apiVersion: core.apoxy.dev/v1alpha2\nkind: Backend\nspec: {endpoints: [{ip: 10.0.0.1}]}\n")
             expectFailure(nameless, 7, "apply without a name")
             #expect(nameless.stderr == "error: stdin: metadata.name is required for apply\n")
         }
@@ -105,8 +107,11 @@ import Testing
             let folder = session.directory.appendingPathComponent("manifests")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             try Data(backendYAML("a").utf8).write(to: folder.appendingPathComponent("a.yaml"))
-            try Data(#"{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend","metadata":{"name":"b"},"spec":{"endpoints":[{"ip":"10.0.0.2"}],"protocol":"h2"}}"#.utf8)
-                .write(to: folder.appendingPathComponent("b.json"))
+            try Data(
+                #"{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend","metadata":{"name":"b"},"spec":{"endpoints":[{"ip":"10.0.0.2"}],"protocol":"h2"}}"#
+                    .utf8
+            )
+            .write(to: folder.appendingPathComponent("b.json"))
             try Data("not a manifest".utf8).write(to: folder.appendingPathComponent("notes.txt"))
             let created = try await session.apoxy("backend", "create", "-f", folder.path, "-o", "yaml")
             #expect(created.status == 0, "\(created.stderr)")
@@ -119,8 +124,14 @@ import Testing
             let list: JSONValue = [
                 "apiVersion": "v1", "kind": "List",
                 "items": [
-                    ["apiVersion": "core.apoxy.dev/v1alpha2", "kind": "Backend", "metadata": ["name": "c"], "spec": ["endpoints": [["ip": "10.0.0.3"]], "protocol": "tls"]],
-                    ["apiVersion": "core.apoxy.dev/v1alpha2", "kind": "Backend", "metadata": ["name": "d"], "spec": ["endpoints": [["ip": "10.0.0.4"]], "protocol": "tls"]],
+                    [
+                        "apiVersion": "core.apoxy.dev/v1alpha2", "kind": "Backend", "metadata": ["name": "c"],
+                        "spec": ["endpoints": [["ip": "10.0.0.3"]], "protocol": "tls"],
+                    ],
+                    [
+                        "apiVersion": "core.apoxy.dev/v1alpha2", "kind": "Backend", "metadata": ["name": "d"],
+                        "spec": ["endpoints": [["ip": "10.0.0.4"]], "protocol": "tls"],
+                    ],
                 ],
             ]
             let fromList = try await session.apoxy("be", "create", "-f", "-", "-o", "name", stdin: list.jsonString)

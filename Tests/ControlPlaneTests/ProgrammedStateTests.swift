@@ -1,9 +1,9 @@
-@testable import ApoxyTranslation
+import HashTreeCollections
 import Testing
 
 @testable import ApoxyControlPlane
+@testable import ApoxyTranslation
 @testable import ApoxyXDS
-import HashTreeCollections
 
 /// From "version V carried generation G" and per-node ACK/NACK state to a Backend's Programmed result.
 struct ProgrammedStateTests {
@@ -74,7 +74,9 @@ struct ProgrammedStateTests {
         var state = ProgrammedState()
         state.record(ir: ir([("bad", 1, ["bad:443"]), ("good", 1, ["good:80"])]), version: 4, published: true)
         let nodes = ["p": node(acked: "3", rejected: ("4", "Error adding/updating cluster(s) bad:443: Invalid path"))]
-        #expect(state.result(for: "backend/bad", nodes: nodes) == .rejected(generation: 1, message: "Error adding/updating cluster(s) bad:443: Invalid path"))
+        #expect(
+            state.result(for: "backend/bad", nodes: nodes)
+                == .rejected(generation: 1, message: "Error adding/updating cluster(s) bad:443: Invalid path"))
         // Envoy applied the rest of that update.
         var applied = nodes
         for type in [XDSType.endpoint, .listener, .routeConfiguration] { applied["p"]?.types[type]?.ackedVersion = "4" }
@@ -90,8 +92,9 @@ struct ProgrammedStateTests {
         var withoutEDS = node(acked: "2")
         withoutEDS.types[.endpoint] = nil
         #expect(state.result(for: "backend/dns", nodes: ["p": withoutEDS]) == .programmed(generation: 1))
-        #expect(state.result(for: "backend/static", nodes: ["p": withoutEDS]) == .pending(programmedGeneration: nil),
-                "the cluster is warming until its load assignment is acknowledged")
+        #expect(
+            state.result(for: "backend/static", nodes: ["p": withoutEDS]) == .pending(programmedGeneration: nil),
+            "the cluster is warming until its load assignment is acknowledged")
         // Subscribed, but its load assignments are a version behind: neither object is on that proxy yet.
         var behind = node(acked: "2")
         behind.types[.endpoint]?.ackedVersion = "1"

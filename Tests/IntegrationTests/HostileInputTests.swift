@@ -66,11 +66,14 @@ struct HostileInputTests {
 
     @Test func deeplyNestedBodiesAre400() async throws {
         try await LiveServer.run { server in
-            let deepJSON = #"{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend","metadata":{"name":"deep"},"spec":"#
+            let deepJSON =
+                #"{"apiVersion":"core.apoxy.dev/v1alpha2","kind":"Backend","metadata":{"name":"deep"},"spec":"#
                 + String(repeating: "[", count: 100_000)
             let (status, _, _) = try await server.send("POST", collection, raw: Array(deepJSON.utf8))
             #expect(status == 400)
-            let deepYAML = "apiVersion: core.apoxy.dev/v1alpha2\nkind: Backend\nmetadata: {name: deep}\nspec: " + String(repeating: "- ", count: 100_000) + "x\n"
+            let deepYAML =
+                "apiVersion: core.apoxy.dev/v1alpha2\nkind: Backend\nmetadata: {name: deep}\nspec: "
+                + String(repeating: "- ", count: 100_000) + "x\n"
             let (yamlStatus, _, _) = try await server.send("POST", collection, raw: Array(deepYAML.utf8), contentType: "application/yaml")
             #expect(yamlStatus == 400)
             #expect(try await server.send("GET", "/readyz").status == 200, "the server is still up")

@@ -38,21 +38,27 @@ extension KubectlTests {
             #expect(applied.stdout.contains("httproute.gateway.apoxy.dev/app created"))
             let catchAll = try await session.kubectl(
                 "create", "-f", "-",
-                stdin: "apiVersion: gateway.apoxy.dev/v1\nkind: HTTPRoute\nmetadata: {name: catch-all}\nspec:\n  rules:\n  - backendRefs: [{name: fallback, port: 80}]\n")
+                stdin:
+                    "apiVersion: gateway.apoxy.dev/v1\nkind: HTTPRoute\nmetadata: {name: catch-all}\nspec:\n  rules:\n  - backendRefs: [{name: fallback, port: 80}]\n"
+            )
             #expect(catchAll.status == 0, "\(catchAll.stderr)")
 
             let table = try await session.kubectl("get", "httproutes")
             #expect(table.status == 0, "\(table.stderr)")
-            let lines = table.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+            let lines = table.stdout.split(separator: "\n").map {
+                $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            }
             #expect(lines.first == ["NAME", "HOSTNAMES", "AGE"])
             #expect(lines.dropFirst().map { Array($0.prefix(2)) } == [["app", "app.example.com,*.example.com"], ["catch-all", "*"]])
 
             let json = try await session.kubectl("get", "httproute", "app", "-o", "json")
             let object = try JSONValue.parse(json.stdout)
             let route = HTTPRoute(json: object)
-            #expect(route.spec.rules[0].matches == [
-                HTTPRouteMatch(path: HTTPPathMatch(value: "/api"), headers: [HTTPHeaderMatch(name: "X-Env", value: "prod")], method: "GET")
-            ])
+            #expect(
+                route.spec.rules[0].matches == [
+                    HTTPRouteMatch(
+                        path: HTTPPathMatch(value: "/api"), headers: [HTTPHeaderMatch(name: "X-Env", value: "prod")], method: "GET")
+                ])
             #expect(route.spec.rules[0].backendRefs == [HTTPBackendRef(name: "my-backend", port: 8080, weight: 1)])
             #expect(route.spec.rules[0].timeouts == HTTPRouteTimeouts(request: "10s"))
 

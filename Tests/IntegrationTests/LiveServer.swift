@@ -5,9 +5,9 @@ import ApoxyStorage
 import ApoxyTestSupport
 import Foundation
 import Logging
+import NIOCore
 import ServiceLifecycle
 import Testing
-import NIOCore
 
 /// A real API server on an ephemeral loopback port over a real SQLite file, with a client connected to it.
 struct LiveServer: Sendable {
@@ -98,9 +98,9 @@ func backend(
     return ["apiVersion": "core.apoxy.dev/v1alpha2", "kind": "Backend", "metadata": .object(meta), "spec": .object(spec)]
 }
 
-
 /// Whether a missing external tool must fail the test (CI) rather than skip it.
-let requireTools = ProcessInfo.processInfo.environment["CI"] == "true"
+let requireTools =
+    ProcessInfo.processInfo.environment["CI"] == "true"
     || ProcessInfo.processInfo.environment["APOXY_REQUIRE_TOOLS"] == "1"
 
 /// Reads watch events one at a time.
@@ -134,4 +134,3 @@ final class WatchReader: @unchecked Sendable {
 
     func close() async { await connection.close() }
 }
-

@@ -48,31 +48,31 @@ struct SecureServer {
             tls: tls)
         let kubeconfig = "\(dir)/kubeconfig"
         try """
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: apoxy
-              cluster: {server: "https://127.0.0.1:\(server.port)", certificate-authority: "\(dir)/ca.pem"}
-            contexts:
-            - {name: admin, context: {cluster: apoxy, user: admin}}
-            - {name: reader, context: {cluster: apoxy, user: reader}}
-            - {name: nobody, context: {cluster: apoxy, user: nobody}}
-            - {name: status, context: {cluster: apoxy, user: status}}
-            - {name: alice, context: {cluster: apoxy, user: alice}}
-            - {name: root, context: {cluster: apoxy, user: root}}
-            - {name: anonymous, context: {cluster: apoxy, user: anonymous}}
-            - {name: wrong, context: {cluster: apoxy, user: wrong}}
-            current-context: admin
-            users:
-            - {name: admin, user: {token: admin-token}}
-            - {name: reader, user: {token: reader-token}}
-            - {name: nobody, user: {token: nobody-token}}
-            - {name: status, user: {token: status-token}}
-            - {name: alice, user: {client-certificate: "\(dir)/alice.pem", client-key: "\(dir)/alice.key"}}
-            - {name: root, user: {client-certificate: "\(dir)/root.pem", client-key: "\(dir)/root.key"}}
-            - {name: anonymous, user: {}}
-            - {name: wrong, user: {token: not-a-token}}
-            """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: apoxy
+          cluster: {server: "https://127.0.0.1:\(server.port)", certificate-authority: "\(dir)/ca.pem"}
+        contexts:
+        - {name: admin, context: {cluster: apoxy, user: admin}}
+        - {name: reader, context: {cluster: apoxy, user: reader}}
+        - {name: nobody, context: {cluster: apoxy, user: nobody}}
+        - {name: status, context: {cluster: apoxy, user: status}}
+        - {name: alice, context: {cluster: apoxy, user: alice}}
+        - {name: root, context: {cluster: apoxy, user: root}}
+        - {name: anonymous, context: {cluster: apoxy, user: anonymous}}
+        - {name: wrong, context: {cluster: apoxy, user: wrong}}
+        current-context: admin
+        users:
+        - {name: admin, user: {token: admin-token}}
+        - {name: reader, user: {token: reader-token}}
+        - {name: nobody, user: {token: nobody-token}}
+        - {name: status, user: {token: status-token}}
+        - {name: alice, user: {client-certificate: "\(dir)/alice.pem", client-key: "\(dir)/alice.key"}}
+        - {name: root, user: {client-certificate: "\(dir)/root.pem", client-key: "\(dir)/root.key"}}
+        - {name: anonymous, user: {}}
+        - {name: wrong, user: {token: not-a-token}}
+        """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
         return SecureServer(server: server, directory: directory, kubeconfig: kubeconfig)
     }
 
@@ -85,14 +85,18 @@ struct SecureServer {
         try Data("extendedKeyUsage=clientAuth\n".utf8).write(to: directory.appendingPathComponent("client.ext"))
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
         func ca(_ name: String) -> [String] {
-            ["req", "-x509"] + ec + ["-keyout", "\(dir)/\(name).key", "-out", "\(dir)/\(name).pem", "-days", "2", "-subj", "/CN=\(name)",
-                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"]
+            ["req", "-x509"] + ec + [
+                "-keyout", "\(dir)/\(name).key", "-out", "\(dir)/\(name).pem", "-days", "2", "-subj", "/CN=\(name)",
+                "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            ]
         }
         func leaf(_ name: String, subject: String, ext: String, signer: String = "ca") -> [[String]] {
             [
                 ["req"] + ec + ["-keyout", "\(dir)/\(name).key", "-out", "\(dir)/\(name).csr", "-subj", subject],
-                ["x509", "-req", "-in", "\(dir)/\(name).csr", "-CA", "\(dir)/\(signer).pem", "-CAkey", "\(dir)/\(signer).key",
-                    "-CAcreateserial", "-out", "\(dir)/\(name).pem", "-days", "2", "-extfile", "\(dir)/\(ext).ext"],
+                [
+                    "x509", "-req", "-in", "\(dir)/\(name).csr", "-CA", "\(dir)/\(signer).pem", "-CAkey", "\(dir)/\(signer).key",
+                    "-CAcreateserial", "-out", "\(dir)/\(name).pem", "-days", "2", "-extfile", "\(dir)/\(ext).ext",
+                ],
             ]
         }
         var steps = [ca("ca"), ca("other-ca")]

@@ -1,11 +1,12 @@
-import ApoxyTestSupport
 import ApoxyAPI
 import ApoxyClient
+import ApoxyTestSupport
 import Foundation
 import Synchronization
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The real `apoxy` binary: restarts on the same data, survives `kill -9`, shuts down cleanly on SIGTERM.
@@ -158,14 +159,18 @@ struct ServerProcessTests {
                 Issue.record("resumed watch failed: \(event.object)")
                 break
             }
-            guard event.type == "ADDED", let version = Int64(event.object["metadata"]?["resourceVersion"]?.stringValue ?? "") else { continue }
+            guard event.type == "ADDED", let version = Int64(event.object["metadata"]?["resourceVersion"]?.stringValue ?? "") else {
+                continue
+            }
             versions.append(version)
             names.append(event.object["metadata"]?["name"]?.stringValue ?? "")
         }
         #expect(versions == Array((lastSeen + 1)...max(lastSeen + 1, finalVersion)).filter { _ in finalVersion > lastSeen })
         #expect(Set(names).isDisjoint(with: seenBeforeKill.keys), "nothing seen before the kill comes again")
         #expect(Set(names).union(seenBeforeKill.keys) == stored, "before and after the restart, the watch saw every stored object")
-        print("kill -9 mid-stream: \(acknowledged.count) acknowledged, \(stored.count) stored, watch saw \(seenBeforeKill.count) before the kill and resumed from \(lastSeen) with \(versions.count) more")
+        print(
+            "kill -9 mid-stream: \(acknowledged.count) acknowledged, \(stored.count) stored, watch saw \(seenBeforeKill.count) before the kill and resumed from \(lastSeen) with \(versions.count) more"
+        )
         await resumed.close()
         await client.close()
         await restarted.stop()

@@ -1,5 +1,5 @@
-import ApoxyTestSupport
 import ApoxyAPI
+import ApoxyTestSupport
 import Foundation
 import Testing
 
@@ -9,7 +9,8 @@ private let applyType = "application/apply-patch+yaml"
 private func managers(_ object: JSONValue) -> [String: JSONValue] {
     var result: [String: JSONValue] = [:]
     for entry in object["metadata"]?["managedFields"]?.arrayValue ?? [] {
-        let key = "\(entry["manager"]?.stringValue ?? "")/\(entry["operation"]?.stringValue ?? "")"
+        let key =
+            "\(entry["manager"]?.stringValue ?? "")/\(entry["operation"]?.stringValue ?? "")"
             + (entry["subresource"]?.stringValue.map { "/\($0)" } ?? "")
         result[key] = entry["fieldsV1"]
     }
@@ -25,12 +26,14 @@ struct ServerSideApplyTests {
             #expect(missingManager == 422)
             #expect(error["details"]?["causes"]?[0]?["field"] == "fieldManager")
 
-            let (created, object, _) = try await server.send("PATCH", collection + "/ssa?fieldManager=alice", json: config, contentType: applyType)
+            let (created, object, _) = try await server.send(
+                "PATCH", collection + "/ssa?fieldManager=alice", json: config, contentType: applyType)
             #expect(created == 201)
-            #expect(managers(object)["alice/Apply"] == [
-                "f:metadata": ["f:labels": [".": [:], "f:app": [:]]],
-                "f:spec": ["f:endpoints": [:], "f:protocol": [:]],
-            ])
+            #expect(
+                managers(object)["alice/Apply"] == [
+                    "f:metadata": ["f:labels": [".": [:], "f:app": [:]]],
+                    "f:spec": ["f:endpoints": [:], "f:protocol": [:]],
+                ])
 
             // Bob applies a different protocol: 409 naming the field and its manager.
             let bobConfig = backend("ssa", endpoints: [["ip": "10.0.0.1"]], protocol: "h2")
@@ -38,10 +41,16 @@ struct ServerSideApplyTests {
                 "PATCH", collection + "/ssa?fieldManager=bob", json: bobConfig, contentType: applyType)
             #expect(conflict == 409)
             #expect(conflictError["reason"] == "Conflict")
-            #expect(conflictError["message"] == "Apply failed with 1 conflict: conflict with \"alice\" using core.apoxy.dev/v1alpha2: .spec.protocol")
-            #expect(conflictError["details"]?["causes"] == [
-                ["reason": "FieldManagerConflict", "message": "conflict with \"alice\" using core.apoxy.dev/v1alpha2", "field": ".spec.protocol"]
-            ])
+            #expect(
+                conflictError["message"]
+                    == "Apply failed with 1 conflict: conflict with \"alice\" using core.apoxy.dev/v1alpha2: .spec.protocol")
+            #expect(
+                conflictError["details"]?["causes"] == [
+                    [
+                        "reason": "FieldManagerConflict", "message": "conflict with \"alice\" using core.apoxy.dev/v1alpha2",
+                        "field": ".spec.protocol",
+                    ]
+                ])
             let (_, unchanged, _) = try await server.send("GET", collection + "/ssa")
             #expect(unchanged["spec"]?["protocol"] == "tls")
 
@@ -83,12 +92,15 @@ struct ServerSideApplyTests {
             #expect(object["spec"]?["protocol"] == "h2")
             #expect(object["metadata"]?["labels"] == ["app": "web"])
             let (created, _, _) = try await server.send(
-                "POST", collection, raw: Array(yaml.replacingOccurrences(of: "name: yml", with: "name: yml2").utf8), contentType: "application/yaml")
+                "POST", collection, raw: Array(yaml.replacingOccurrences(of: "name: yml", with: "name: yml2").utf8),
+                contentType: "application/yaml")
             #expect(created == 201)
-            let (bad, error, _) = try await server.send("POST", collection, raw: Array("kind: [Backend".utf8), contentType: "application/yaml")
+            let (bad, error, _) = try await server.send(
+                "POST", collection, raw: Array("kind: [Backend".utf8), contentType: "application/yaml")
             #expect(bad == 400)
             #expect(error["message"]?.stringValue?.hasPrefix("error decoding YAML") == true)
-            let (two, _, _) = try await server.send("POST", collection, raw: Array((yaml + "\n---\n" + yaml).utf8), contentType: "application/yaml")
+            let (two, _, _) = try await server.send(
+                "POST", collection, raw: Array((yaml + "\n---\n" + yaml).utf8), contentType: "application/yaml")
             #expect(two == 400)
         }
     }
@@ -124,9 +136,14 @@ struct ServerSideApplyTests {
             #expect(owners["creator/Update"]?["f:spec"]?["f:protocol"] == nil)
             // Status writes are recorded against the status subresource.
             var statusBody = patched
-            statusBody["status"] = ["conditions": [["type": "Accepted", "status": "True", "reason": "Ok", "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"]]]
+            statusBody["status"] = [
+                "conditions": [
+                    ["type": "Accepted", "status": "True", "reason": "Ok", "message": "", "lastTransitionTime": "2026-01-01T00:00:00Z"]
+                ]
+            ]
             let (_, withStatus, _) = try await server.send("PUT", collection + "/upd/status?fieldManager=controller", json: statusBody)
-            let statusOwner = try #require((withStatus["metadata"]?["managedFields"]?.arrayValue ?? []).first { $0["manager"] == "controller" })
+            let statusOwner = try #require(
+                (withStatus["metadata"]?["managedFields"]?.arrayValue ?? []).first { $0["manager"] == "controller" })
             #expect(statusOwner["subresource"] == "status")
             #expect(statusOwner["fieldsV1"]?["f:status"]?["f:conditions"]?["k:{\"type\":\"Accepted\"}"]?["."] == [:])
         }
@@ -137,12 +154,21 @@ struct ServerSideApplyTests {
             _ = try await server.send("POST", collection, json: backend("st"))
             var config = backend("st")
             config["spec"] = nil
-            config["status"] = ["conditions": [["type": "Programmed", "status": "False", "reason": "Pending", "message": "waiting", "lastTransitionTime": "2026-01-01T00:00:00Z"]]]
+            config["status"] = [
+                "conditions": [
+                    [
+                        "type": "Programmed", "status": "False", "reason": "Pending", "message": "waiting",
+                        "lastTransitionTime": "2026-01-01T00:00:00Z",
+                    ]
+                ]
+            ]
             let (status, applied, _) = try await server.send(
                 "PATCH", collection + "/st/status?fieldManager=controller", json: config, contentType: applyType)
             #expect(status == 200, "\(applied)")
             #expect(applied["status"]?["conditions"]?[0]?["type"] == "Programmed")
-            #expect(managers(applied)["controller/Apply/status"]?["f:status"]?["f:conditions"]?["k:{\"type\":\"Programmed\"}"]?["f:reason"] == [:])
+            #expect(
+                managers(applied)["controller/Apply/status"]?["f:status"]?["f:conditions"]?["k:{\"type\":\"Programmed\"}"]?["f:reason"]
+                    == [:])
         }
     }
 }

@@ -3,8 +3,9 @@ import ApoxyClient
 import ApoxyTestSupport
 import Foundation
 import Testing
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// SQLite on a real, tiny filesystem (a 2 MiB tmpfs, mounted by the test: it runs as root, as CI does) that fills up:
@@ -25,7 +26,8 @@ struct StorageFullTests {
             try? FileManager.default.removeItem(at: directory)
         }
         let logURL = FileManager.default.temporaryDirectory.appendingPathComponent("apoxy-full-\(UUID().uuidString).log")
-        let server = try await ServerProcess.start(arguments: ["--data-dir", directory.appendingPathComponent("data").path], logURL: logURL)
+        let server = try await ServerProcess.start(
+            arguments: ["--data-dir", directory.appendingPathComponent("data").path], logURL: logURL)
         let client = try await HTTPConnection.connect(host: "127.0.0.1", port: server.port)
         let watchConnection = try await HTTPConnection.connect(host: "127.0.0.1", port: server.port)
         let (head, lines) = try await watchConnection.streamLines("GET", LiveServer.collection + "?watch=true&resourceVersion=0")
@@ -46,7 +48,9 @@ struct StorageFullTests {
             }
         }
         let refused = try #require(failure, "the 2 MiB filesystem never filled")
-        print("storage full: \(acknowledged.count) writes acknowledged, then \(refused.status): \(refused.body["message"]?.stringValue ?? "")")
+        print(
+            "storage full: \(acknowledged.count) writes acknowledged, then \(refused.status): \(refused.body["message"]?.stringValue ?? "")"
+        )
         #expect(refused.status == 503 || refused.status == 500, "\(refused)")
         #expect(refused.body["kind"] == "Status")
         #expect(refused.body["message"]?.stringValue?.isEmpty == false)
@@ -78,7 +82,8 @@ struct StorageFullTests {
         await client.close()
         #expect(await server.stop() == 0)
         // Everything acknowledged is on disk.
-        let restarted = try await ServerProcess.start(arguments: ["--data-dir", directory.appendingPathComponent("data").path], logURL: logURL)
+        let restarted = try await ServerProcess.start(
+            arguments: ["--data-dir", directory.appendingPathComponent("data").path], logURL: logURL)
         let again = try await HTTPConnection.connect(host: "127.0.0.1", port: restarted.port)
         let after = try JSONValue.parse(try await again.request("GET", LiveServer.collection).body).value
         let stored = Set(after["items"]?.arrayValue?.compactMap { $0["metadata"]?["name"]?.stringValue } ?? [])

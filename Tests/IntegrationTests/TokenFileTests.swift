@@ -4,7 +4,8 @@ import Testing
 /// kube's `--token-auth-file` CSV, parsed as its tokenfile package does.
 @Suite("token file") struct TokenFileTests {
     @Test func recordsWithAndWithoutGroups() throws {
-        let users = try TokenFile.parse("""
+        let users = try TokenFile.parse(
+            """
             t1,alice,uid-1,"devs,qa"
             t2,bob,uid-2
             t3, carol ,uid-3,ops

@@ -1,7 +1,7 @@
-import ApoxyTestSupport
 import ApoxyAPI
-import ApoxyStorage
 import ApoxyClient
+import ApoxyStorage
+import ApoxyTestSupport
 import Foundation
 import Testing
 
@@ -173,11 +173,14 @@ struct WatchTests {
             let (_, events) = try await server.watch("resourceVersion=0&fieldSelector=spec.protocol%3Dh2")
             let initial = try #require(try await events.nextChange())
             #expect(initial.type == "ADDED" && name(initial.object) == "fs")
-            let (_, patched, _) = try await server.send("PATCH", collection + "/fs", json: ["spec": ["protocol": "h2c"]], contentType: merge)
+            let (_, patched, _) = try await server.send(
+                "PATCH", collection + "/fs", json: ["spec": ["protocol": "h2c"]], contentType: merge)
             let left = try #require(try await events.nextChange())
             #expect(left.type == "DELETED")
             #expect(left.object["spec"]?["protocol"] == "h2", "the last state that matched")
-            #expect(left.object["metadata"]?["resourceVersion"] == patched["metadata"]?["resourceVersion"], "stamped with the change's revision")
+            #expect(
+                left.object["metadata"]?["resourceVersion"] == patched["metadata"]?["resourceVersion"], "stamped with the change's revision"
+            )
             _ = try await server.send("PATCH", collection + "/plain", json: ["spec": ["protocol": "h2"]], contentType: merge)
             let joined = try #require(try await events.nextChange())
             #expect(joined.type == "ADDED" && name(joined.object) == "plain")
@@ -208,7 +211,9 @@ struct WatchTests {
             var paged: [String] = []
             var token: String?
             repeat {
-                let query = "?fieldSelector=spec.protocol%3Dtls&limit=1" + (token.map { "&continue=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") } ?? "")
+                let query =
+                    "?fieldSelector=spec.protocol%3Dtls&limit=1"
+                    + (token.map { "&continue=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "") } ?? "")
                 let (status, page, _) = try await server.send("GET", collection + query)
                 #expect(status == 200)
                 paged += page["items"]?.arrayValue?.compactMap(name) ?? []

@@ -2,9 +2,9 @@ import ApoxyAPI
 import ApoxyTranslation
 import EnvoyAPI
 import Foundation
+import HashTreeCollections
 import SwiftProtobuf
 import Testing
-import HashTreeCollections
 
 /// The incremental translation against the full one: over random sequences of creates, edits and deletes of Backends
 /// and routes, the resources and outcomes built from the incremental changes always equal `Translator.translate` of
@@ -73,7 +73,8 @@ struct IncrementalTranslatorTests {
     }
 
     static func randomRoute(_ name: String, using random: inout SeededGenerator) -> RouteSource {
-        let hostnames = Int.random(in: 0..<3, using: &random) == 0
+        let hostnames =
+            Int.random(in: 0..<3, using: &random) == 0
             ? [] : Array(hostnames.shuffled(using: &random).prefix(Int.random(in: 1...2, using: &random)))
         let rules = (0..<Int.random(in: 1...2, using: &random)).map { _ in
             let matches = (0..<Int.random(in: 0...2, using: &random)).map { _ in
@@ -143,7 +144,8 @@ struct IncrementalTranslatorTests {
         var changes = SourceChanges()
         changes.backends["web"] = Backend(
             metadata: ObjectMeta(name: "web"), spec: BackendSpec(endpoints: [BackendEndpoint(ip: "10.0.0.1")]))
-        changes.routes["web"] = RouteSource(name: "web", hostnames: ["web.example.com"], rules: [.init(backendRefs: [.init(name: "web", port: 80)])])
+        changes.routes["web"] = RouteSource(
+            name: "web", hostnames: ["web.example.com"], rules: [.init(backendRefs: [.init(name: "web", port: 80)])])
         let first = try translator.apply(changes)
         #expect(first.clusters.keys.sorted() == ["web:80"])
         #expect(first.listener != nil && first.routeConfiguration != nil)

@@ -3,8 +3,8 @@ import ApoxyTestSupport
 import ApoxyTranslation
 import ApoxyYAML
 import Foundation
-import Testing
 import HashTreeCollections
+import Testing
 
 /// Golden files: each folder under Golden/ holds `input.yaml` (Backends and HTTPRoutes), optional `options.json`, and
 /// `output.json`, the Envoy resources and per-object outcomes the translator must produce.
@@ -47,20 +47,24 @@ func translateCase(_ folder: URL) throws -> JSONValue {
     let options = try translatorOptions(folder.appendingPathComponent("options.json"))
     let (ir, resources) = try Translator.translate(backends: backends, routes: routes, options: options)
     var outcomes: [String: JSONValue] = [:]
-    outcomes["backends"] = .object(Dictionary(uniqueKeysWithValues: ir.backends.mapValues { outcome in
-        [
-            "generation": .integer(outcome.generation), "accepted": .bool(outcome.accepted),
-            "reason": .string(outcome.reason), "message": .string(outcome.message),
-            "clusters": .array(outcome.clusters.map(JSONValue.string)),
-        ]
-    }.map { ($0.key, $0.value) }))
-    outcomes["routes"] = .object(Dictionary(uniqueKeysWithValues: ir.routes.mapValues { outcome in
-        [
-            "generation": .integer(outcome.generation), "accepted": .bool(outcome.accepted),
-            "resolvedRefs": .bool(outcome.resolvedRefs), "refsReason": .string(outcome.refsReason),
-            "refsMessage": .string(outcome.refsMessage),
-        ]
-    }.map { ($0.key, $0.value) }))
+    outcomes["backends"] = .object(
+        Dictionary(
+            uniqueKeysWithValues: ir.backends.mapValues { outcome in
+                [
+                    "generation": .integer(outcome.generation), "accepted": .bool(outcome.accepted),
+                    "reason": .string(outcome.reason), "message": .string(outcome.message),
+                    "clusters": .array(outcome.clusters.map(JSONValue.string)),
+                ]
+            }.map { ($0.key, $0.value) }))
+    outcomes["routes"] = .object(
+        Dictionary(
+            uniqueKeysWithValues: ir.routes.mapValues { outcome in
+                [
+                    "generation": .integer(outcome.generation), "accepted": .bool(outcome.accepted),
+                    "resolvedRefs": .bool(outcome.resolvedRefs), "refsReason": .string(outcome.refsReason),
+                    "refsMessage": .string(outcome.refsMessage),
+                ]
+            }.map { ($0.key, $0.value) }))
     return ["envoy": try resources.json(), "outcomes": .object(outcomes)]
 }
 

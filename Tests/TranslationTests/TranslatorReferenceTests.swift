@@ -46,7 +46,8 @@ struct TranslatorReferenceTests {
         let reference = try load(Self.referenceRoot.appendingPathComponent("case-e-dfp.json"))
         let output = try translateCase(Self.goldenRoot.appendingPathComponent("e-dfp"))
         let cluster = try #require(output["envoy"]?["clusters"]?[0])
-        let filters = try #require(output["envoy"]?["listeners"]?[0]?["filter_chains"]?[0]?["filters"]?[0]?["typed_config"]?["http_filters"]?.arrayValue)
+        let filters = try #require(
+            output["envoy"]?["listeners"]?[0]?["filter_chains"]?[0]?["filters"]?[0]?["typed_config"]?["http_filters"]?.arrayValue)
         let expectedCache = try #require(reference["cluster"]?["cluster_type"]?["typed_config"]?["dns_cache_config"])
         let clusterCache = try #require(cluster["cluster_type"]?["typed_config"]?["dns_cache_config"])
         let filterCache = try #require(filters[0]["typed_config"]?["dns_cache_config"])
@@ -60,15 +61,17 @@ struct TranslatorReferenceTests {
     @Test func multipleDynamicProxiesMatchReference() throws {
         let reference = try load(Self.referenceRoot.appendingPathComponent("case-e-dfp-multi-backend.json"))
         let output = try translateCase(Self.goldenRoot.appendingPathComponent("e-dfp-multi"))
-        let filters = try #require(output["envoy"]?["listeners"]?[0]?["filter_chains"]?[0]?["filters"]?[0]?["typed_config"]?["http_filters"]?.arrayValue)
+        let filters = try #require(
+            output["envoy"]?["listeners"]?[0]?["filter_chains"]?[0]?["filters"]?[0]?["typed_config"]?["http_filters"]?.arrayValue)
         let expectedFilters = try #require(reference["http_filters"]?.arrayValue)
         #expect(filters.count == expectedFilters.count)
         for (ours, theirs) in zip(filters, expectedFilters) {
             #expect(ours["name"] == theirs["name"])
             #expect(ours["disabled"] == theirs["disabled"])
-            #expect(renamingCache(ours["typed_config"]?["dns_cache_config"] ?? nil)
-                == renamingCache(theirs["typed_config"]?["dns_cache_config"] ?? nil)
-                || ours["name"] == "envoy.filters.http.dynamic_forward_proxy/backend-dfp-v6")
+            #expect(
+                renamingCache(ours["typed_config"]?["dns_cache_config"] ?? nil)
+                    == renamingCache(theirs["typed_config"]?["dns_cache_config"] ?? nil)
+                    || ours["name"] == "envoy.filters.http.dynamic_forward_proxy/backend-dfp-v6")
         }
         // Each DFP route enables only its own Backend's filter, exactly as the reference does.
         let routes = try #require(output["envoy"]?["route_configurations"]?[0]?["virtual_hosts"]?[0]?["routes"]?.arrayValue)

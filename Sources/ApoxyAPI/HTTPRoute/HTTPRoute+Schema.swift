@@ -21,9 +21,10 @@ extension HTTPRoute {
 
     /// True for an RFC 7230 token (`tchar`s only).
     static func isHeaderName(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.allSatisfy { c in
-            NameValidation.isAlnum(c) || Array("!#$%&'*+-.^_`|~".utf8).contains(c)
-        }
+        !text.isEmpty
+            && text.utf8.allSatisfy { c in
+                NameValidation.isAlnum(c) || Array("!#$%&'*+-.^_`|~".utf8).contains(c)
+            }
     }
 
     /// The reason every refused Gateway API member gives.
@@ -34,12 +35,18 @@ extension HTTPRoute {
     static let pathMatchSchema = Schema.object(
         "HTTPPathMatch describes how to select a HTTP route by matching the HTTP request path.",
         [
-            ("type", .string(
-                "Type specifies how to match against the path Value: PathPrefix (element-wise prefix) or Exact. Defaults to PathPrefix.",
-                enum: HTTPPathMatch.MatchType.allCases.map(\.rawValue), default: "PathPrefix")),
-            ("value", .string(
-                "Value of the HTTP path to match against: starts with \"/\", no whitespace. Defaults to \"/\".",
-                maxLength: 1024, default: "/")),
+            (
+                "type",
+                .string(
+                    "Type specifies how to match against the path Value: PathPrefix (element-wise prefix) or Exact. Defaults to PathPrefix.",
+                    enum: HTTPPathMatch.MatchType.allCases.map(\.rawValue), default: "PathPrefix")
+            ),
+            (
+                "value",
+                .string(
+                    "Value of the HTTP path to match against: starts with \"/\", no whitespace. Defaults to \"/\".",
+                    maxLength: 1024, default: "/")
+            ),
         ],
         default: ["type": "PathPrefix", "value": "/"]
     )
@@ -47,12 +54,18 @@ extension HTTPRoute {
     static let headerMatchSchema = Schema.object(
         "HTTPHeaderMatch describes how to select a HTTP route by matching HTTP request headers.",
         [
-            ("type", .string(
-                "Type specifies how to match against the value of the header. Only Exact is supported. Defaults to Exact.",
-                enum: HTTPHeaderMatch.MatchType.allCases.map(\.rawValue), default: "Exact")),
-            ("name", .string(
-                "Name is the name of the HTTP Header to be matched (an RFC 7230 token; compared case-insensitively, unique within a match).",
-                pattern: headerNamePattern, minLength: 1, maxLength: 256)),
+            (
+                "type",
+                .string(
+                    "Type specifies how to match against the value of the header. Only Exact is supported. Defaults to Exact.",
+                    enum: HTTPHeaderMatch.MatchType.allCases.map(\.rawValue), default: "Exact")
+            ),
+            (
+                "name",
+                .string(
+                    "Name is the name of the HTTP Header to be matched (an RFC 7230 token; compared case-insensitively, unique within a match).",
+                    pattern: headerNamePattern, minLength: 1, maxLength: 256)
+            ),
             ("value", .string("Value is the value of HTTP Header to be matched.", minLength: 1, maxLength: 4096)),
         ],
         required: ["name", "value"]
@@ -62,9 +75,12 @@ extension HTTPRoute {
         "HTTPRouteMatch defines the predicate used to match requests to a given action. Every condition given must hold.",
         [
             ("path", pathMatchSchema),
-            ("headers", .array(
-                "Headers specifies HTTP request header matchers. Multiple match values are ANDed together.",
-                of: headerMatchSchema, maxItems: 16)),
+            (
+                "headers",
+                .array(
+                    "Headers specifies HTTP request header matchers. Multiple match values are ANDed together.",
+                    of: headerMatchSchema, maxItems: 16)
+            ),
             ("method", .string("Method specifies HTTP method matcher.", enum: methods)),
         ],
         unsupported: ["queryParams": unsupported("queryParams")]
@@ -73,15 +89,24 @@ extension HTTPRoute {
     static let backendRefSchema = Schema.object(
         "HTTPBackendRef defines how a HTTPRoute forwards a HTTP request to a Backend.",
         [
-            ("group", .string("Group of the referent. Only core.apoxy.dev is supported.", enum: ["core.apoxy.dev"], default: "core.apoxy.dev")),
+            (
+                "group",
+                .string("Group of the referent. Only core.apoxy.dev is supported.", enum: ["core.apoxy.dev"], default: "core.apoxy.dev")
+            ),
             ("kind", .string("Kind of the referent. Only Backend is supported.", enum: ["Backend"], default: "Backend")),
             ("name", .string("Name of the referent Backend (a DNS-1123 subdomain).", minLength: 1, maxLength: 253)),
-            ("port", .integer(
-                "Port of the upstream. A Backend has no port of its own: the control plane reports a missing port in status for Backends that are not dynamic proxies.",
-                format: "int32", minimum: 1, maximum: 65535)),
-            ("weight", .integer(
-                "Weight specifies the proportion of requests forwarded to the referenced backend (0 sends none). Defaults to 1.",
-                format: "int32", minimum: 0, maximum: 1_000_000, default: 1)),
+            (
+                "port",
+                .integer(
+                    "Port of the upstream. A Backend has no port of its own: the control plane reports a missing port in status for Backends that are not dynamic proxies.",
+                    format: "int32", minimum: 1, maximum: 65535)
+            ),
+            (
+                "weight",
+                .integer(
+                    "Weight specifies the proportion of requests forwarded to the referenced backend (0 sends none). Defaults to 1.",
+                    format: "int32", minimum: 0, maximum: 1_000_000, default: 1)
+            ),
         ],
         required: ["name"],
         unsupported: ["namespace": unsupported("namespace"), "filters": unsupported("filters")]
@@ -90,18 +115,32 @@ extension HTTPRoute {
     static let ruleSchema = Schema.object(
         "HTTPRouteRule defines semantics for matching a HTTP request based on conditions (matches) and forwarding the request to Backends (backendRefs).",
         [
-            ("matches", .array(
-                "Matches define conditions used for matching the rule against incoming HTTP requests; any one suffices. Defaults to a PathPrefix match on \"/\".",
-                of: matchSchema, maxItems: 8, default: [["path": ["type": "PathPrefix", "value": "/"]]])),
-            ("backendRefs", .array(
-                "BackendRefs defines the Backends where matching requests are sent, split by weight.", of: backendRefSchema,
-                minItems: 1, maxItems: 16)),
-            ("timeouts", .object(
-                "Timeouts defines the timeouts that can be configured for an HTTP request.",
-                [("request", .string(
-                    "Request specifies the maximum duration for the gateway to respond to an HTTP request (a Go duration, at least 1ms; \"0s\" disables the timeout).",
-                    format: "duration"))],
-                unsupported: ["backendRequest": unsupported("backendRequest")])),
+            (
+                "matches",
+                .array(
+                    "Matches define conditions used for matching the rule against incoming HTTP requests; any one suffices. Defaults to a PathPrefix match on \"/\".",
+                    of: matchSchema, maxItems: 8, default: [["path": ["type": "PathPrefix", "value": "/"]]])
+            ),
+            (
+                "backendRefs",
+                .array(
+                    "BackendRefs defines the Backends where matching requests are sent, split by weight.", of: backendRefSchema,
+                    minItems: 1, maxItems: 16)
+            ),
+            (
+                "timeouts",
+                .object(
+                    "Timeouts defines the timeouts that can be configured for an HTTP request.",
+                    [
+                        (
+                            "request",
+                            .string(
+                                "Request specifies the maximum duration for the gateway to respond to an HTTP request (a Go duration, at least 1ms; \"0s\" disables the timeout).",
+                                format: "duration")
+                        )
+                    ],
+                    unsupported: ["backendRequest": unsupported("backendRequest")])
+            ),
         ],
         required: ["backendRefs"],
         unsupported: [
@@ -114,9 +153,12 @@ extension HTTPRoute {
     static let specSchema = Schema.object(
         "HTTPRouteSpec defines the desired state of HTTPRoute: a documented subset of Gateway API's HTTPRouteSpec.",
         [
-            ("hostnames", .array(
-                "Hostnames defines the Host header values that select this route: lower-case DNS names, optionally prefixed \"*.\"; no IP addresses, no ports. Empty matches every host.",
-                of: .string(pattern: hostnamePattern, minLength: 1, maxLength: 253), maxItems: 16)),
+            (
+                "hostnames",
+                .array(
+                    "Hostnames defines the Host header values that select this route: lower-case DNS names, optionally prefixed \"*.\"; no IP addresses, no ports. Empty matches every host.",
+                    of: .string(pattern: hostnamePattern, minLength: 1, maxLength: 253), maxItems: 16)
+            ),
             ("rules", .array("Rules are a list of HTTP matchers and backends.", of: ruleSchema, minItems: 1, maxItems: 16)),
         ],
         required: ["rules"],
@@ -137,21 +179,31 @@ extension HTTPRoute {
     static let statusSchema = Schema.object(
         "HTTPRouteStatus defines the observed state of HTTPRoute.",
         [
-            ("parents", .array(
-                "Parents is a list of parent resources (Proxies) that are associated with the route, and the status of the route with respect to each.",
-                of: .object(
-                    "RouteParentStatus describes the status of a route with respect to an associated parent.",
-                    [
-                        ("parentRef", parentReferenceSchema),
-                        ("controllerName", .string(
-                            "ControllerName is a domain-prefixed path of the controller that wrote this status (e.g. apoxy.dev/backplane).",
-                            minLength: 1, maxLength: 253)),
-                        ("conditions", .array(
-                            "Conditions describe the status of the route with respect to the parent.", of: Condition.schema, maxItems: 8,
-                            extensions: ["x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]])),
-                    ],
-                    required: ["parentRef", "controllerName"]),
-                maxItems: 32))
+            (
+                "parents",
+                .array(
+                    "Parents is a list of parent resources (Proxies) that are associated with the route, and the status of the route with respect to each.",
+                    of: .object(
+                        "RouteParentStatus describes the status of a route with respect to an associated parent.",
+                        [
+                            ("parentRef", parentReferenceSchema),
+                            (
+                                "controllerName",
+                                .string(
+                                    "ControllerName is a domain-prefixed path of the controller that wrote this status (e.g. apoxy.dev/backplane).",
+                                    minLength: 1, maxLength: 253)
+                            ),
+                            (
+                                "conditions",
+                                .array(
+                                    "Conditions describe the status of the route with respect to the parent.", of: Condition.schema,
+                                    maxItems: 8,
+                                    extensions: ["x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]])
+                            ),
+                        ],
+                        required: ["parentRef", "controllerName"]),
+                    maxItems: 32)
+            )
         ]
     )
 

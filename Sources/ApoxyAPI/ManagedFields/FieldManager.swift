@@ -116,7 +116,8 @@ public struct FieldManager: Sendable {
         }
         if !found && !changed.isEmpty {
             result.append(
-                ManagedFieldsEntry(manager: manager, operation: "Update", apiVersion: apiVersion, time: now, subresource: subresource, fields: changed))
+                ManagedFieldsEntry(
+                    manager: manager, operation: "Update", apiVersion: apiVersion, time: now, subresource: subresource, fields: changed))
         }
         return result
     }
@@ -139,7 +140,8 @@ public struct FieldManager: Sendable {
             }
         }
         if !conflicts.isEmpty && !force { return .failure(ApplyConflicts(conflicts: conflicts)) }
-        let previous = updated.first { $0.isSameOwner(manager: manager, operation: "Apply", subresource: subresource) }?.fields ?? FieldSet()
+        let previous =
+            updated.first { $0.isSameOwner(manager: manager, operation: "Apply", subresource: subresource) }?.fields ?? FieldSet()
         let ownedByOthers = updated.filter { !$0.isSameOwner(manager: manager, operation: "Apply", subresource: subresource) }
             .reduce(FieldSet()) { $0.union($1.fields) }
         var object = live ?? .object([:])
@@ -148,8 +150,11 @@ public struct FieldManager: Sendable {
             object = schema.removing(path, from: object)
         }
         object = schema.merged(object, config)
-        var result = updated.filter { !$0.isSameOwner(manager: manager, operation: "Apply", subresource: subresource) && !$0.fields.isEmpty }
-        let entry = ManagedFieldsEntry(manager: manager, operation: "Apply", apiVersion: apiVersion, time: now, subresource: subresource, fields: configSet)
+        var result = updated.filter {
+            !$0.isSameOwner(manager: manager, operation: "Apply", subresource: subresource) && !$0.fields.isEmpty
+        }
+        let entry = ManagedFieldsEntry(
+            manager: manager, operation: "Apply", apiVersion: apiVersion, time: now, subresource: subresource, fields: configSet)
         if let index = entries.firstIndex(where: { $0.isSameOwner(manager: manager, operation: "Apply", subresource: subresource) }) {
             result.insert(entry, at: min(index, result.count))
         } else {

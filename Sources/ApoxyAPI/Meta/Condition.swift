@@ -10,7 +10,8 @@ public struct Condition: Sendable, Hashable {
     public var message: String
 
     /// Creates a condition.
-    public init(type: String, status: String, observedGeneration: Int64? = nil, lastTransitionTime: Int64, reason: String, message: String) {
+    public init(type: String, status: String, observedGeneration: Int64? = nil, lastTransitionTime: Int64, reason: String, message: String)
+    {
         self.type = type
         self.status = status
         self.observedGeneration = observedGeneration
@@ -45,7 +46,8 @@ public struct Condition: Sendable, Hashable {
         guard let first = b.first, let last = b.last else { return false }
         func letter(_ c: UInt8) -> Bool { (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) }
         func word(_ c: UInt8) -> Bool { letter(c) || (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: "_") }
-        return letter(first) && (b.count == 1 || word(last)) && b.allSatisfy { word($0) || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: ":") }
+        return letter(first) && (b.count == 1 || word(last))
+            && b.allSatisfy { word($0) || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: ":") }
     }
 
     /// The schema of one condition, with metav1.Condition's published validation.
@@ -54,13 +56,27 @@ public struct Condition: Sendable, Hashable {
         [
             ("type", .string("type of condition in CamelCase or in foo.example.com/CamelCase.", maxLength: 316)),
             ("status", .string("status of the condition, one of True, False, Unknown.", enum: ["True", "False", "Unknown"])),
-            ("observedGeneration", .integer("observedGeneration represents the .metadata.generation that the condition was set based upon.", minimum: 0)),
-            ("lastTransitionTime", .string("lastTransitionTime is the last time the condition transitioned from one status to another.", format: "date-time")),
-            ("reason", .string(
-                "reason contains a programmatic identifier indicating the reason for the condition's last transition.",
-                pattern: Schema.Pattern("^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$", matches: { Condition.isValidReason($0) }),
-                minLength: 1, maxLength: 1024)),
-            ("message", .string("message is a human readable message indicating details about the transition. This may be an empty string.", maxLength: 32768)),
+            (
+                "observedGeneration",
+                .integer("observedGeneration represents the .metadata.generation that the condition was set based upon.", minimum: 0)
+            ),
+            (
+                "lastTransitionTime",
+                .string("lastTransitionTime is the last time the condition transitioned from one status to another.", format: "date-time")
+            ),
+            (
+                "reason",
+                .string(
+                    "reason contains a programmatic identifier indicating the reason for the condition's last transition.",
+                    pattern: Schema.Pattern("^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$", matches: { Condition.isValidReason($0) }),
+                    minLength: 1, maxLength: 1024)
+            ),
+            (
+                "message",
+                .string(
+                    "message is a human readable message indicating details about the transition. This may be an empty string.",
+                    maxLength: 32768)
+            ),
         ],
         required: ["type", "status", "lastTransitionTime", "reason", "message"]
     )

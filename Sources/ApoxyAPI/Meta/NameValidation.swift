@@ -79,7 +79,8 @@ public enum NameValidation {
         var errors: [String] = []
         if value.utf8.count > 63 { errors.append("must be no more than 63 characters") }
         let utf8 = Substring(value).utf8
-        let matchesPattern = utf8.first.map(isAlnum) == true && utf8.last.map(isAlnum) == true
+        let matchesPattern =
+            utf8.first.map(isAlnum) == true && utf8.last.map(isAlnum) == true
             && utf8.allSatisfy { isAlnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
         if !matchesPattern {
             errors.append(

@@ -60,20 +60,74 @@ public struct ObjectMeta: Sendable, Hashable {
     public static let schema = Schema.object(
         "ObjectMeta is metadata that all persisted resources must have, which includes all objects users must create.",
         [
-            ("name", .string("Name must be unique within a namespace. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names")),
-            ("generateName", .string("GenerateName is an optional prefix, used by the server, to generate a unique name ONLY IF the Name field has not been provided.")),
-            ("namespace", .string("Namespace defines the space within which each name must be unique. Every resource here is cluster-scoped: must be empty.")),
+            (
+                "name",
+                .string(
+                    "Name must be unique within a namespace. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"
+                )
+            ),
+            (
+                "generateName",
+                .string(
+                    "GenerateName is an optional prefix, used by the server, to generate a unique name ONLY IF the Name field has not been provided."
+                )
+            ),
+            (
+                "namespace",
+                .string(
+                    "Namespace defines the space within which each name must be unique. Every resource here is cluster-scoped: must be empty."
+                )
+            ),
             ("uid", .string("UID is the unique in time and space value for this object. Populated by the system. Read-only.")),
-            ("resourceVersion", .string("An opaque value that represents the internal version of this object. Populated by the system. Read-only. Value must be treated as opaque by clients.")),
-            ("generation", .integer("A sequence number representing a specific generation of the desired state. Populated by the system. Read-only.")),
-            ("creationTimestamp", .string("CreationTimestamp is a timestamp representing the server time when this object was created. Populated by the system. Read-only.", format: "date-time")),
-            ("deletionTimestamp", .string("DeletionTimestamp is RFC 3339 date and time at which this resource will be deleted. Set by the server when a graceful deletion is requested. Read-only.", format: "date-time")),
-            ("deletionGracePeriodSeconds", .integer("Number of seconds allowed for this object to gracefully terminate before it will be removed from the system. Only set when deletionTimestamp is also set.")),
-            ("labels", .map("Map of string keys and values that can be used to organize and categorize (scope and select) objects.", of: .string())),
-            ("annotations", .map("Annotations is an unstructured key value map stored with a resource that may be set by external tools to store and retrieve arbitrary metadata.", of: .string())),
-            ("finalizers", .array("Must be empty before the object is deleted from the registry. Each entry is an identifier for the responsible component that will remove the entry from the list.", of: .string(), extensions: ["x-kubernetes-list-type": "set"])),
+            (
+                "resourceVersion",
+                .string(
+                    "An opaque value that represents the internal version of this object. Populated by the system. Read-only. Value must be treated as opaque by clients."
+                )
+            ),
+            (
+                "generation",
+                .integer("A sequence number representing a specific generation of the desired state. Populated by the system. Read-only.")
+            ),
+            (
+                "creationTimestamp",
+                .string(
+                    "CreationTimestamp is a timestamp representing the server time when this object was created. Populated by the system. Read-only.",
+                    format: "date-time")
+            ),
+            (
+                "deletionTimestamp",
+                .string(
+                    "DeletionTimestamp is RFC 3339 date and time at which this resource will be deleted. Set by the server when a graceful deletion is requested. Read-only.",
+                    format: "date-time")
+            ),
+            (
+                "deletionGracePeriodSeconds",
+                .integer(
+                    "Number of seconds allowed for this object to gracefully terminate before it will be removed from the system. Only set when deletionTimestamp is also set."
+                )
+            ),
+            (
+                "labels",
+                .map("Map of string keys and values that can be used to organize and categorize (scope and select) objects.", of: .string())
+            ),
+            (
+                "annotations",
+                .map(
+                    "Annotations is an unstructured key value map stored with a resource that may be set by external tools to store and retrieve arbitrary metadata.",
+                    of: .string())
+            ),
+            (
+                "finalizers",
+                .array(
+                    "Must be empty before the object is deleted from the registry. Each entry is an identifier for the responsible component that will remove the entry from the list.",
+                    of: .string(), extensions: ["x-kubernetes-list-type": "set"])
+            ),
             ("ownerReferences", .opaque(.array, "List of objects depended by this object.")),
-            ("managedFields", .opaque(.array, "ManagedFields maps workflow-id and version to the set of fields that are managed by that workflow.")),
+            (
+                "managedFields",
+                .opaque(.array, "ManagedFields maps workflow-id and version to the set of fields that are managed by that workflow.")
+            ),
             ("selfLink", .string("Deprecated: selfLink is a legacy read-only field that is no longer populated by the system.")),
         ],
         component: "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"

@@ -69,7 +69,9 @@ public struct JSONPatch: Sendable {
                 if copied > Self.maxCopiedValues {
                     throw JSONPatchError(
                         kind: .applyFailed,
-                        message: "Unable to complete the copy, the accumulated size increase of copy exceeds the limit of \(Self.maxCopiedValues) values")
+                        message:
+                            "Unable to complete the copy, the accumulated size increase of copy exceeds the limit of \(Self.maxCopiedValues) values"
+                    )
                 }
             }
             try Self.perform(operation, on: &document)

@@ -56,7 +56,9 @@ public struct PolicyRule: Sendable, Hashable {
 
     var json: JSONValue {
         var m: [String: JSONValue] = ["verbs": .array(verbs.map { .string($0) })]
-        for (name, values) in [("apiGroups", apiGroups), ("resources", resources), ("resourceNames", resourceNames), ("nonResourceURLs", nonResourceURLs)]
+        for (name, values) in [
+            ("apiGroups", apiGroups), ("resources", resources), ("resourceNames", resourceNames), ("nonResourceURLs", nonResourceURLs),
+        ]
         where !values.isEmpty {
             m[name] = .array(values.map { .string($0) })
         }

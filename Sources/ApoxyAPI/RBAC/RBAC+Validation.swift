@@ -28,10 +28,12 @@ extension PolicyRule {
             return errors
         }
         if apiGroups.isEmpty {
-            errors.append(FieldError(.required, path.child("apiGroups").description, nil, "resource rules must supply at least one api group"))
+            errors.append(
+                FieldError(.required, path.child("apiGroups").description, nil, "resource rules must supply at least one api group"))
         }
         if resources.isEmpty {
-            errors.append(FieldError(.required, path.child("resources").description, nil, "resource rules must supply at least one resource"))
+            errors.append(
+                FieldError(.required, path.child("resources").description, nil, "resource rules must supply at least one resource"))
         }
         return errors
     }
@@ -67,13 +69,16 @@ extension ClusterRoleBinding {
             switch subject.kind {
             case "ServiceAccount":
                 if !subject.apiGroup.isEmpty {
-                    errors.append(FieldError(.notSupported, path.child("apiGroup").description, .string(subject.apiGroup), "supported values: \"\""))
+                    errors.append(
+                        FieldError(.notSupported, path.child("apiGroup").description, .string(subject.apiGroup), "supported values: \"\""))
                 }
                 if subject.namespace.isEmpty { errors.append(FieldError(.required, path.child("namespace").description, nil, "")) }
             case "User", "Group":
                 if subject.apiGroup != RBAC.group {
                     errors.append(
-                        FieldError(.notSupported, path.child("apiGroup").description, .string(subject.apiGroup), "supported values: \"\(RBAC.group)\""))
+                        FieldError(
+                            .notSupported, path.child("apiGroup").description, .string(subject.apiGroup),
+                            "supported values: \"\(RBAC.group)\""))
                 }
             default:
                 errors.append(

@@ -10,7 +10,8 @@ extension StatusError {
         var detail: String
         if request.isResourceRequest {
             let resource = request.subresource.isEmpty ? request.resource : request.resource + "/" + request.subresource
-            detail = "User \"\(user)\" cannot \(request.verb) resource \"\(resource)\" in API group \"\(request.apiGroup)\" at the cluster scope"
+            detail =
+                "User \"\(user)\" cannot \(request.verb) resource \"\(resource)\" in API group \"\(request.apiGroup)\" at the cluster scope"
         } else {
             detail = "User \"\(user)\" cannot \(request.verb) path \"\(request.path)\""
         }

@@ -71,7 +71,9 @@ extension Schema {
             }
             if let minItems, elements.count < minItems {
                 errors.append(
-                    FieldError(.invalid, path.description, .integer(Int64(elements.count)), "\(inBody(path)) should have at least \(minItems) items"))
+                    FieldError(
+                        .invalid, path.description, .integer(Int64(elements.count)),
+                        "\(inBody(path)) should have at least \(minItems) items"))
             }
             if let maxItems, elements.count > maxItems {
                 errors.append(

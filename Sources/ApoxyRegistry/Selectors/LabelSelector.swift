@@ -94,12 +94,16 @@ public struct LabelSelector: Sendable, Equatable {
 
     static func validateKey(_ key: String) throws(StatusError) {
         let errors = NameValidation.qualifiedNameErrors(key)
-        if !errors.isEmpty { throw .badRequest("unable to parse requirement: invalid label key \"\(key)\": \(errors.joined(separator: "; "))") }
+        if !errors.isEmpty {
+            throw .badRequest("unable to parse requirement: invalid label key \"\(key)\": \(errors.joined(separator: "; "))")
+        }
     }
 
     static func validateValue(_ value: String) throws(StatusError) {
         let errors = NameValidation.labelValueErrors(value)
-        if !errors.isEmpty { throw .badRequest("unable to parse requirement: invalid label value: \"\(value)\": \(errors.joined(separator: "; "))") }
+        if !errors.isEmpty {
+            throw .badRequest("unable to parse requirement: invalid label value: \"\(value)\": \(errors.joined(separator: "; "))")
+        }
     }
 
     /// Whether `labels` satisfy every requirement.
@@ -167,16 +171,28 @@ struct SelectorLexer {
         guard index < chars.count else { return .end }
         let c = chars[index]
         switch c {
-        case ",": index += 1; return .comma
-        case "(": index += 1; return .openParen
-        case ")": index += 1; return .closeParen
+        case ",":
+            index += 1
+            return .comma
+        case "(":
+            index += 1
+            return .openParen
+        case ")":
+            index += 1
+            return .closeParen
         case "=":
             index += 1
-            if index < chars.count, chars[index] == "=" { index += 1; return .doubleEquals }
+            if index < chars.count, chars[index] == "=" {
+                index += 1
+                return .doubleEquals
+            }
             return .equals
         case "!":
             index += 1
-            if index < chars.count, chars[index] == "=" { index += 1; return .notEquals }
+            if index < chars.count, chars[index] == "=" {
+                index += 1
+                return .notEquals
+            }
             return .bang
         default:
             var word = ""

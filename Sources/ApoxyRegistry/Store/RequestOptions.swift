@@ -75,7 +75,10 @@ public struct DeleteOptions: Sendable {
         if let policy = propagationPolicy, !["Orphan", "Background", "Foreground"].contains(policy) {
             throw StatusError.invalid(
                 kind: "DeleteOptions", group: "meta.k8s.io", name: "",
-                [FieldError(.notSupported, "propagationPolicy", .string(policy), "supported values: \"Foreground\", \"Background\", \"Orphan\"")])
+                [
+                    FieldError(
+                        .notSupported, "propagationPolicy", .string(policy), "supported values: \"Foreground\", \"Background\", \"Orphan\"")
+                ])
         }
         if let grace = gracePeriodSeconds, grace < 0 {
             throw StatusError.invalid(

@@ -17,7 +17,8 @@ extension ResourceStore {
             if let version = options.preconditionResourceVersion, version != object.metadata.resourceVersion {
                 throw .conflict(
                     groupResource, name,
-                    "Precondition failed: ResourceVersion in precondition: \(version), ResourceVersion in object meta: \(object.metadata.resourceVersion)")
+                    "Precondition failed: ResourceVersion in precondition: \(version), ResourceVersion in object meta: \(object.metadata.resourceVersion)"
+                )
             }
             if !object.metadata.finalizers.isEmpty {
                 if object.metadata.deletionTimestamp != nil { return .pending(object) }
@@ -66,7 +67,7 @@ extension ResourceStore {
                 switch try await delete(name: target.metadata.name, options: perObject) {
                 case .deleted(let object), .pending(let object): deleted.append(object)
                 }
-            } catch where error.code == 404 {
+            } catch  where error.code == 404 {
                 continue  // deleted concurrently
             }
         }

@@ -27,7 +27,9 @@ extension ResourceStore {
                         message: "Too large resource version: \(requested), current: \(current)", retryAfterSeconds: 1)
                 }
             default:
-                throw .badRequest("resourceVersionMatch: Unsupported value: \"\(options.resourceVersionMatch ?? "")\": supported values: \"Exact\", \"NotOlderThan\"")
+                throw .badRequest(
+                    "resourceVersionMatch: Unsupported value: \"\(options.resourceVersionMatch ?? "")\": supported values: \"Exact\", \"NotOlderThan\""
+                )
             }
         } else if let match = options.resourceVersionMatch, !match.isEmpty {
             if match == "Exact" || options.resourceVersion == nil {
@@ -50,7 +52,9 @@ extension ResourceStore {
             return ObjectList(items: items, resourceVersion: String(current), continueToken: nil, remainingItemCount: nil)
         }
 
-        if let cached = try await listFromCache(options, limit: limit, filtering: filtering, continuing: cursor != nil, exact: revision != nil) {
+        if let cached = try await listFromCache(
+            options, limit: limit, filtering: filtering, continuing: cursor != nil, exact: revision != nil)
+        {
             return cached
         }
 
@@ -66,7 +70,8 @@ extension ResourceStore {
             } catch let error as StorageError {
                 if case .compacted = error.code, options.continueToken != nil {
                     throw .expired(
-                        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
+                        "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."
+                    )
                 }
                 throw statusError(for: error, name: "")
             } catch {

@@ -116,7 +116,7 @@ extension ResourceStore {
                 return try await commitUpdate(
                     name: name, stored: stored, json: json, schemaErrors: schemaErrors, warnings: warnings,
                     subresource: subresource, options: options)
-            } catch where error.reason == .conflict && error.code == 409 {
+            } catch  where error.reason == .conflict && error.code == 409 {
                 lastError = error
                 continue
             }
@@ -159,7 +159,8 @@ extension ResourceStore {
                     metadataErrors.append(
                         FieldError(
                             .forbidden, "metadata.finalizers", nil,
-                            "no new finalizers can be added if the object is being deleted, found new finalizers []string{\(added.map { "\"\($0)\"" }.joined(separator: ", "))}"))
+                            "no new finalizers can be added if the object is being deleted, found new finalizers []string{\(added.map { "\"\($0)\"" }.joined(separator: ", "))}"
+                        ))
                 }
             }
         case .status:
@@ -174,9 +175,11 @@ extension ResourceStore {
         // Ownership: an apply brings its own entries; any other write owns what it changed.
         var ownershipBase = oldJSON
         ownershipBase["metadata"]?["resourceVersion"] = nil
-        let entries = managedFields ?? fieldManager.update(
-            old: ownershipBase, new: object.json, entries: FieldManager.entries(old.metadata.managedFields),
-            manager: options.manager, subresource: subresource == .status ? "status" : "", now: now())
+        let entries =
+            managedFields
+            ?? fieldManager.update(
+                old: ownershipBase, new: object.json, entries: FieldManager.entries(old.metadata.managedFields),
+                manager: options.manager, subresource: subresource == .status ? "status" : "", now: now())
         object.metadata.managedFields = FieldManager.json(entries)
         try validate(object, schemaErrors: relevantSchemaErrors, extra: metadataErrors, old: old)
         let encoded = encode(object)
@@ -207,7 +210,9 @@ extension ResourceStore {
 
     /// Server-side apply (`application/apply-patch+yaml`): merges the configuration with field ownership, answers
     /// 409 listing each conflicting field and its manager unless `force`, and creates a missing object (201).
-    func apply(name: String, config parsed: ParsedJSON, subresource: Subresource, options: WriteOptions) async throws(StatusError) -> WriteResult<Object> {
+    func apply(
+        name: String, config parsed: ParsedJSON, subresource: Subresource, options: WriteOptions
+    ) async throws(StatusError) -> WriteResult<Object> {
         guard let manager = options.fieldManager, !manager.isEmpty else {
             throw StatusError.invalid(
                 kind: "PatchOptions", group: "meta.k8s.io", name: "",
@@ -257,7 +262,7 @@ extension ResourceStore {
                 do {
                     return try await create(
                         json: checked, warnings: warnings, schemaErrors: schemaErrors, options: options, managedFields: entries)
-                } catch where error.reason == .alreadyExists {
+                } catch  where error.reason == .alreadyExists {
                     continue  // created concurrently: apply onto it
                 }
             }
@@ -267,7 +272,7 @@ extension ResourceStore {
                 return try await commitUpdate(
                     name: name, stored: stored, json: withVersion, schemaErrors: schemaErrors, warnings: warnings,
                     subresource: subresource, options: options, managedFields: entries)
-            } catch where error.reason == .conflict && error.code == 409 {
+            } catch  where error.reason == .conflict && error.code == 409 {
                 lastError = error
                 continue
             }
@@ -290,6 +295,7 @@ extension ResourceStore {
         return StatusError(
             code: 409, reason: .conflict, message: "Apply failed with \(conflicts.count) \(noun): " + parts.joined(separator: "\n"),
             name: name, group: resource.group, kind: resource.resource,
-            causes: conflicts.map { FieldError(.fieldManagerConflict, $0.path, nil, "conflict with \"\($0.manager)\" using \(apiVersion)") })
+            causes: conflicts.map { FieldError(.fieldManagerConflict, $0.path, nil, "conflict with \"\($0.manager)\" using \(apiVersion)") }
+        )
     }
 }

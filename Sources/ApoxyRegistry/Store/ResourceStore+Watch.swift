@@ -44,16 +44,22 @@ extension ResourceStore {
             var causes: [FieldError] = []
             if options.list.resourceVersionMatch != "NotOlderThan" {
                 causes.append(
-                    FieldError(.forbidden, "resourceVersionMatch", nil, "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))
+                    FieldError(
+                        .forbidden, "resourceVersionMatch", nil, "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"))
             }
             if sendInitialEvents && !options.allowBookmarks {
-                causes.append(FieldError(.forbidden, "allowWatchBookmarks", nil, "sendInitialEvents requires setting allowWatchBookmarks to true"))
+                causes.append(
+                    FieldError(.forbidden, "allowWatchBookmarks", nil, "sendInitialEvents requires setting allowWatchBookmarks to true"))
             }
             if !causes.isEmpty { throw StatusError.invalid(kind: "ListOptions", group: "meta.k8s.io", name: "", causes) }
         } else if let match = options.list.resourceVersionMatch, !match.isEmpty {
             throw StatusError.invalid(
                 kind: "ListOptions", group: "meta.k8s.io", name: "",
-                [FieldError(.forbidden, "resourceVersionMatch", nil, "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided")])
+                [
+                    FieldError(
+                        .forbidden, "resourceVersionMatch", nil,
+                        "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided")
+                ])
         }
         var requested: Int64 = 0
         if !version.isEmpty, version != "0" {
@@ -89,7 +95,8 @@ extension ResourceStore {
         let (empty, continuation) = CachedEventStream<Object>.makeStream()
         continuation.finish()
         return WatchSubscription(
-            initial: [], initialEventsEnd: false, revision: startRevision, events: WatchCacheSubscription(stream: empty, continuation: continuation),
+            initial: [], initialEventsEnd: false, revision: startRevision,
+            events: WatchCacheSubscription(stream: empty, continuation: continuation),
             expired: .expired("too old resource version: \(startRevision) (\(current))"))
     }
 

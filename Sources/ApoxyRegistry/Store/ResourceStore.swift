@@ -164,7 +164,8 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
             return .expired("The resourceVersion for the provided list is too old. Oldest retained revision is \(oldest).")
         case .futureRevision(let current):
             return StatusError(
-                code: 504, reason: .timeout, message: "Too large resource version: requested revision is newer than current revision \(current)",
+                code: 504, reason: .timeout,
+                message: "Too large resource version: requested revision is newer than current revision \(current)",
                 retryAfterSeconds: 1)
         case .unavailable: return .unavailable("storage is unavailable: \(error.message)")
         }
@@ -183,7 +184,8 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
         } catch {
             throw .badRequest("couldn't get version/kind; json parse error: \(error.message)")
         }
-        return try checkDocument(parsed.value, duplicateFields: parsed.duplicateFields, fieldValidation: fieldValidation, schemaErrors: &schemaErrors)
+        return try checkDocument(
+            parsed.value, duplicateFields: parsed.duplicateFields, fieldValidation: fieldValidation, schemaErrors: &schemaErrors)
     }
 
     func checkDocument(
@@ -202,7 +204,8 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
             throw .badRequest("Object 'Kind' is missing in '\(String(decoding: document.serialized().prefix(512), as: UTF8.self))'")
         }
         if apiVersion != descriptor.apiVersion {
-            throw .badRequest("the API version in the data (\(apiVersion)) does not match the expected API version (\(descriptor.apiVersion))")
+            throw .badRequest(
+                "the API version in the data (\(apiVersion)) does not match the expected API version (\(descriptor.apiVersion))")
         }
         if kind != descriptor.kind {
             let name = document["metadata"]?["name"]?.stringValue ?? ""
@@ -305,7 +308,8 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
         object.metadata.deletionTimestamp = nil
         object.metadata.deletionGracePeriodSeconds = nil
         object.metadata.managedFields = nil
-        let entries = managedFields
+        let entries =
+            managedFields
             ?? fieldManager.update(old: nil, new: object.json, entries: [], manager: options.manager, subresource: "", now: now())
         object.metadata.managedFields = FieldManager.json(entries)
         try validate(object, schemaErrors: schemaErrors, extra: metadataErrors)

@@ -17,11 +17,13 @@ public struct BackendStrategy: ResourceStrategy {
             TableColumn(name: "Protocol", type: "string", description: "The upstream protocol: \"\" (HTTP/1.1), tls, h2 or h2c."),
             TableColumn(
                 name: "Propagation", type: "string",
-                description: "How long the last programmed generation took from the control plane seeing it to every connected proxy's ACK.",
+                description:
+                    "How long the last programmed generation took from the control plane seeing it to every connected proxy's ACK.",
                 priority: 1),
             TableColumn(
                 name: "Healthy", type: "string",
-                description: "Upstream hosts every backplane's Envoy sees as healthy, of those it has (FQDNs count once per resolved address).",
+                description:
+                    "Upstream hosts every backplane's Envoy sees as healthy, of those it has (FQDNs count once per resolved address).",
                 priority: 1),
         ]
     }

@@ -31,7 +31,9 @@ public struct ClusterRoleBindingStrategy: ResourceStrategy {
 
     public func tableCells(_ object: ClusterRoleBinding) -> [JSONValue] {
         func names(_ kind: String) -> JSONValue {
-            .string(object.subjects.filter { $0.kind == kind }.map { kind == "ServiceAccount" ? "\($0.namespace)/\($0.name)" : $0.name }.joined(separator: ", "))
+            .string(
+                object.subjects.filter { $0.kind == kind }.map { kind == "ServiceAccount" ? "\($0.namespace)/\($0.name)" : $0.name }.joined(
+                    separator: ", "))
         }
         return [.string("\(object.roleRef.kind)/\(object.roleRef.name)"), names("User"), names("Group"), names("ServiceAccount")]
     }

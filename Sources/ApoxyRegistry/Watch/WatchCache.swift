@@ -72,7 +72,8 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
 
     /// Creates a cache of the objects stored under `keyPrefix`.
     public init(
-        storage: any RevisionedStorage, keyPrefix: String, selectableFields: SelectableFields = SelectableFields([]), historyLimit: Int = 10_000,
+        storage: any RevisionedStorage, keyPrefix: String, selectableFields: SelectableFields = SelectableFields([]),
+        historyLimit: Int = 10_000,
         bufferLimit: Int = 1_000, tickInterval: Duration = .seconds(1), logger: Logger
     ) {
         self.tickInterval = tickInterval
@@ -212,7 +213,9 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
     }
 
     /// Yields `item` to every watcher (or `subscribers`), outside the lock, and cuts off those whose buffer is full.
-    private func fanOut(_ item: WatchCacheItem<Object>, to subscribers: [(id: Int, continuation: CachedEventStream<Object>.Continuation)]? = nil) {
+    private func fanOut(
+        _ item: WatchCacheItem<Object>, to subscribers: [(id: Int, continuation: CachedEventStream<Object>.Continuation)]? = nil
+    ) {
         let targets = subscribers ?? state.withLock { $0.subscribers.all }
         let slow = StreamSubscribers.deliver(CollectionOfOne(item), to: targets)
         let cutOff = slow.isEmpty ? [] : state.withLock { $0.subscribers.remove(slow) }
@@ -379,7 +382,8 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
     ) -> (stream: WatchCacheSubscription<Object>, extra: Extra)? {
         state.withLock { state in
             guard let (backlog, extra) = prepare(&state) else { return nil }
-            let (stream, continuation) = CachedEventStream<Object>.makeStream(bufferingPolicy: .bufferingOldest(bufferLimit + backlog.count))
+            let (stream, continuation) = CachedEventStream<Object>.makeStream(
+                bufferingPolicy: .bufferingOldest(bufferLimit + backlog.count))
             for event in backlog { continuation.yield(.event(event)) }
             let id = state.subscribers.add(continuation)
             continuation.onTermination = { [weak self] _ in

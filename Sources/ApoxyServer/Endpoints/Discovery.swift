@@ -59,7 +59,9 @@ struct Discovery: Sendable {
                 ])
             }
         }
-        return ["kind": "APIResourceList", "apiVersion": "v1", "groupVersion": .string("\(group)/\(version)"), "resources": .array(entries)]
+        return [
+            "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": .string("\(group)/\(version)"), "resources": .array(entries),
+        ]
     }
 }
 

@@ -45,7 +45,10 @@ extension ResourceEndpoints {
                         return line(type.rawValue, json)
                     case .table:
                         let object: Object = CachedObject.decode(json)
-                        let table = (try? self.table([object], resourceVersion: object.metadata.resourceVersion, continueToken: nil, includeObject: includeObject)) ?? .null
+                        let table =
+                            (try? self.table(
+                                [object], resourceVersion: object.metadata.resourceVersion, continueToken: nil, includeObject: includeObject
+                            )) ?? .null
                         return line(type.rawValue, table.serialized())
                     }
                 }

@@ -65,7 +65,8 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
             return APIResponse.json(object.json, pretty: query.flag("pretty"))
         case .table:
             return APIResponse.json(
-                try table([object], resourceVersion: object.metadata.resourceVersion, continueToken: nil, includeObject: query["includeObject"]))
+                try table(
+                    [object], resourceVersion: object.metadata.resourceVersion, continueToken: nil, includeObject: query["includeObject"]))
         }
     }
 
@@ -82,7 +83,9 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
             return APIResponse.raw(listDocument(result))
         case .table:
             return APIResponse.json(
-                try table(result.items, resourceVersion: result.resourceVersion, continueToken: result.continueToken, includeObject: query["includeObject"]))
+                try table(
+                    result.items, resourceVersion: result.resourceVersion, continueToken: result.continueToken,
+                    includeObject: query["includeObject"]))
         }
     }
 
@@ -256,14 +259,20 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
     // MARK: Table
 
     /// A meta.k8s.io/v1 Table of `objects` (kube's server-side printing) with NAME first and AGE last.
-    func table(_ objects: [Object], resourceVersion: String, continueToken: String?, includeObject: String?) throws(StatusError) -> JSONValue {
+    func table(
+        _ objects: [Object], resourceVersion: String, continueToken: String?, includeObject: String?
+    ) throws(StatusError) -> JSONValue {
         let includeObject = includeObject ?? "Metadata"
         guard ["None", "Metadata", "Object"].contains(includeObject) else {
-            throw .badRequest("includeObject: Unsupported value: \"\(includeObject)\": supported values: \"Metadata\", \"None\", \"Object\"")
+            throw .badRequest(
+                "includeObject: Unsupported value: \"\(includeObject)\": supported values: \"Metadata\", \"None\", \"Object\"")
         }
         var columns: [JSONValue] = [
-            ["name": "Name", "type": "string", "format": "name", "priority": 0,
-             "description": "Name must be unique within a namespace. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"]
+            [
+                "name": "Name", "type": "string", "format": "name", "priority": 0,
+                "description":
+                    "Name must be unique within a namespace. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
+            ]
         ]
         for column in store.tableColumns {
             columns.append([
@@ -293,7 +302,10 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
         }
         var metadata: [String: JSONValue] = ["resourceVersion": .string(resourceVersion)]
         if let continueToken { metadata["continue"] = .string(continueToken) }
-        return ["kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": .object(metadata), "columnDefinitions": .array(columns), "rows": .array(rows)]
+        return [
+            "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": .object(metadata), "columnDefinitions": .array(columns),
+            "rows": .array(rows),
+        ]
     }
 }
 

@@ -15,7 +15,8 @@ struct Reviews: Sendable {
     static let subjectReview = ResourceDescriptor(
         group: "authentication.k8s.io", version: "v1", kind: "SelfSubjectReview", listKind: "SelfSubjectReviewList",
         plural: "selfsubjectreviews", singular: "selfsubjectreview", shortNames: [],
-        schema: .object("SelfSubjectReview contains the user information that the kube-apiserver has about the user making this request.", []),
+        schema: .object(
+            "SelfSubjectReview contains the user information that the kube-apiserver has about the user making this request.", []),
         description: "SelfSubjectReview contains the user information that the kube-apiserver has about the user making this request.",
         hasStatusSubresource: false, verbs: ["create"])
 
@@ -54,7 +55,11 @@ struct Reviews: Sendable {
         } else {
             throw StatusError.invalid(
                 kind: "SelfSubjectAccessReview", group: "authorization.k8s.io", name: "",
-                [FieldError(.invalid, "spec.resourceAttributes", nil, "exactly one of nonResourceAttributes or resourceAttributes must be specified")])
+                [
+                    FieldError(
+                        .invalid, "spec.resourceAttributes", nil,
+                        "exactly one of nonResourceAttributes or resourceAttributes must be specified")
+                ])
         }
         var status: [String: JSONValue] = ["allowed": false]
         if authorizer.authorize(user, attributes) == .allow { status["allowed"] = true }

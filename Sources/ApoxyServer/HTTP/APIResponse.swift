@@ -1,8 +1,8 @@
 import ApoxyAPI
 import HTTPTypes
 import Hummingbird
-import NIOCore
 import Logging
+import NIOCore
 
 /// Builds HTTP responses carrying JSON documents.
 enum APIResponse {
@@ -72,4 +72,3 @@ struct StatusErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 }
-

@@ -47,9 +47,14 @@ enum KubeProtobuf {
         ]),
         "SelfSubjectAccessReview": Message(fields: [
             1: ("metadata", .message(objectMeta)),
-            2: ("spec", .message(Message(fields: [
-                1: ("resourceAttributes", .message(resourceAttributes)), 2: ("nonResourceAttributes", .message(nonResourceAttributes)),
-            ]))),
+            2: (
+                "spec",
+                .message(
+                    Message(fields: [
+                        1: ("resourceAttributes", .message(resourceAttributes)),
+                        2: ("nonResourceAttributes", .message(nonResourceAttributes)),
+                    ]))
+            ),
         ]),
         "SelfSubjectReview": Message(fields: [1: ("metadata", .message(objectMeta))]),
     ]

@@ -1,4 +1,5 @@
 import ApoxyAPI
+
 /// A media type with parameters, as found in Accept and Content-Type headers.
 struct MediaType: Sendable, Equatable {
     var type: String
@@ -38,7 +39,8 @@ func negotiateFormat(_ accept: String?, allowTable: Bool) throws(ApoxyAPI.Status
             switch mediaType.parameters["as"] {
             case nil:
                 return .json
-            case "Table" where allowTable && mediaType.parameters["g"] == "meta.k8s.io"
+            case "Table"
+            where allowTable && mediaType.parameters["g"] == "meta.k8s.io"
                 && ["v1", "v1beta1"].contains(mediaType.parameters["v"] ?? ""):
                 return .table
             default:
@@ -63,4 +65,3 @@ extension String {
         return String(s)
     }
 }
-

@@ -39,10 +39,12 @@ struct QueryParameters: Sendable {
         var digits = Substring(text)
         if digits.first == "+" || digits.first == "-" { digits = digits.dropFirst() }
         guard !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber) else {
-            throw StatusError.badRequest("\(name): Invalid value: \"\(Self.quoted(text))\": strconv.ParseInt: parsing \"\(Self.quoted(text))\": invalid syntax")
+            throw StatusError.badRequest(
+                "\(name): Invalid value: \"\(Self.quoted(text))\": strconv.ParseInt: parsing \"\(Self.quoted(text))\": invalid syntax")
         }
         guard let value = Int64(text) else {
-            throw StatusError.badRequest("\(name): Invalid value: \"\(Self.quoted(text))\": strconv.ParseInt: parsing \"\(Self.quoted(text))\": value out of range")
+            throw StatusError.badRequest(
+                "\(name): Invalid value: \"\(Self.quoted(text))\": strconv.ParseInt: parsing \"\(Self.quoted(text))\": value out of range")
         }
         return value
     }

@@ -23,7 +23,8 @@ struct RequestTelemetryMiddleware: RouterMiddleware {
         let dryRun = query["dryRun"] != nil
         // What only the access log needs is read only when it is written.
         let logged = accessLog && logger.logLevel <= .info
-        let line = logged ? (uri: request.uri.string, agent: request.headers[.userAgent] ?? "", source: AuditMiddleware.sourceIP(context)) : nil
+        let line =
+            logged ? (uri: request.uri.string, agent: request.headers[.userAgent] ?? "", source: AuditMiddleware.sourceIP(context)) : nil
         let finish: @Sendable (Int) -> Void = { [metrics, logger] code in
             let duration = ContinuousClock.now - started
             metrics?.record(verb: verb, dryRun: dryRun, access: access, code: code, duration: duration)

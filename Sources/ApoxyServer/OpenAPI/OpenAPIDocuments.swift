@@ -53,20 +53,73 @@ struct OpenAPIDocuments: Sendable {
 
     static func parameter(_ name: String) -> Parameter {
         switch name {
-        case "name": return Parameter(name: name, location: "path", type: "string", description: "name of the resource", required: true, uniqueItems: true)
-        case "pretty": return Parameter(name: name, location: "query", type: "string", description: "If 'true', then the output is pretty printed.", uniqueItems: true)
-        case "dryRun": return Parameter(name: name, location: "query", type: "string", description: "When present, indicates that modifications should not be persisted. Valid values are: - All: all dry run stages will be processed", uniqueItems: true)
-        case "fieldManager": return Parameter(name: name, location: "query", type: "string", description: "fieldManager is a name associated with the actor or entity that is making these changes. Required for apply requests (application/apply-patch+yaml).", uniqueItems: true)
-        case "force": return Parameter(name: name, location: "query", type: "boolean", description: "Force is going to \"force\" Apply requests: the request re-acquires conflicting fields owned by other people. Must be unset for non-apply patch requests.", uniqueItems: true)
-        case "fieldValidation": return Parameter(name: name, location: "query", type: "string", description: "fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing unknown or duplicate fields. Valid values are: - Ignore - Warn (default) - Strict", uniqueItems: true)
-        case "continue": return Parameter(name: name, location: "query", type: "string", description: "The continue option should be set when retrieving more results from the server.", uniqueItems: true)
-        case "fieldSelector": return Parameter(name: name, location: "query", type: "string", description: "A selector to restrict the list of returned objects by their fields (metadata.name, and the fields a resource documents). Defaults to everything.", uniqueItems: true)
-        case "labelSelector": return Parameter(name: name, location: "query", type: "string", description: "A selector to restrict the list of returned objects by their labels. Defaults to everything.", uniqueItems: true)
-        case "limit": return Parameter(name: name, location: "query", type: "integer", description: "limit is a maximum number of responses to return for a list call.", uniqueItems: true)
-        case "resourceVersion": return Parameter(name: name, location: "query", type: "string", description: "resourceVersion sets a constraint on what resource versions a request may be served from.", uniqueItems: true)
-        case "resourceVersionMatch": return Parameter(name: name, location: "query", type: "string", description: "resourceVersionMatch determines how resourceVersion is applied to list calls (Exact, NotOlderThan).", uniqueItems: true)
-        case "gracePeriodSeconds": return Parameter(name: name, location: "query", type: "integer", description: "The duration in seconds before the object should be deleted.", uniqueItems: true)
-        case "propagationPolicy": return Parameter(name: name, location: "query", type: "string", description: "Whether and how garbage collection will be performed: Orphan, Background or Foreground.", uniqueItems: true)
+        case "name":
+            return Parameter(
+                name: name, location: "path", type: "string", description: "name of the resource", required: true, uniqueItems: true)
+        case "pretty":
+            return Parameter(
+                name: name, location: "query", type: "string", description: "If 'true', then the output is pretty printed.",
+                uniqueItems: true)
+        case "dryRun":
+            return Parameter(
+                name: name, location: "query", type: "string",
+                description:
+                    "When present, indicates that modifications should not be persisted. Valid values are: - All: all dry run stages will be processed",
+                uniqueItems: true)
+        case "fieldManager":
+            return Parameter(
+                name: name, location: "query", type: "string",
+                description:
+                    "fieldManager is a name associated with the actor or entity that is making these changes. Required for apply requests (application/apply-patch+yaml).",
+                uniqueItems: true)
+        case "force":
+            return Parameter(
+                name: name, location: "query", type: "boolean",
+                description:
+                    "Force is going to \"force\" Apply requests: the request re-acquires conflicting fields owned by other people. Must be unset for non-apply patch requests.",
+                uniqueItems: true)
+        case "fieldValidation":
+            return Parameter(
+                name: name, location: "query", type: "string",
+                description:
+                    "fieldValidation instructs the server on how to handle objects in the request (POST/PUT/PATCH) containing unknown or duplicate fields. Valid values are: - Ignore - Warn (default) - Strict",
+                uniqueItems: true)
+        case "continue":
+            return Parameter(
+                name: name, location: "query", type: "string",
+                description: "The continue option should be set when retrieving more results from the server.", uniqueItems: true)
+        case "fieldSelector":
+            return Parameter(
+                name: name, location: "query", type: "string",
+                description:
+                    "A selector to restrict the list of returned objects by their fields (metadata.name, and the fields a resource documents). Defaults to everything.",
+                uniqueItems: true)
+        case "labelSelector":
+            return Parameter(
+                name: name, location: "query", type: "string",
+                description: "A selector to restrict the list of returned objects by their labels. Defaults to everything.",
+                uniqueItems: true)
+        case "limit":
+            return Parameter(
+                name: name, location: "query", type: "integer",
+                description: "limit is a maximum number of responses to return for a list call.", uniqueItems: true)
+        case "resourceVersion":
+            return Parameter(
+                name: name, location: "query", type: "string",
+                description: "resourceVersion sets a constraint on what resource versions a request may be served from.", uniqueItems: true)
+        case "resourceVersionMatch":
+            return Parameter(
+                name: name, location: "query", type: "string",
+                description: "resourceVersionMatch determines how resourceVersion is applied to list calls (Exact, NotOlderThan).",
+                uniqueItems: true)
+        case "gracePeriodSeconds":
+            return Parameter(
+                name: name, location: "query", type: "integer", description: "The duration in seconds before the object should be deleted.",
+                uniqueItems: true)
+        case "propagationPolicy":
+            return Parameter(
+                name: name, location: "query", type: "string",
+                description: "Whether and how garbage collection will be performed: Orphan, Background or Foreground.", uniqueItems: true)
         default: return Parameter(name: name, location: "query", type: "string", description: name, uniqueItems: true)
         }
     }
@@ -84,7 +137,8 @@ struct OpenAPIDocuments: Sendable {
     }
 
     static func operations(_ r: ResourceDescriptor) -> [(path: String, pathParameters: [String], operations: [Operation])] {
-        let id = r.group.split(separator: ".").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+        let id =
+            r.group.split(separator: ".").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
             + r.version.prefix(1).uppercased() + r.version.dropFirst()
         let base = r.collectionPath
         let object = r.componentName
@@ -92,42 +146,73 @@ struct OpenAPIDocuments: Sendable {
         let status = metaPrefix + "Status"
         let patchTypes = PatchType.accepted
         var result: [(String, [String], [Operation])] = [
-            (base, ["pretty"], [
-                Operation(method: "get", action: "list", operationID: "list\(id)\(r.kind)", description: "list or watch objects of kind \(r.kind)",
-                          parameters: ["continue", "fieldSelector", "labelSelector", "limit", "resourceVersion", "resourceVersionMatch"],
-                          responses: [("200", list)], kind: r.kind),
-                Operation(method: "post", action: "post", operationID: "create\(id)\(r.kind)", description: "create a \(r.kind)",
-                          parameters: ["dryRun", "fieldManager", "fieldValidation"], requestSchema: object,
-                          responses: [("200", object), ("201", object), ("202", object)], kind: r.kind),
-                Operation(method: "delete", action: "deletecollection", operationID: "delete\(id)Collection\(r.kind)", description: "delete collection of \(r.kind)",
-                          parameters: ["continue", "dryRun", "fieldSelector", "gracePeriodSeconds", "labelSelector", "limit", "propagationPolicy", "resourceVersion", "resourceVersionMatch"],
-                          requestSchema: metaPrefix + "DeleteOptions", responses: [("200", status)], kind: r.kind),
-            ]),
-            (base + "/{name}", ["name", "pretty"], [
-                Operation(method: "get", action: "get", operationID: "read\(id)\(r.kind)", description: "read the specified \(r.kind)",
-                          parameters: [], responses: [("200", object)], kind: r.kind),
-                Operation(method: "put", action: "put", operationID: "replace\(id)\(r.kind)", description: "replace the specified \(r.kind)",
-                          parameters: ["dryRun", "fieldManager", "fieldValidation"], requestSchema: object,
-                          responses: [("200", object), ("201", object)], kind: r.kind),
-                Operation(method: "patch", action: "patch", operationID: "patch\(id)\(r.kind)", description: "partially update the specified \(r.kind)",
-                          parameters: ["dryRun", "fieldManager", "fieldValidation", "force"], requestSchema: metaPrefix + "Patch", requestContentTypes: patchTypes,
-                          responses: [("200", object), ("201", object)], kind: r.kind),
-                Operation(method: "delete", action: "delete", operationID: "delete\(id)\(r.kind)", description: "delete a \(r.kind)",
-                          parameters: ["dryRun", "gracePeriodSeconds", "propagationPolicy"], requestSchema: metaPrefix + "DeleteOptions",
-                          responses: [("200", status), ("202", status)], kind: r.kind),
-            ]),
+            (
+                base, ["pretty"],
+                [
+                    Operation(
+                        method: "get", action: "list", operationID: "list\(id)\(r.kind)",
+                        description: "list or watch objects of kind \(r.kind)",
+                        parameters: ["continue", "fieldSelector", "labelSelector", "limit", "resourceVersion", "resourceVersionMatch"],
+                        responses: [("200", list)], kind: r.kind),
+                    Operation(
+                        method: "post", action: "post", operationID: "create\(id)\(r.kind)", description: "create a \(r.kind)",
+                        parameters: ["dryRun", "fieldManager", "fieldValidation"], requestSchema: object,
+                        responses: [("200", object), ("201", object), ("202", object)], kind: r.kind),
+                    Operation(
+                        method: "delete", action: "deletecollection", operationID: "delete\(id)Collection\(r.kind)",
+                        description: "delete collection of \(r.kind)",
+                        parameters: [
+                            "continue", "dryRun", "fieldSelector", "gracePeriodSeconds", "labelSelector", "limit", "propagationPolicy",
+                            "resourceVersion", "resourceVersionMatch",
+                        ],
+                        requestSchema: metaPrefix + "DeleteOptions", responses: [("200", status)], kind: r.kind),
+                ]
+            ),
+            (
+                base + "/{name}", ["name", "pretty"],
+                [
+                    Operation(
+                        method: "get", action: "get", operationID: "read\(id)\(r.kind)", description: "read the specified \(r.kind)",
+                        parameters: [], responses: [("200", object)], kind: r.kind),
+                    Operation(
+                        method: "put", action: "put", operationID: "replace\(id)\(r.kind)", description: "replace the specified \(r.kind)",
+                        parameters: ["dryRun", "fieldManager", "fieldValidation"], requestSchema: object,
+                        responses: [("200", object), ("201", object)], kind: r.kind),
+                    Operation(
+                        method: "patch", action: "patch", operationID: "patch\(id)\(r.kind)",
+                        description: "partially update the specified \(r.kind)",
+                        parameters: ["dryRun", "fieldManager", "fieldValidation", "force"], requestSchema: metaPrefix + "Patch",
+                        requestContentTypes: patchTypes,
+                        responses: [("200", object), ("201", object)], kind: r.kind),
+                    Operation(
+                        method: "delete", action: "delete", operationID: "delete\(id)\(r.kind)", description: "delete a \(r.kind)",
+                        parameters: ["dryRun", "gracePeriodSeconds", "propagationPolicy"], requestSchema: metaPrefix + "DeleteOptions",
+                        responses: [("200", status), ("202", status)], kind: r.kind),
+                ]
+            ),
         ]
         if r.hasStatusSubresource {
-            result.append((base + "/{name}/status", ["name", "pretty"], [
-                Operation(method: "get", action: "get", operationID: "read\(id)\(r.kind)Status", description: "read status of the specified \(r.kind)",
-                          parameters: [], responses: [("200", object)], kind: r.kind),
-                Operation(method: "put", action: "put", operationID: "replace\(id)\(r.kind)Status", description: "replace status of the specified \(r.kind)",
-                          parameters: ["dryRun", "fieldManager", "fieldValidation"], requestSchema: object,
-                          responses: [("200", object), ("201", object)], kind: r.kind),
-                Operation(method: "patch", action: "patch", operationID: "patch\(id)\(r.kind)Status", description: "partially update status of the specified \(r.kind)",
-                          parameters: ["dryRun", "fieldManager", "fieldValidation", "force"], requestSchema: metaPrefix + "Patch", requestContentTypes: patchTypes,
-                          responses: [("200", object), ("201", object)], kind: r.kind),
-            ]))
+            result.append(
+                (
+                    base + "/{name}/status", ["name", "pretty"],
+                    [
+                        Operation(
+                            method: "get", action: "get", operationID: "read\(id)\(r.kind)Status",
+                            description: "read status of the specified \(r.kind)",
+                            parameters: [], responses: [("200", object)], kind: r.kind),
+                        Operation(
+                            method: "put", action: "put", operationID: "replace\(id)\(r.kind)Status",
+                            description: "replace status of the specified \(r.kind)",
+                            parameters: ["dryRun", "fieldManager", "fieldValidation"], requestSchema: object,
+                            responses: [("200", object), ("201", object)], kind: r.kind),
+                        Operation(
+                            method: "patch", action: "patch", operationID: "patch\(id)\(r.kind)Status",
+                            description: "partially update status of the specified \(r.kind)",
+                            parameters: ["dryRun", "fieldManager", "fieldValidation", "force"], requestSchema: metaPrefix + "Patch",
+                            requestContentTypes: patchTypes,
+                            responses: [("200", object), ("201", object)], kind: r.kind),
+                    ]
+                ))
         }
         return result
     }
@@ -148,9 +233,16 @@ struct OpenAPIDocuments: Sendable {
                 "description": .string("\(r.listKind) is a list of \(r.kind)"),
                 "type": "object", "required": ["items"],
                 "properties": [
-                    "apiVersion": ["type": "string", "description": "APIVersion defines the versioned schema of this representation of an object."],
-                    "kind": ["type": "string", "description": "Kind is a string value representing the REST resource this object represents."],
-                    "items": ["type": "array", "description": .string("List of \(r.plural)."), "items": ["$ref": .string(refPrefix + r.componentName)]],
+                    "apiVersion": [
+                        "type": "string", "description": "APIVersion defines the versioned schema of this representation of an object.",
+                    ],
+                    "kind": [
+                        "type": "string", "description": "Kind is a string value representing the REST resource this object represents.",
+                    ],
+                    "items": [
+                        "type": "array", "description": .string("List of \(r.plural)."),
+                        "items": ["$ref": .string(refPrefix + r.componentName)],
+                    ],
                     "metadata": ["allOf": [["$ref": .string(refPrefix + metaPrefix + "ListMeta")]], "default": [:]],
                 ],
                 "x-kubernetes-group-version-kind": [gvk(r, kind: r.listKind)],
@@ -166,10 +258,20 @@ struct OpenAPIDocuments: Sendable {
             "description": "ListMeta describes metadata that synthetic resources must have, including lists and various status objects.",
             "type": "object",
             "properties": [
-                "continue": ["type": "string", "description": "continue may be set if the user set a limit on the number of items returned."],
-                "remainingItemCount": ["type": "integer", "format": "int64", "description": "The number of subsequent items in the list which are not included in this list response."],
-                "resourceVersion": ["type": "string", "description": "String that identifies the server's internal version of this object."],
-                "selfLink": ["type": "string", "description": "Deprecated: selfLink is a legacy read-only field that is no longer populated by the system."],
+                "continue": [
+                    "type": "string", "description": "continue may be set if the user set a limit on the number of items returned.",
+                ],
+                "remainingItemCount": [
+                    "type": "integer", "format": "int64",
+                    "description": "The number of subsequent items in the list which are not included in this list response.",
+                ],
+                "resourceVersion": [
+                    "type": "string", "description": "String that identifies the server's internal version of this object.",
+                ],
+                "selfLink": [
+                    "type": "string",
+                    "description": "Deprecated: selfLink is a legacy read-only field that is no longer populated by the system.",
+                ],
             ],
         ]
         components[metaPrefix + "Patch"] = [
@@ -190,11 +292,13 @@ struct OpenAPIDocuments: Sendable {
             ],
         ]
         components[metaPrefix + "StatusCause"] = [
-            "description": "StatusCause provides more information about an api.Status failure, including cases when multiple errors are encountered.",
+            "description":
+                "StatusCause provides more information about an api.Status failure, including cases when multiple errors are encountered.",
             "type": "object", "properties": ["field": string, "message": string, "reason": string],
         ]
         components[metaPrefix + "StatusDetails"] = [
-            "description": "StatusDetails is a set of additional properties that MAY be set by the server to provide additional information about a response.",
+            "description":
+                "StatusDetails is a set of additional properties that MAY be set by the server to provide additional information about a response.",
             "type": "object",
             "properties": [
                 "causes": ["type": "array", "items": ["$ref": .string(refPrefix + metaPrefix + "StatusCause")]],
@@ -220,7 +324,9 @@ struct OpenAPIDocuments: Sendable {
     static func v3Parameter(_ p: Parameter) -> JSONValue {
         var schema: [String: JSONValue] = ["type": .string(p.type)]
         if p.uniqueItems { schema["uniqueItems"] = true }
-        var m: [String: JSONValue] = ["name": .string(p.name), "in": .string(p.location), "description": .string(p.description), "schema": .object(schema)]
+        var m: [String: JSONValue] = [
+            "name": .string(p.name), "in": .string(p.location), "description": .string(p.description), "schema": .object(schema),
+        ]
         if p.required { m["required"] = true }
         return .object(m)
     }
@@ -274,7 +380,9 @@ struct OpenAPIDocuments: Sendable {
     // MARK: v2
 
     static func v2Parameter(_ p: Parameter) -> JSONValue {
-        var m: [String: JSONValue] = ["name": .string(p.name), "in": .string(p.location), "description": .string(p.description), "type": .string(p.type)]
+        var m: [String: JSONValue] = [
+            "name": .string(p.name), "in": .string(p.location), "description": .string(p.description), "type": .string(p.type),
+        ]
         if p.uniqueItems { m["uniqueItems"] = true }
         if p.required { m["required"] = true }
         return .object(m)
@@ -296,7 +404,10 @@ struct OpenAPIDocuments: Sendable {
                     }
                     var responses: [String: JSONValue] = ["401": ["description": "Unauthorized"]]
                     for (code, schema) in op.responses {
-                        responses[code] = ["description": code == "201" ? "Created" : code == "202" ? "Accepted" : "OK", "schema": ["$ref": .string(refPrefix + schema)]]
+                        responses[code] = [
+                            "description": code == "201" ? "Created" : code == "202" ? "Accepted" : "OK",
+                            "schema": ["$ref": .string(refPrefix + schema)],
+                        ]
                     }
                     item[op.method] = [
                         "tags": .array([.string("\(r.group.replacingAll(".", with: "_"))_\(r.version)")]),

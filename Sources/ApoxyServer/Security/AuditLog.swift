@@ -42,10 +42,12 @@ struct AuditMiddleware: RouterMiddleware {
         // The telemetry middleware outside may have made the record already.
         let record = context.record ?? RequestRecord()
         context.record = record
-        let access = AccessAttributes.resolve(method: request.method.rawValue, path: request.uri.path, query: QueryParameters(request.uri.query))
+        let access = AccessAttributes.resolve(
+            method: request.method.rawValue, path: request.uri.path, query: QueryParameters(request.uri.query))
         var code = 500
         defer {
-            log.write(Self.event(request: request, context: context, access: access, user: record.recordedUser, code: code, received: received))
+            log.write(
+                Self.event(request: request, context: context, access: access, user: record.recordedUser, code: code, received: received))
         }
         // The status middleware inside turns errors into responses, so this sees every code sent.
         let response = try await next(request, context)

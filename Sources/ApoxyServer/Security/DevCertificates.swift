@@ -89,10 +89,12 @@ public struct DevCertificates: Sendable {
             try write(key.pemRepresentation, to: certificates.path("\(name).key"), private: true)
         }
         try leaf("apiserver", subject: try DistinguishedName { CommonName("apoxy-apiserver") }, serving: host)
-        try leaf("admin", subject: try DistinguishedName {
-            OrganizationName(UserInfo.mastersGroup)
-            CommonName(adminUser)
-        })
+        try leaf(
+            "admin",
+            subject: try DistinguishedName {
+                OrganizationName(UserInfo.mastersGroup)
+                CommonName(adminUser)
+            })
         try leaf("control-plane", subject: try DistinguishedName { CommonName(controlPlaneUser) })
         try leaf("xds-server", subject: try DistinguishedName { CommonName("apoxy-xds") }, serving: xdsHost)
         try leaf("envoy", subject: try DistinguishedName { CommonName(envoyUser) })
@@ -102,8 +104,9 @@ public struct DevCertificates: Sendable {
     /// Replaces `path` with `text`, readable by the owner only when `private`.
     public static func write(_ text: String, to path: String, private isPrivate: Bool) throws {
         try? FileManager.default.removeItem(atPath: path)
-        guard FileManager.default.createFile(
-            atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: isPrivate ? 0o600 : 0o644])
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: isPrivate ? 0o600 : 0o644])
         else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
     }
 

@@ -32,12 +32,16 @@ enum BootstrapPolicy {
         rules: [
             PolicyRule(
                 verbs: ["get"],
-                nonResourceURLs: ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*", "/readyz", "/version", "/version/"])
+                nonResourceURLs: [
+                    "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*", "/readyz", "/version",
+                    "/version/",
+                ])
         ])
     static let basicUser = ClusterRole(
         metadata: ObjectMeta(name: "system:basic-user"),
         rules: [
-            PolicyRule(verbs: ["create"], apiGroups: ["authorization.k8s.io"], resources: ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]),
+            PolicyRule(
+                verbs: ["create"], apiGroups: ["authorization.k8s.io"], resources: ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]),
             PolicyRule(verbs: ["create"], apiGroups: ["authentication.k8s.io"], resources: ["selfsubjectreviews"]),
         ])
 

@@ -66,9 +66,9 @@ final class SQLiteConnection: @unchecked Sendable {
             let rc: Int32
             switch value {
             case .integer(let v): rc = sqlite3_bind_int64(statement, index, v)
-            case .text(let v): rc = sqlite3_bind_text(statement, index, v, -1, SQLITE_TRANSIENT_PTR)
+            case .text(let v): rc = sqlite3_bind_text(statement, index, v, -1, sqliteTransient)
             case .blob(let v):
-                rc = v.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), SQLITE_TRANSIENT_PTR) }
+                rc = v.withUnsafeBytes { sqlite3_bind_blob(statement, index, $0.baseAddress, Int32($0.count), sqliteTransient) }
             case .null: rc = sqlite3_bind_null(statement, index)
             }
             guard rc == SQLITE_OK else { throw error(rc) }
@@ -83,7 +83,7 @@ final class SQLiteConnection: @unchecked Sendable {
 }
 
 /// `SQLITE_TRANSIENT`: SQLite copies the bound bytes.
-private let SQLITE_TRANSIENT_PTR = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
+private let sqliteTransient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
 /// A value bound to a statement parameter.
 enum SQLiteValue {

@@ -159,7 +159,8 @@ public final class SQLiteStorage: RevisionedStorage {
                     "SELECT key, value, create_revision, mod_revision FROM objects WHERE key > ? AND key < ? ORDER BY key LIMIT ?",
                     [.text(lower), .text(upper), .integer(fetch)]
                 ) {
-                    items.append(StoredObject(key: $0.text(0), value: $0.blob(1), createRevision: $0.integer(2), modRevision: $0.integer(3)))
+                    items.append(
+                        StoredObject(key: $0.text(0), value: $0.blob(1), createRevision: $0.integer(2), modRevision: $0.integer(3)))
                 }
             } else {
                 try db.query(
@@ -170,7 +171,8 @@ public final class SQLiteStorage: RevisionedStorage {
                     """,
                     [.integer(atRevision), .text(lower), .text(upper), .integer(fetch)]
                 ) {
-                    items.append(StoredObject(key: $0.text(0), value: $0.blob(1), createRevision: $0.integer(2), modRevision: $0.integer(3)))
+                    items.append(
+                        StoredObject(key: $0.text(0), value: $0.blob(1), createRevision: $0.integer(2), modRevision: $0.integer(3)))
                 }
             }
             var remaining = 0
@@ -272,7 +274,10 @@ extension SQLiteStorage {
 
         func failAll(_ error: StorageError) {
             let batch = queue.withLock { queue in
-                defer { queue.pending = []; queue.draining = false }
+                defer {
+                    queue.pending = []
+                    queue.draining = false
+                }
                 return queue.pending
             }
             for (_, waiter) in batch { waiter.resume(throwing: error) }
