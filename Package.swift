@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "5.0.1"),
@@ -100,8 +101,9 @@ let package = Package(
         .target(
             name: "ApoxyServer",
             dependencies: [
-                "ApoxyRegistry", "ApoxyYAML", "ApoxyMetrics",
+                "ApoxyAPI", "ApoxyStorage", "ApoxyRegistry", "ApoxyYAML", "ApoxyMetrics",
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
@@ -205,7 +207,7 @@ let package = Package(
             name: "apoxy",
             dependencies: [
                 "ApoxyAPI", "ApoxyServer", "ApoxyCLI", "ApoxyControlPlane", "ApoxyTranslation", "ApoxyXDS", "ApoxyStorage",
-                "ApoxyEtcd",
+                "ApoxyEtcd", "ApoxyMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
@@ -256,7 +258,11 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "ApoxyServer", "ApoxyClient", "ApoxyAPI", "ApoxyTestSupport", .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                "ApoxyServer", "ApoxyClient", "ApoxyAPI", "ApoxyStorage", "ApoxyTestSupport",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -275,7 +281,7 @@ let package = Package(
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: [
-                "ApoxyXDS", "ApoxyControlPlane", "ApoxyTranslation", "EnvoyAPI",
+                "ApoxyAPI", "ApoxyXDS", "ApoxyControlPlane", "ApoxyTranslation", "EnvoyAPI",
                 .product(name: "HashTreeCollections", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
