@@ -254,25 +254,42 @@ public struct LineSequence<Base: AsyncSequence & Sendable>: AsyncSequence, Senda
 
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator()) }
 
-    /// Iterates lines.
+    /// Iterates lines in time linear in the bytes read: each byte is scanned for a newline once, and consumed lines
+    /// are dropped only once they are at least half of the buffer (a watch line of 2 MB arriving in 4 KB pieces is
+    /// not rescanned from its start on every piece).
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: Base.AsyncIterator
         var pending: [UInt8] = []
+        /// Where the current line starts in `pending`.
+        var start = 0
+        /// Where the newline search resumes: the bytes of the current line before it hold none.
+        var scanFrom = 0
         var done = false
 
         public mutating func next() async throws -> String? {
             while true {
-                if let newline = pending.firstIndex(of: 0x0A) {
-                    let line = String(decoding: pending[..<newline], as: UTF8.self)
-                    pending.removeSubrange(...newline)
+                if let newline = pending[scanFrom...].firstIndex(of: 0x0A) {
+                    let line = String(decoding: pending[start..<newline], as: UTF8.self)
+                    start = newline + 1
+                    scanFrom = start
                     return line
                 }
+                scanFrom = pending.count
                 if done {
-                    guard !pending.isEmpty else { return nil }
-                    defer { pending = [] }
-                    return String(decoding: pending, as: UTF8.self)
+                    guard start < pending.count else { return nil }
+                    defer {
+                        pending = []
+                        start = 0
+                        scanFrom = 0
+                    }
+                    return String(decoding: pending[start...], as: UTF8.self)
                 }
                 if let chunk = try await base.next() {
+                    if start > 0, start * 2 >= pending.count {
+                        pending.removeSubrange(..<start)
+                        scanFrom -= start
+                        start = 0
+                    }
                     pending.append(contentsOf: chunk.readableBytesView)
                 } else {
                     done = true
