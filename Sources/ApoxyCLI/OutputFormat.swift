@@ -7,6 +7,21 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
     case json, yaml, name, wide
 }
 
+/// `-o`, `--show-labels` and `--show-managed-fields`: how `get` and `list` print what they read.
+struct ReadOutputOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: ArgumentHelp("Output format: json, yaml, name or wide (default: table).", valueName: "format"))
+    var output: OutputFormat?
+
+    @Flag(help: "Add a LABELS column to the table.")
+    var showLabels = false
+
+    @Flag(help: "Keep metadata.managedFields in json and yaml output.")
+    var showManagedFields = false
+
+    /// An object or list as json and yaml print it: without managedFields unless asked.
+    func shown(_ value: JSONValue) -> JSONValue { showManagedFields ? value : ObjectPrinter.withoutManagedFields(value) }
+}
+
 /// Printing objects in the chosen format.
 enum ObjectPrinter {
     /// `backend.core.apoxy.dev/NAME`, as `kubectl -o name` prints it, from the object's own kind and group.

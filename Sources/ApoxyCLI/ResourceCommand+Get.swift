@@ -27,30 +27,22 @@ extension ResourceCommand {
         @Argument(help: "The \(R.kind)'s name.")
         var name: String
 
-        @Option(name: .shortAndLong, help: ArgumentHelp("Output format: json, yaml, name or wide (default: table).", valueName: "format"))
-        var output: OutputFormat?
-
-        @Flag(help: "Add a LABELS column to the table.")
-        var showLabels = false
-
-        @Flag(help: "Keep metadata.managedFields in json and yaml output.")
-        var showManagedFields = false
+        @OptionGroup var format: ReadOutputOptions
 
         func run() async throws {
             try await reportingErrors {
                 let client = APIClient(target: try connection.resolve())
                 let path = R.collectionPath + "/" + APIClient.pathSegment(name)
                 try await client.withSession { session throws(CLIError) in
-                    switch output {
+                    switch format.output {
                     case nil, .wide:
                         let table = try await session.call("GET", path, accept: APIClient.tableMediaType).body
-                        Console.print(TextTable(serverTable: table, wide: output == .wide, showLabels: showLabels).lines())
+                        Console.print(TextTable(serverTable: table, wide: format.output == .wide, showLabels: format.showLabels).lines())
                     case .name:
                         Console.print([ObjectPrinter.qualifiedName(try await session.call("GET", path).body)])
                     case .json, .yaml:
                         let fetched = try await session.call("GET", path).body
-                        let object = showManagedFields ? fetched : ObjectPrinter.withoutManagedFields(fetched)
-                        Console.write(ObjectPrinter.document(object, output!))
+                        Console.write(ObjectPrinter.document(format.shown(fetched), format.output!))
                     }
                 }
             }

@@ -30,25 +30,18 @@ extension ResourceCommand {
         @OptionGroup(title: "Connection Options") var connection: ConnectionOptions
         @OptionGroup var selectors: SelectorOptions
 
-        @Option(name: .shortAndLong, help: ArgumentHelp("Output format: json, yaml, name or wide (default: table).", valueName: "format"))
-        var output: OutputFormat?
-
-        @Flag(help: "Add a LABELS column to the table.")
-        var showLabels = false
-
-        @Flag(help: "Keep metadata.managedFields in json and yaml output.")
-        var showManagedFields = false
+        @OptionGroup var format: ReadOutputOptions
 
         func run() async throws {
             try await reportingErrors {
                 let client = APIClient(target: try connection.resolve())
                 try await client.withSession { session throws(CLIError) in
-                    switch output {
+                    switch format.output {
                     case nil, .wide:
                         let table = try await session.call(
                             "GET", R.collectionPath, query: selectors.query, accept: APIClient.tableMediaType
                         ).body
-                        let text = TextTable(serverTable: table, wide: output == .wide, showLabels: showLabels)
+                        let text = TextTable(serverTable: table, wide: format.output == .wide, showLabels: format.showLabels)
                         if text.rows.isEmpty {
                             Console.error(["No resources found"])
                         } else {
@@ -59,7 +52,7 @@ extension ResourceCommand {
                         Console.print((list["items"]?.arrayValue ?? []).map(ObjectPrinter.qualifiedName))
                     case .json, .yaml:
                         let list = try await session.call("GET", R.collectionPath, query: selectors.query).body
-                        Console.write(ObjectPrinter.document(showManagedFields ? list : ObjectPrinter.withoutManagedFields(list), output!))
+                        Console.write(ObjectPrinter.document(format.shown(list), format.output!))
                     }
                 }
             }
