@@ -6,7 +6,8 @@ import Logging
 public struct EnvoyAdminEndpoint: Sendable {
     public var host: String
     public var port: Int
-    /// Time between two reads of `/clusters`. It also limits how often a host's health can change a Backend's status.
+    /// Time between two reads of `/clusters` (longer when reads are slow). It also limits how often a host's health can
+    /// change a Backend's status.
     public var interval: Duration
 
     /// Creates an endpoint.
@@ -28,6 +29,7 @@ struct EndpointHealthMonitor {
         var last: [String: [ObservedEndpoint]] = [:]
         var reachable = true
         while !Task.isCancelled {
+            let started = ContinuousClock.now
             do {
                 let observed = try await read()
                 reachable = true
@@ -45,7 +47,9 @@ struct EndpointHealthMonitor {
                 }
                 reachable = false
             }
-            try? await Task.sleep(for: admin.interval)
+            // With many clusters one read costs real CPU on both sides (Envoy spent about 0.26 s per read at 10,000):
+            // reads are spaced by at least 20 times what the last one took, so they stay under 5% of the time.
+            try? await Task.sleep(for: max(admin.interval, (ContinuousClock.now - started) * 20))
         }
     }
 
