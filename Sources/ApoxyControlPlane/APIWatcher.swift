@@ -189,13 +189,10 @@ extension APIEndpoint {
     /// Runs `body` on a new connection and closes it afterwards, whatever happens.
     func withConnection<T: Sendable>(_ body: (HTTPConnection) async throws -> T) async throws -> T {
         let connection = try await HTTPConnection.connect(host: host, port: port, tls: tls, serverName: serverName)
-        do {
-            let result = try await body(connection)
+        return try await withCleanup {
+            try await body(connection)
+        } cleanup: {
             await connection.close()
-            return result
-        } catch {
-            await connection.close()
-            throw error
         }
     }
 }

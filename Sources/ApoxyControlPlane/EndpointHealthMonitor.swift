@@ -60,13 +60,10 @@ struct EndpointHealthMonitor {
     /// One read of every cluster's hosts.
     func read() async throws -> [String: [ObservedEndpoint]] {
         let connection = try await HTTPConnection.connect(host: admin.host, port: admin.port)
-        let response: HTTPClientResponse
-        do {
-            response = try await connection.request("GET", "/clusters?format=json")
+        let response = try await withCleanup {
+            try await connection.request("GET", "/clusters?format=json")
+        } cleanup: {
             await connection.close()
-        } catch {
-            await connection.close()
-            throw error
         }
         guard response.status == 200 else {
             throw UnexpectedResponse(description: "GET /clusters answered \(response.status)")
@@ -96,14 +93,15 @@ struct EndpointHealthMonitor {
         guard let address = socket?["address"]?.stringValue else { return nil }
         let port = socket?["port_value"]?.integerValue ?? 0
         let status = host["health_status"] ?? .object([:])
-        var reasons = Self.unhealthyFlags.filter { status[$0]?.boolValue == true }
+        let failed = Self.unhealthyFlags.filter { status[$0]?.boolValue == true }
+        var reasons = failed
         let degraded = status["failed_active_degraded_check"]?.boolValue == true
         if degraded { reasons.append("failed_active_degraded_check") }
         if status["pending_dynamic_removal"]?.boolValue == true { reasons.append("pending_dynamic_removal") }
         let eds = status["eds_health_status"]?.stringValue ?? "HEALTHY"
         if eds != "HEALTHY", eds != "UNKNOWN" { reasons.append("eds_health_status: \(eds)") }
         let health: String
-        if !reasons.filter({ Self.unhealthyFlags.contains($0) }).isEmpty || ["UNHEALTHY", "DRAINING", "TIMEOUT"].contains(eds) {
+        if !failed.isEmpty || ["UNHEALTHY", "DRAINING", "TIMEOUT"].contains(eds) {
             health = "Unhealthy"
         } else if degraded || eds == "DEGRADED" {
             health = "Degraded"

@@ -48,9 +48,11 @@ public struct EnvoyProcess: Service {
 
     public func run() async throws {
         // Envoy's output (its log goes to stderr) is appended to the log file.
-        guard FileManager.default.createFile(atPath: logPath, contents: nil) || FileManager.default.fileExists(atPath: logPath),
-            let log = FileHandle(forWritingAtPath: logPath)
-        else { throw ExitError(description: "cannot open Envoy's log file \(logPath)") }
+        // Created only when missing: an earlier run's log is kept and appended to.
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+        guard let log = FileHandle(forWritingAtPath: logPath) else {
+            throw ExitError(description: "cannot open Envoy's log file \(logPath)")
+        }
         defer { try? log.close() }
         _ = try? log.seekToEnd()
         var options = PlatformOptions()

@@ -148,13 +148,14 @@ struct StatusWriter {
             guard let outcome = ir.backends[name],
                 outcome.generation == object["metadata"]?["generation"]?.integerValue ?? outcome.generation
             else { continue }
-            switch programmed.result(for: "backend/\(name)", nodes: nodes) {
+            let result = programmed.result(for: "backend/\(name)", nodes: nodes)
+            switch result {
             case .programmed, .noProxy: break
             case .pending, .rejected: reconciled.awaiting.insert(name)
             }
             if let status = backendStatus(
                 name: name, object: object, outcome: outcome, programmed: programmed, nodes: nodes, observed: observed,
-                now: now)
+                result: result, now: now)
             {
                 // With other backplanes' entries, the stored resourceVersion is a precondition, so one written meanwhile
                 // is not lost (409, retried with the newer object). Alone, the write needs none and never waits.
@@ -231,12 +232,14 @@ struct StatusWriter {
     /// are this backplane's view when it is the only one and otherwise the aggregate of every entry.
     func backendStatus(
         name: String, object: JSONValue, outcome: GatewayIR.BackendOutcome, programmed: ProgrammedState,
-        nodes: [String: ProxyTracker.NodeState], observed: [String: [ObservedEndpoint]]? = nil, now: Int64
+        nodes: [String: ProxyTracker.NodeState], observed: [String: [ObservedEndpoint]]? = nil,
+        result known: ProgrammedState.Result? = nil, now: Int64
     ) -> JSONValue? {
         let stored = object["status"] ?? .object([:])
         let storedProxies = stored["proxies"]?.arrayValue ?? []
         let mine = storedProxies.first { $0["name"]?.stringValue == proxyName }
-        let result = programmed.result(for: "backend/\(name)", nodes: nodes)
+        // Passed in when the caller has it already.
+        let result = known ?? programmed.result(for: "backend/\(name)", nodes: nodes)
         var propagation = (mine?["propagation"] ?? (storedProxies.isEmpty ? stored["propagation"] : nil)).map(Propagation.init(json:))
         // Measured once per generation: the first value stays, so the status is not rewritten on later ACKs.
         if case .programmed(let generation) = result, propagation?.observedGeneration != generation,

@@ -90,8 +90,6 @@ public final class ChangeBroadcaster: Sendable {
 private let emptyChangeLogReadsBeforeGivingUp = 100
 
 extension RevisionedStorage {
-    static var emptyReadsBeforeGivingUp: Int { emptyChangeLogReadsBeforeGivingUp }
-
     /// A watch built from a broadcaster plus the storage's persisted change log for revisions memory no longer holds.
     func watch(after revision: Int64, using broadcaster: ChangeBroadcaster) async throws -> ChangeStream {
         let compacted = try await compactedRevision()
@@ -108,7 +106,7 @@ extension RevisionedStorage {
                 emptyReads += 1
                 let oldest = try await compactedRevision()
                 if cursor < oldest - 1 { throw StorageError(.compacted(oldest: oldest)) }
-                if emptyReads >= Self.emptyReadsBeforeGivingUp {
+                if emptyReads >= emptyChangeLogReadsBeforeGivingUp {
                     throw StorageError(
                         .unavailable, message: "the change log has nothing after revision \(cursor), which watchers have passed")
                 }

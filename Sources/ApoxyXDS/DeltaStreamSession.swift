@@ -165,16 +165,15 @@ struct DeltaStreamSession: DiscoverySession {
         let resources = snapshot[type]
         // Up to date, or one version behind (the usual case): only the names that changed can differ, since after
         // each push Envoy holds no name the snapshot lacks; otherwise (first push, reconnect, NACK) compare all.
-        var candidates: Set<String>
-        if subscription.resendPending || subscription.syncedVersion == nil {
-            candidates = Set(resources.keys).union(subscription.known.keys)
-        } else if subscription.syncedVersion == snapshot.version {
-            candidates = []
-        } else if let changes = snapshot.changes, changes.since == subscription.syncedVersion {
-            candidates = changes.names[type] ?? []
-        } else {
-            candidates = Set(resources.keys).union(subscription.known.keys)
+        var changedSinceSync: Set<String>?
+        if let synced = subscription.syncedVersion, !subscription.resendPending {
+            if synced == snapshot.version {
+                changedSinceSync = []
+            } else if let changes = snapshot.changes, changes.since == synced {
+                changedSinceSync = changes.names[type] ?? []
+            }
         }
+        var candidates = changedSinceSync ?? Set(resources.keys).union(subscription.known.keys)
         let resend = subscription.resend
         candidates.formUnion(resend)
         candidates.formUnion(subscription.recheck)

@@ -52,11 +52,8 @@ struct EndpointHealthMonitorTests {
         var ir = GatewayIR()
         ir.backends["web"] = .init(generation: 1, accepted: true, reason: "Accepted", message: "", clusters: ["web:80"])
         state.record(ir: ir, version: 2, published: true)
-        var node = ProxyTracker.NodeState()
-        node.streams = 1
-        for type in XDSType.allCases { node.types[type] = .init(ackedVersion: "2", rejected: nil) }
-        let writer = StatusWriter(
-            api: APIEndpoint(host: "127.0.0.1", port: 1), logger: Logger(label: "test"), clock: { 1_800_000_000 }, proxyName: "edge")
+        let node = ProxyTracker.NodeState.acknowledging("2")
+        let writer = StatusWriterTests().writer("edge")
         let observed = EndpointHealthMonitor.observed(try JSONValue.parse(Self.document))
         var object: JSONValue = ["metadata": ["name": "web", "generation": 1]]
         let status = try #require(

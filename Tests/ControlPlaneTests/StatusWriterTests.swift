@@ -60,9 +60,7 @@ struct StatusWriterTests {
         var ir = GatewayIR()
         ir.backends["web"] = .init(generation: 1, accepted: true, reason: "Accepted", message: "", clusters: ["web:80"])
         state.record(ir: ir, version: 2, published: true)
-        var node = ProxyTracker.NodeState()
-        node.streams = 1
-        for type in XDSType.allCases { node.types[type] = .init(ackedVersion: "2", rejected: nil) }
+        let node = ProxyTracker.NodeState.acknowledging("2")
         let object: JSONValue = [
             "metadata": ["name": "web", "generation": 1, "resourceVersion": "7"],
             "status": ["proxies": [entry("edge-2", status: "True", generation: 1)]],
@@ -99,9 +97,7 @@ struct StatusWriterTests {
         // "c" changes again in version 3, which the proxy has not acknowledged.
         ir.backends["c"]?.generation = 2
         state.record(backends: ["c"], routes: [], outcomes: ir, version: 3, published: true)
-        var node = ProxyTracker.NodeState()
-        node.streams = 1
-        for type in XDSType.allCases { node.types[type] = .init(ackedVersion: "2", rejected: nil) }
+        let node = ProxyTracker.NodeState.acknowledging("2")
         var objects: [String: JSONValue] = [:]
         for (name, generation) in [("a", 1), ("b", 1), ("c", 2)] {
             objects[name] = ["metadata": ["name": .string(name), "generation": .integer(Int64(generation))]]

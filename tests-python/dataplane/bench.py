@@ -32,9 +32,9 @@ from dataplane.httpcheck import wait_until
 from dataplane.ports import free_port
 
 
-def api_request(conn, method, path, body=None):
+def api_request(conn, method, path, body=None, content_type="application/json"):
     conn.request(method, path, body=json.dumps(body) if body is not None else None,
-                 headers={"Content-Type": "application/json", "Accept": "application/json"})
+                 headers={"Content-Type": content_type, "Accept": "application/json"})
     response = conn.getresponse()
     data = response.read()
     if response.status >= 300:
@@ -76,84 +76,69 @@ def envoy_cluster_count(dev):
     return stats.get("cluster_manager.active_clusters", 0)
 
 
-def probe(dev, api_conn, name, upstream_port, timeout=60):
-    api_request(api_conn, "POST", BACKENDS, backend(name))
-    api_request(api_conn, "POST", ROUTES, route(name, upstream_port))
+def merge_patch(conn, path, patch):
+    return api_request(conn, "PATCH", path, patch, content_type="application/merge-patch+json")
+
+
+def served_ms(dev, host, accepts, what, fresh_connections=False, timeout=60):
+    """Polls Envoy every 2 ms with Host `host` until `accepts(response, body)`; milliseconds from the call. With
+    `fresh_connections` each request opens a new connection (an established one stays with the host it was opened
+    to); otherwise one keep-alive connection is reused and reopened after an error."""
     started = time.perf_counter()
     proxy = http.client.HTTPConnection(*dev.proxy, timeout=5)
+    headers = {"Host": host, **({"Connection": "close"} if fresh_connections else {})}
     deadline = started + timeout
     while time.perf_counter() < deadline:
         try:
-            proxy.request("GET", "/", headers={"Host": f"{name}.bench.test"})
+            proxy.request("GET", "/", headers=headers)
             response = proxy.getresponse()
-            response.read()
-            if response.status == 200:
+            body = response.read()
+            if accepts(response, body):
                 proxy.close()
                 return (time.perf_counter() - started) * 1000
+            failed = False
         except (OSError, http.client.HTTPException):
+            failed = True
+        if failed or fresh_connections:
             proxy.close()
             proxy = http.client.HTTPConnection(*dev.proxy, timeout=5)
         time.sleep(0.002)
-    raise RuntimeError(f"{name} not served within {timeout}s")
+    raise RuntimeError(f"{what} not served within {timeout}s")
+
+
+def answered_200(response, body):
+    return response.status == 200
+
+
+def answered_by(server):
+    def accepts(response, body):
+        try:
+            return response.status == 200 and json.loads(body).get("server") == server
+        except ValueError:
+            return False
+    return accepts
+
+
+def probe(dev, api_conn, name, upstream_port, timeout=60):
+    api_request(api_conn, "POST", BACKENDS, backend(name))
+    api_request(api_conn, "POST", ROUTES, route(name, upstream_port))
+    return served_ms(dev, f"{name}.bench.test", answered_200, name, timeout=timeout)
 
 
 def edit_probe(dev, api_conn, name, timeout=60):
     """Moves Backend `name`'s endpoint from 127.0.0.1 to 127.0.0.2 (another upstream on the same port) and polls until
     Envoy answers from the new address. Only the Backend's ClusterLoadAssignment changes (EDS): no cluster, listener or
     route configuration is resent."""
-    patch = json.dumps({"spec": {"endpoints": [{"ip": "127.0.0.2"}]}})
-    api_conn.request("PATCH", f"{BACKENDS}/{name}", body=patch,
-                     headers={"Content-Type": "application/merge-patch+json", "Accept": "application/json"})
-    response = api_conn.getresponse()
-    data = response.read()
-    if response.status >= 300:
-        raise RuntimeError(f"PATCH {name}: {response.status} {data[:300]!r}")
-    started = time.perf_counter()
-    proxy = http.client.HTTPConnection(*dev.proxy, timeout=5)
-    deadline = started + timeout
-    while time.perf_counter() < deadline:
-        try:
-            # A new connection each time: an established one stays with the host it was opened to.
-            proxy.request("GET", "/", headers={"Host": f"{name}.bench.test", "Connection": "close"})
-            response = proxy.getresponse()
-            body = response.read()
-            if response.status == 200 and json.loads(body).get("server") == "bench-2":
-                proxy.close()
-                return (time.perf_counter() - started) * 1000
-        except (OSError, http.client.HTTPException, ValueError):
-            pass
-        proxy.close()
-        proxy = http.client.HTTPConnection(*dev.proxy, timeout=5)
-        time.sleep(0.002)
-    raise RuntimeError(f"{name}'s endpoint edit not served within {timeout}s")
+    merge_patch(api_conn, f"{BACKENDS}/{name}", {"spec": {"endpoints": [{"ip": "127.0.0.2"}]}})
+    return served_ms(dev, f"{name}.bench.test", answered_by("bench-2"), f"{name}'s endpoint edit",
+                     fresh_connections=True, timeout=timeout)
 
 
 def route_edit_probe(dev, api_conn, name, timeout=60):
     """Adds a second host name to route `name` and polls until Envoy serves it: only the route configuration changes
     (RDS), no cluster or load assignment."""
-    patch = json.dumps({"spec": {"hostnames": [f"{name}.bench.test", f"{name}-alt.bench.test"]}})
-    api_conn.request("PATCH", f"{ROUTES}/{name}", body=patch,
-                     headers={"Content-Type": "application/merge-patch+json", "Accept": "application/json"})
-    response = api_conn.getresponse()
-    data = response.read()
-    if response.status >= 300:
-        raise RuntimeError(f"PATCH route {name}: {response.status} {data[:300]!r}")
-    started = time.perf_counter()
-    proxy = http.client.HTTPConnection(*dev.proxy, timeout=5)
-    deadline = started + timeout
-    while time.perf_counter() < deadline:
-        try:
-            proxy.request("GET", "/", headers={"Host": f"{name}-alt.bench.test"})
-            response = proxy.getresponse()
-            response.read()
-            if response.status == 200:
-                proxy.close()
-                return (time.perf_counter() - started) * 1000
-        except (OSError, http.client.HTTPException):
-            proxy.close()
-            proxy = http.client.HTTPConnection(*dev.proxy, timeout=5)
-        time.sleep(0.002)
-    raise RuntimeError(f"{name}-alt not served within {timeout}s")
+    merge_patch(api_conn, f"{ROUTES}/{name}", {"spec": {"hostnames": [f"{name}.bench.test", f"{name}-alt.bench.test"]}})
+    return served_ms(dev, f"{name}-alt.bench.test", answered_200, f"{name}-alt", timeout=timeout)
 
 
 PROPAGATION = re.compile(r'^apoxy_xds_propagation_seconds_(sum|count)\{type="(\w+)"\} ([0-9.e+-]+)$', re.M)
