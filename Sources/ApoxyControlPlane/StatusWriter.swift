@@ -139,7 +139,7 @@ struct StatusWriter {
     ) async -> Outcome {
         let now = clock()
         var reconciled = Outcome()
-        var patches: [(path: String, body: JSONValue, backend: String?, route: String?)] = []
+        var patches: [(path: String, body: JSONValue, backend: String?, route: String?, events: [JSONValue])] = []
         func objects(_ all: [String: JSONValue], _ names: Set<String>?) -> [(key: String, value: JSONValue)] {
             guard let names else { return all.sorted { $0.key < $1.key } }
             return names.sorted().compactMap { name in all[name].map { (name, $0) } }
@@ -162,7 +162,11 @@ struct StatusWriter {
                 var body: [String: JSONValue] = ["status": status]
                 let shared = (object["status"]?["proxies"]?.arrayValue ?? []).contains { $0["name"]?.stringValue != proxyName }
                 if shared, let version = object["metadata"]?["resourceVersion"] { body["metadata"] = ["resourceVersion": version] }
-                patches.append(("\(ControlPlane.backendsPath)/\(name)/status", .object(body), name, nil))
+                patches.append(
+                    (
+                        "\(ControlPlane.backendsPath)/\(name)/status", .object(body), name, nil,
+                        backendEvents(object: object, status: status, now: now)
+                    ))
             }
         }
         for (name, object) in objects(routes, scope?.routes) {
@@ -191,7 +195,10 @@ struct StatusWriter {
                 {
                     body["metadata"] = ["resourceVersion": version]
                 }
-                patches.append(("\(ControlPlane.routesPath)/\(name)/status", .object(body), nil, name))
+                let events = transitionEvents(
+                    kind: HTTPRoute.descriptor.kind, apiVersion: HTTPRoute.descriptor.apiVersion, object: object, wanted: wanted,
+                    stored: existing, now: now)
+                patches.append(("\(ControlPlane.routesPath)/\(name)/status", .object(body), nil, name, events))
             }
         }
         guard !patches.isEmpty else { return reconciled }
@@ -208,7 +215,9 @@ struct StatusWriter {
                     if response.status == 409 {
                         if let name = patch.backend { conflicted.backends.insert(name) }
                         if let name = patch.route { conflicted.routes.insert(name) }
-                    } else if response.status != 200 && response.status != 404 {
+                    } else if response.status == 200 {
+                        await record(patch.events, on: connection)
+                    } else if response.status != 404 {
                         logger.warning(
                             "status write failed",
                             metadata: ["path": "\(patch.path)", "status": "\(response.status)", "body": "\(response.text)"])
@@ -225,6 +234,19 @@ struct StatusWriter {
             }
         }
         return reconciled
+    }
+
+    /// The Events a Backend's new status calls for: a change of its Accepted, or of this backplane's Programmed.
+    func backendEvents(object: JSONValue, status: JSONValue, now: Int64) -> [JSONValue] {
+        let stored = object["status"]
+        func mine(_ status: JSONValue?) -> [JSONValue] {
+            (status?["proxies"]?.arrayValue ?? []).first { $0["name"]?.stringValue == proxyName }?["conditions"]?.arrayValue ?? []
+        }
+        let accepted = (status["conditions"]?.arrayValue ?? []).filter { $0["type"]?.stringValue == "Accepted" }
+        let (kind, apiVersion) = (Backend.descriptor.kind, Backend.descriptor.apiVersion)
+        return transitionEvents(
+            kind: kind, apiVersion: apiVersion, object: object, wanted: accepted, stored: stored?["conditions"]?.arrayValue ?? [], now: now)
+            + transitionEvents(kind: kind, apiVersion: apiVersion, object: object, wanted: mine(status), stored: mine(stored), now: now)
     }
 
     /// A Backend's desired status, or nil when the stored one already says it: Accepted, this backplane's own

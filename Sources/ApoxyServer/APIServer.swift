@@ -40,6 +40,8 @@ public struct APIServerConfiguration: Sendable {
     public var metrics: MetricsRegistry?
     /// One `HTTP` line per request at `.info` (kube's httplog).
     public var accessLog = true
+    /// How long an Event is kept after it was last seen (kube's `--event-ttl`).
+    public var eventTTL: Duration = .seconds(3600)
 
     /// Creates a configuration.
     public init(
@@ -64,9 +66,12 @@ public enum APIServer {
     /// strategy here (its type carries the descriptor and schema); every verb comes from the generic endpoints.
     static let strategies: [any ResourceStrategy] = [BackendStrategy(), HTTPRouteStrategy()]
 
-    /// The resources this server serves: the strategies' and RBAC's.
+    /// The resources this server serves: the strategies', RBAC's, and the core Events and Namespaces.
     public static var resources: [ResourceDescriptor] {
-        strategies.map(\.descriptor) + [ClusterRoleStrategy().descriptor, ClusterRoleBindingStrategy().descriptor]
+        strategies.map(\.descriptor) + [
+            ClusterRoleStrategy().descriptor, ClusterRoleBindingStrategy().descriptor, EventStrategy().descriptor,
+            NamespaceStrategy().descriptor,
+        ]
     }
 
     /// Builds the application over `storage`. `onListening` receives the bound port once the server accepts
@@ -113,6 +118,18 @@ public enum APIServer {
         register(
             ClusterRoleBindingStrategy(), cache: bindings, storage: storage, router: router, configuration: configuration, metrics: metrics,
             now: now)
+        // Namespaces are a fixed, read-only set (`default`), served from memory so they cost user storage no revision
+        // and every replica has them from its first request; Events may be created only in one of them, and expire.
+        let namespaceStorage = Self.namespaceStorage(now: now())
+        let namespaceCache = cache(for: NamespaceStrategy(), storage: namespaceStorage, configuration: configuration, logger: logger)
+        let namespaces = register(
+            NamespaceStrategy(), cache: namespaceCache, storage: namespaceStorage, router: router, configuration: configuration,
+            metrics: metrics, now: now)
+        let eventCache = cache(for: EventStrategy(), storage: storage, configuration: configuration, logger: logger)
+        let events = register(
+            EventStrategy(), cache: eventCache, storage: storage, router: router, configuration: configuration, metrics: metrics, now: now,
+            namespaceExists: { namespace in (try? await namespaces.get(name: namespace)) != nil })
+        caches += [namespaceCache, eventCache, EventExpiry(store: events, ttl: configuration.eventTTL, logger: logger, now: now)]
         if let metrics {
             registerMetrics(on: router, metrics: metrics, inflight: inflight)
         }
@@ -165,18 +182,33 @@ public enum APIServer {
         for strategy: Strategy, storage: any RevisionedStorage, configuration: APIServerConfiguration, logger: Logger
     ) -> WatchCache<Strategy.Object> {
         WatchCache<Strategy.Object>(
-            storage: storage, keyPrefix: ResourceStore<Strategy>.keyPrefix, selectableFields: SelectableFields(strategy.selectableFields),
+            storage: storage, keyPrefix: ResourceStore<Strategy>.keyPrefix,
+            selectableFields: ResourceStore<Strategy>.selectableFields(strategy),
             tickInterval: min(configuration.bookmarkInterval, .seconds(1)), logger: logger)
     }
 
-    /// Registers every verb of one resource on `router`, over a store fed by `cache`.
+    /// The namespaces this server serves (`default`, where Events about cluster-scoped objects go), in memory.
+    static func namespaceStorage(now: Int64) -> MemoryStorage {
+        var metadata = ObjectMeta(name: Namespace.default)
+        metadata.uid = UUID().uuidString.lowercased()
+        metadata.creationTimestamp = now
+        metadata.labels = ["kubernetes.io/metadata.name": Namespace.default]
+        return MemoryStorage(initial: [
+            (ResourceStore<NamespaceStrategy>.keyPrefix + Namespace.default, Namespace(metadata: metadata).json.serialized())
+        ])
+    }
+
+    /// Registers every verb of one resource on `router`, over a store fed by `cache`; returns the store.
+    @discardableResult
     static func register<Strategy: ResourceStrategy>(
         _ strategy: Strategy, cache: WatchCache<Strategy.Object>, storage: any RevisionedStorage, router: Router<APIRequestContext>,
-        configuration: APIServerConfiguration, metrics: APIMetrics?, now: @escaping @Sendable () -> Int64
-    ) {
+        configuration: APIServerConfiguration, metrics: APIMetrics?, now: @escaping @Sendable () -> Int64,
+        namespaceExists: (@Sendable (String) async -> Bool)? = nil
+    ) -> ResourceStore<Strategy> {
         let descriptor = Strategy.Object.descriptor
+        let store = ResourceStore(storage: storage, strategy: strategy, cache: cache, now: now, namespaceExists: namespaceExists)
         let endpoints = ResourceEndpoints(
-            store: ResourceStore(storage: storage, strategy: strategy, cache: cache, now: now), now: now,
+            store: store, now: now,
             bookmarkInterval: configuration.bookmarkInterval,
             watchMetrics: metrics.map { .init(watchers: $0.registeredWatchers(descriptor), events: $0.watchEvents(descriptor)) })
         endpoints.register(on: router)
@@ -185,6 +217,7 @@ public enum APIServer {
             let objects = metrics.storageObjects("\(descriptor.plural).\(descriptor.group)")
             metrics.registry.beforeScrape { objects.set(Int64(cache.objectCount)) }
         }
+        return store
     }
 
     /// `/metrics` in Prometheus' text format: kube-apiserver's request metrics, storage and whatever else shares the
@@ -239,7 +272,10 @@ public enum APIServer {
             response.headers[.contentType] = "application/json;g=apidiscovery.k8s.io;v=\(version);as=APIGroupDiscoveryList"
             return response
         }
-        router.get("/api") { request, _ in aggregatedOr(request, legacy: true, Discovery.coreVersions) }
+        router.get("/api") { request, _ in aggregatedOr(request, legacy: true, discovery.coreVersions) }
+        if let core = discovery.resourceList(group: "", version: "v1") {
+            router.get("/api/v1") { _, _ in APIResponse.json(core) }
+        }
         router.get("/apis") { request, _ in aggregatedOr(request, legacy: false, discovery.groupList) }
         // Static routes per group and version: the router does not fall back from a static segment to a parameter.
         for group in discovery.groups {

@@ -10,15 +10,24 @@ public final class MemoryStorage: RevisionedStorage {
         var compacted: Int64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     /// Serialises commit-then-publish, so changes reach the broadcaster in revision order without it being
     /// called under `state`'s lock.
     private let publishing = Mutex(())
     private let broadcaster: ChangeBroadcaster
 
-    /// Creates an empty store; see `SQLiteStorage.init` for the watch limits.
-    public init(watchHistory: Int = 10_000, watchBuffer: Int = 10_000) {
-        broadcaster = ChangeBroadcaster(revision: 0, historyLimit: watchHistory, bufferLimit: watchBuffer)
+    /// Creates a store holding `initial` (each key created at its own revision, in order); see `SQLiteStorage.init`
+    /// for the watch limits.
+    public init(initial: [(key: String, value: [UInt8])] = [], watchHistory: Int = 10_000, watchBuffer: Int = 10_000) {
+        var seeded = State()
+        for (key, value) in initial {
+            seeded.revision += 1
+            let object = StoredObject(key: key, value: value, createRevision: seeded.revision, modRevision: seeded.revision)
+            seeded.objects[key] = object
+            seeded.log.append(StorageChange(kind: .put, object: object))
+        }
+        state = Mutex(seeded)
+        broadcaster = ChangeBroadcaster(revision: seeded.revision, historyLimit: watchHistory, bufferLimit: watchBuffer)
     }
 
     public func watch(after revision: Int64) async throws -> ChangeStream {

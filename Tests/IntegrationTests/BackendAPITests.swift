@@ -528,7 +528,13 @@ struct BackendAPITests {
             #expect(discovered["scope"] == "Cluster")
             #expect(discovered["subresources"]?[0]?["subresource"] == "status")
             let (_, legacy, _) = try await server.send("GET", "/api", headers: [("Accept", aggregatedAccept)])
-            #expect(legacy["items"] == [])
+            // The core group (named "") holds Events, namespaced, and the read-only Namespaces.
+            let core = try #require(legacy["items"]?[0]?["versions"]?[0])
+            #expect(core["version"] == "v1")
+            let coreResources = core["resources"]?.arrayValue ?? []
+            #expect(coreResources.map { $0["resource"] } == ["events", "namespaces"])
+            #expect(coreResources.map { $0["scope"] } == ["Namespaced", "Cluster"])
+            #expect(coreResources[1]["verbs"] == ["get", "list", "watch"])
             let (_, version, _) = try await server.send("GET", "/version")
             #expect(version["major"] == "1")
             let (_, index, _) = try await server.send("GET", "/openapi/v3")

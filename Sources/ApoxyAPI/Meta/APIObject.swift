@@ -17,9 +17,21 @@ public struct ResourceDescriptor: Sendable {
     public var hasStatusSubresource: Bool
     /// The verbs discovery lists (every verb for stored resources; `create` for reviews).
     public var verbs: [String]
+    /// Whether objects live in a namespace (`metadata.namespace`, paths under `/namespaces/<namespace>/`).
+    public var namespaced: Bool
+
+    /// The group-version's root: `/apis/<group>/<version>`, or `/api/v1` for the core group ("").
+    public var groupVersionPath: String { group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)" }
 
     /// The collection's path on the API server (`/apis/<group>/<version>/<plural>`); an item is this plus `/<name>`.
-    public var collectionPath: String { "/apis/\(group)/\(version)/\(plural)" }
+    /// For a namespaced resource it is the list across every namespace.
+    public var collectionPath: String { "\(groupVersionPath)/\(plural)" }
+
+    /// The collection's path in one namespace (`.../namespaces/<namespace>/<plural>`); `collectionPath` for a
+    /// cluster-scoped resource.
+    public func collectionPath(namespace: String) -> String {
+        namespaced ? "\(groupVersionPath)/namespaces/\(namespace)/\(plural)" : collectionPath
+    }
 
     /// What a stored resource supports.
     public static let allVerbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
@@ -28,7 +40,7 @@ public struct ResourceDescriptor: Sendable {
     public init(
         group: String, version: String, kind: String, listKind: String, plural: String, singular: String,
         shortNames: [String], categories: [String] = [], schema: Schema, description: String,
-        hasStatusSubresource: Bool = true, verbs: [String] = ResourceDescriptor.allVerbs
+        hasStatusSubresource: Bool = true, verbs: [String] = ResourceDescriptor.allVerbs, namespaced: Bool = false
     ) {
         self.group = group
         self.version = version
@@ -42,10 +54,15 @@ public struct ResourceDescriptor: Sendable {
         self.description = description
         self.hasStatusSubresource = hasStatusSubresource
         self.verbs = verbs
+        self.namespaced = namespaced
     }
 
-    /// `group/version`.
-    public var apiVersion: String { "\(group)/\(version)" }
+    /// Whether kube itself defines the type (the core group or a `*.k8s.io` group) rather than a custom resource
+    /// definition: requests then get built-in types' decoding defaults.
+    public var isBuiltIn: Bool { group.isEmpty || group.hasSuffix(".k8s.io") }
+
+    /// `group/version`, or the version alone for the core group (`v1`).
+    public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
     /// `backends.core.apoxy.dev`.
     public var groupResource: GroupResource { GroupResource(group: group, resource: plural) }
     /// The OpenAPI component name: reversed group, version, kind (`dev.apoxy.core.v1alpha2.Backend`).
@@ -54,7 +71,9 @@ public struct ResourceDescriptor: Sendable {
     public var listComponentName: String { Self.componentName(group: group, version: version, kind: listKind) }
 
     static func componentName(group: String, version: String, kind: String) -> String {
-        (group.split(separator: ".").reversed().map(String.init) + [version, kind]).joined(separator: ".")
+        // kube publishes the core group as io.k8s.api.core (`io.k8s.api.core.v1.Event`).
+        if group.isEmpty { return "io.k8s.api.core.\(version).\(kind)" }
+        return (group.split(separator: ".").reversed().map(String.init) + [version, kind]).joined(separator: ".")
     }
 }
 

@@ -1,8 +1,10 @@
-/// metav1.ObjectMeta for a cluster-scoped object: the members this server sets or interprets are typed;
+/// metav1.ObjectMeta: the members this server sets or interprets are typed;
 /// `managedFields` and `ownerReferences` are stored as sent.
 public struct ObjectMeta: Sendable, Hashable {
     public var name: String = ""
     public var generateName: String = ""
+    /// Empty for cluster-scoped objects.
+    public var namespace: String = ""
     public var uid: String = ""
     public var resourceVersion: String = ""
     public var generation: Int64 = 0
@@ -24,6 +26,7 @@ public struct ObjectMeta: Sendable, Hashable {
     public init(json: JSONValue) {
         name = json["name"]?.stringValue ?? ""
         generateName = json["generateName"]?.stringValue ?? ""
+        namespace = json["namespace"]?.stringValue ?? ""
         uid = json["uid"]?.stringValue ?? ""
         resourceVersion = json["resourceVersion"]?.stringValue ?? ""
         generation = json["generation"]?.integerValue ?? 0
@@ -42,6 +45,7 @@ public struct ObjectMeta: Sendable, Hashable {
         var m: [String: JSONValue] = [:]
         if !name.isEmpty { m["name"] = .string(name) }
         if !generateName.isEmpty { m["generateName"] = .string(generateName) }
+        if !namespace.isEmpty { m["namespace"] = .string(namespace) }
         if !uid.isEmpty { m["uid"] = .string(uid) }
         if !resourceVersion.isEmpty { m["resourceVersion"] = .string(resourceVersion) }
         if generation != 0 { m["generation"] = .integer(generation) }
@@ -75,7 +79,7 @@ public struct ObjectMeta: Sendable, Hashable {
             (
                 "namespace",
                 .string(
-                    "Namespace defines the space within which each name must be unique. Every resource here is cluster-scoped: must be empty."
+                    "Namespace defines the space within which each name must be unique. An empty namespace is equivalent to the \"default\" namespace, but \"default\" is the canonical representation. Not all objects are required to be scoped to a namespace - the value of this field for those objects will be empty."
                 )
             ),
             ("uid", .string("UID is the unique in time and space value for this object. Populated by the system. Read-only.")),

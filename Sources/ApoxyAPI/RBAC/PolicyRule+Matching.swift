@@ -10,16 +10,19 @@ public struct AccessAttributes: Sendable, Hashable {
     public var resource: String
     public var subresource: String
     public var name: String
+    /// The namespace of a namespaced resource request ("" at the cluster scope).
+    public var namespace: String = ""
     /// The request path (for non-resource requests).
     public var path: String
 
     /// A resource request.
     public static func resource(
-        verb: String, apiGroup: String, apiVersion: String = "", resource: String, subresource: String = "", name: String = ""
+        verb: String, apiGroup: String, apiVersion: String = "", resource: String, subresource: String = "", name: String = "",
+        namespace: String = ""
     ) -> AccessAttributes {
         AccessAttributes(
             verb: verb, isResourceRequest: true, apiGroup: apiGroup, apiVersion: apiVersion, resource: resource,
-            subresource: subresource, name: name, path: "")
+            subresource: subresource, name: name, namespace: namespace, path: "")
     }
 
     /// A non-resource request.

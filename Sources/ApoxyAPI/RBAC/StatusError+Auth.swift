@@ -11,7 +11,8 @@ extension StatusError {
         if request.isResourceRequest {
             let resource = request.subresource.isEmpty ? request.resource : request.resource + "/" + request.subresource
             detail =
-                "User \"\(user)\" cannot \(request.verb) resource \"\(resource)\" in API group \"\(request.apiGroup)\" at the cluster scope"
+                "User \"\(user)\" cannot \(request.verb) resource \"\(resource)\" in API group \"\(request.apiGroup)\" "
+                + (request.namespace.isEmpty ? "at the cluster scope" : "in the namespace \"\(request.namespace)\"")
         } else {
             detail = "User \"\(user)\" cannot \(request.verb) path \"\(request.path)\""
         }

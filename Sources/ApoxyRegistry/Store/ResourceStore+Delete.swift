@@ -4,9 +4,9 @@ import ApoxyStorage
 extension ResourceStore {
     /// Deletes an object: at once without finalizers, otherwise by setting `deletionTimestamp` (the object goes
     /// when its last finalizer is removed). Preconditions on uid and resourceVersion give 409.
-    public func delete(name: String, options: DeleteOptions) async throws(StatusError) -> DeleteOutcome<Object> {
+    public func delete(name: String, namespace: String = "", options: DeleteOptions) async throws(StatusError) -> DeleteOutcome<Object> {
         for _ in 0..<5 {
-            let stored = try await run(name: name) { try await storage.get(key: key(name)) }
+            let stored = try await run(name: name) { try await storage.get(key: key(name, namespace)) }
             guard let stored else { throw .notFound(groupResource, name) }
             var object = try decode(stored)
             if let uid = options.preconditionUID, uid != object.metadata.uid {
@@ -27,7 +27,8 @@ extension ResourceStore {
                 object.metadata.generation += 1
                 if options.dryRun { return .pending(object) }
                 do {
-                    let written = try await storage.update(key: key(name), value: encode(object), expectedRevision: stored.modRevision)
+                    let written = try await storage.update(
+                        key: key(name, namespace), value: encode(object), expectedRevision: stored.modRevision)
                     object.metadata.resourceVersion = String(written.modRevision)
                     return .pending(object)
                 } catch let error as StorageError {
@@ -39,7 +40,7 @@ extension ResourceStore {
             }
             if options.dryRun { return .deleted(object) }
             do {
-                let change = try await storage.delete(key: key(name), expectedRevision: stored.modRevision)
+                let change = try await storage.delete(key: key(name, namespace), expectedRevision: stored.modRevision)
                 object.metadata.resourceVersion = String(change.revision)
                 return .deleted(object)
             } catch let error as StorageError {
@@ -64,7 +65,7 @@ extension ResourceStore {
             perObject.preconditionUID = nil
             perObject.preconditionResourceVersion = nil
             do {
-                switch try await delete(name: target.metadata.name, options: perObject) {
+                switch try await delete(name: target.metadata.name, namespace: target.metadata.namespace, options: perObject) {
                 case .deleted(let object), .pending(let object): deleted.append(object)
                 }
             } catch  where error.code == 404 {

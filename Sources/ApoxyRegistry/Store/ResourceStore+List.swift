@@ -11,7 +11,7 @@ extension ResourceStore {
         if let token = options.continueToken, !token.isEmpty {
             let decoded = try Self.decodeContinue(token)
             revision = decoded.revision
-            cursor = key(decoded.start)
+            cursor = keyPrefix + decoded.start
         } else if let version = options.resourceVersion, !version.isEmpty, version != "0" {
             guard let requested = Int64(version), requested > 0 else {
                 throw .badRequest("invalid resourceVersion \"\(version)\": must be a positive integer")
@@ -40,9 +40,11 @@ extension ResourceStore {
         let limit = options.limit.flatMap { $0 > 0 ? $0 : nil }
         let filtering = !options.labelSelector.isEmpty || !options.fieldSelector.isEmpty
 
-        // metadata.name=X without paging is a point read.
-        if let name = options.fieldSelector.exactName, options.continueToken == nil, revision == nil, limit == nil {
-            let stored = try await run(name: name) { try await storage.get(key: key(name)) }
+        // metadata.name=X without paging is a point read (in one namespace, for a namespaced resource).
+        if let name = options.fieldSelector.exactName, options.continueToken == nil, revision == nil, limit == nil,
+            !descriptor.namespaced || options.namespace != nil
+        {
+            let stored = try await run(name: name) { try await storage.get(key: key(name, options.namespace ?? "")) }
             let current = try await run(name: "") { try await storage.currentRevision() }
             var items: [Object] = []
             if let stored {
@@ -66,7 +68,7 @@ extension ResourceStore {
             let wanted = limit.map { filtering ? max($0 - items.count, 256) : $0 - items.count }
             let page: StorageListResult
             do {
-                page = try await storage.list(prefix: keyPrefix, revision: listRevision, startAfter: cursor, limit: wanted)
+                page = try await storage.list(prefix: listPrefix(options), revision: listRevision, startAfter: cursor, limit: wanted)
             } catch let error as StorageError {
                 if case .compacted = error.code, options.continueToken != nil {
                     throw .expired(
@@ -124,12 +126,13 @@ extension ResourceStore {
             target = try await run(name: "") { try await storage.currentRevision() }
         }
         guard await cache.waitUntilFresh(target) else { return nil }
-        if !filtering && limit == nil {
+        let scoped = descriptor.namespaced && options.namespace != nil
+        if !filtering && limit == nil && !scoped {
             let (json, revision) = cache.snapshotJSON()
             return ObjectList(encodedItems: json, resourceVersion: String(revision), continueToken: nil, remainingItemCount: nil)
         }
         let (entries, revision) = cache.snapshot()
-        let selected = filtering ? entries.filter { matches($0, options) } : entries
+        let selected = filtering || scoped ? entries.filter { matches($0, options) } : entries
         guard let limit, selected.count > limit else {
             return ObjectList(
                 encodedItems: selected.map(\.json), resourceVersion: String(revision), continueToken: nil, remainingItemCount: nil)
@@ -137,26 +140,38 @@ extension ResourceStore {
         let page = selected.prefix(limit)
         return ObjectList(
             encodedItems: page.map(\.json), resourceVersion: String(revision),
-            continueToken: Self.encodeContinue(revision: revision, start: page[page.endIndex - 1].name),
+            continueToken: Self.encodeContinue(revision: revision, start: page[page.endIndex - 1].path),
             remainingItemCount: filtering ? nil : Int64(selected.count - limit))
     }
 
+    /// The storage prefix a list reads: the resource's, or one namespace's.
+    func listPrefix(_ options: ListOptions) -> String {
+        guard descriptor.namespaced, let namespace = options.namespace else { return keyPrefix }
+        return keyPrefix + namespace + "/"
+    }
+
+    func inScope(_ namespace: String, _ options: ListOptions) -> Bool {
+        !descriptor.namespaced || options.namespace == nil || options.namespace == namespace
+    }
+
     func matches(_ object: Object, _ options: ListOptions) -> Bool {
-        options.labelSelector.matches(object.metadata.labels)
+        inScope(object.metadata.namespace, options)
+            && options.labelSelector.matches(object.metadata.labels)
             && options.fieldSelector.matches { field in
                 field == "metadata.name" ? object.metadata.name : selectableFields.value(of: field, in: object.json)
             }
     }
 
     func matches(_ object: CachedObject, _ options: ListOptions) -> Bool {
-        options.labelSelector.matches(object.labels)
+        inScope(object.namespace, options)
+            && options.labelSelector.matches(object.labels)
             && options.fieldSelector.matches { field in
                 field == "metadata.name" ? object.name : selectableFields.value(of: field, in: object.fieldValues)
             }
     }
 
     /// Field selectors this resource accepts.
-    public var supportedFieldSelectors: [String] { ["metadata.name"] + strategy.selectableFields }
+    public var supportedFieldSelectors: [String] { ["metadata.name"] + selectableFields.names }
 
     static func encodeContinue(revision: Int64, start: String) -> String {
         let json: JSONValue = ["v": "meta.k8s.io/v1", "rv": .integer(revision), "start": .string(start)]

@@ -7,7 +7,7 @@ extension ResourceStore {
     /// Replaces an object (PUT) or its status (PUT on `/status`). `metadata.resourceVersion` is required and must be
     /// current, as kube-apiserver requires for custom resources.
     public func update(
-        name: String, body: [UInt8], subresource: Subresource, options: WriteOptions
+        name: String, namespace: String = "", body: [UInt8], subresource: Subresource, options: WriteOptions
     ) async throws(StatusError) -> WriteResult<Object> {
         var schemaErrors: [FieldError] = []
         let (json, warnings) = try decodeBody(body, fieldValidation: options.fieldValidation, schemaErrors: &schemaErrors)
@@ -25,29 +25,31 @@ extension ResourceStore {
             throw .badRequest("invalid resourceVersion \"\(resourceVersion)\": must be a positive integer")
         }
         let stored: StoredObject
-        if let cached = cachedCopy(name: name, at: expected) {
+        if let cached = cachedCopy(name: name, namespace: namespace, at: expected) {
             // The cache already holds the object at the revision the client names: start from it (kube's
             // GuaranteedUpdate with a cached existing object). The write is guarded by that revision, so a newer
             // object in storage still answers 409; this saves a storage round trip per PUT.
             stored = cached
         } else {
-            let read = try await run(name: name) { try await storage.get(key: key(name)) }
+            let read = try await run(name: name) { try await storage.get(key: key(name, namespace)) }
             guard let read else { throw .notFound(groupResource, name) }
             stored = read
         }
         guard stored.modRevision == expected else { throw .conflict(groupResource, name) }
         return try await commitUpdate(
-            name: name, stored: stored, json: json, schemaErrors: schemaErrors, warnings: warnings,
+            name: name, namespace: namespace, stored: stored, json: json, schemaErrors: schemaErrors, warnings: warnings,
             subresource: subresource, options: options)
     }
 
     /// The object as storage holds it, rebuilt from the watch cache, when the cache has reached `revision` and the
     /// object's last write is exactly `revision`; nil otherwise (the caller reads storage).
-    func cachedCopy(name: String, at revision: Int64) -> StoredObject? {
-        guard let cache, let entry = cache.entry(named: name, freshAt: revision), let object = entry, object.revision == revision else {
+    func cachedCopy(name: String, namespace: String, at revision: Int64) -> StoredObject? {
+        guard let cache, let entry = cache.entry(named: path(name, namespace), freshAt: revision), let object = entry,
+            object.revision == revision
+        else {
             return nil
         }
-        return StoredObject(key: key(name), value: encode(object.decoded()), createRevision: 0, modRevision: revision)
+        return StoredObject(key: key(name, namespace), value: encode(object.decoded()), createRevision: 0, modRevision: revision)
     }
 
     // MARK: Patch
@@ -55,7 +57,7 @@ extension ResourceStore {
     /// Patches an object or its status with a JSON patch or merge patch. A `resourceVersion` in the patch is a
     /// precondition; without one, a concurrent write is retried on the fresh object, as kube does.
     public func patch(
-        name: String, type: PatchType, body: [UInt8], subresource: Subresource, options: WriteOptions
+        name: String, namespace: String = "", type: PatchType, body: [UInt8], subresource: Subresource, options: WriteOptions
     ) async throws(StatusError) -> WriteResult<Object> {
         if options.force && type != .apply {
             throw StatusError.invalid(
@@ -68,7 +70,9 @@ extension ResourceStore {
         } catch {
             throw .badRequest("error decoding patch: \(error.message)")
         }
-        if type == .apply { return try await apply(name: name, config: parsed, subresource: subresource, options: options) }
+        if type == .apply {
+            return try await apply(name: name, namespace: namespace, config: parsed, subresource: subresource, options: options)
+        }
         let jsonPatch: JSONPatch?
         switch type {
         case .apply:
@@ -87,7 +91,7 @@ extension ResourceStore {
         }
         var lastError = StatusError.conflict(groupResource, name)
         for _ in 0..<5 {
-            let stored = try await run(name: name) { try await storage.get(key: key(name)) }
+            let stored = try await run(name: name) { try await storage.get(key: key(name, namespace)) }
             guard let stored else { throw .notFound(groupResource, name) }
             let current = try decode(stored).json
             let patched: JSONValue
@@ -114,7 +118,7 @@ extension ResourceStore {
                 fieldValidation: options.fieldValidation, schemaErrors: &schemaErrors)
             do {
                 return try await commitUpdate(
-                    name: name, stored: stored, json: json, schemaErrors: schemaErrors, warnings: warnings,
+                    name: name, namespace: namespace, stored: stored, json: json, schemaErrors: schemaErrors, warnings: warnings,
                     subresource: subresource, options: options)
             } catch  where error.reason == .conflict && error.code == 409 {
                 lastError = error
@@ -128,7 +132,7 @@ extension ResourceStore {
 
     /// Applies kube's update rules to a checked document and writes it guarded by `stored.modRevision`.
     func commitUpdate(
-        name: String, stored: StoredObject, json: JSONValue, schemaErrors: [FieldError], warnings: [String],
+        name: String, namespace: String, stored: StoredObject, json: JSONValue, schemaErrors: [FieldError], warnings: [String],
         subresource: Subresource, options: WriteOptions, managedFields: [ManagedFieldsEntry]? = nil
     ) async throws(StatusError) -> WriteResult<Object> {
         let old = try decode(stored)
@@ -171,6 +175,7 @@ extension ResourceStore {
             object = Object(json: merged)
             relevantSchemaErrors = schemaErrors.filter { isStatusField($0.field) }
         }
+        try scope(&object, to: namespace)
         object.metadata.resourceVersion = ""
         // Ownership: an apply brings its own entries; any other write owns what it changed.
         var ownershipBase = oldJSON
@@ -193,12 +198,14 @@ extension ResourceStore {
             return WriteResult(object: object, warnings: warnings, created: false)
         }
         if finishesDeletion {
-            let change = try await run(name: name) { try await storage.delete(key: key(name), expectedRevision: stored.modRevision) }
+            let change = try await run(name: name) {
+                try await storage.delete(key: key(name, namespace), expectedRevision: stored.modRevision)
+            }
             object.metadata.resourceVersion = String(change.revision)
             return WriteResult(object: object, warnings: warnings, created: false)
         }
         let written = try await run(name: name) {
-            try await storage.update(key: key(name), value: encoded, expectedRevision: stored.modRevision)
+            try await storage.update(key: key(name, namespace), value: encoded, expectedRevision: stored.modRevision)
         }
         object.metadata.resourceVersion = String(written.modRevision)
         return WriteResult(object: object, warnings: warnings, created: false)
@@ -211,7 +218,7 @@ extension ResourceStore {
     /// Server-side apply (`application/apply-patch+yaml`): merges the configuration with field ownership, answers
     /// 409 listing each conflicting field and its manager unless `force`, and creates a missing object (201).
     func apply(
-        name: String, config parsed: ParsedJSON, subresource: Subresource, options: WriteOptions
+        name: String, namespace: String, config parsed: ParsedJSON, subresource: Subresource, options: WriteOptions
     ) async throws(StatusError) -> WriteResult<Object> {
         guard let manager = options.fieldManager, !manager.isEmpty else {
             throw StatusError.invalid(
@@ -235,7 +242,7 @@ extension ResourceStore {
         let subresourceName = subresource == .status ? "status" : ""
         var lastError = StatusError.conflict(groupResource, name)
         for _ in 0..<5 {
-            let stored = try await run(name: name) { try await storage.get(key: key(name)) }
+            let stored = try await run(name: name) { try await storage.get(key: key(name, namespace)) }
             let live = try stored.map { stored throws(StatusError) in try decode(stored) }
             if let version = config["metadata"]?["resourceVersion"]?.stringValue, !version.isEmpty,
                 version != live?.metadata.resourceVersion
@@ -261,7 +268,8 @@ extension ResourceStore {
                 if subresource == .status { throw .notFound(groupResource, name) }
                 do {
                     return try await create(
-                        json: checked, warnings: warnings, schemaErrors: schemaErrors, options: options, managedFields: entries)
+                        json: checked, namespace: namespace, warnings: warnings, schemaErrors: schemaErrors, options: options,
+                        managedFields: entries)
                 } catch  where error.reason == .alreadyExists {
                     continue  // created concurrently: apply onto it
                 }
@@ -270,7 +278,7 @@ extension ResourceStore {
             withVersion["metadata"]?["resourceVersion"] = .string(String(stored.modRevision))
             do {
                 return try await commitUpdate(
-                    name: name, stored: stored, json: withVersion, schemaErrors: schemaErrors, warnings: warnings,
+                    name: name, namespace: namespace, stored: stored, json: withVersion, schemaErrors: schemaErrors, warnings: warnings,
                     subresource: subresource, options: options, managedFields: entries)
             } catch  where error.reason == .conflict && error.code == 409 {
                 lastError = error

@@ -103,7 +103,8 @@ extension ResourceStore {
     /// What one watcher with `options` sees of `event`: ADDED when an object starts matching, DELETED (its previous
     /// state at the event's revision) when it stops, nothing when it never matched.
     public func filter(_ event: CachedEvent<Object>, _ options: ListOptions) -> FilteredEvent? {
-        let filtering = !options.labelSelector.isEmpty || !options.fieldSelector.isEmpty
+        let filtering =
+            !options.labelSelector.isEmpty || !options.fieldSelector.isEmpty || (descriptor.namespaced && options.namespace != nil)
         if !filtering { return FilteredEvent(type: event.type, json: event.object.json) }
         switch event.type {
         case .added:

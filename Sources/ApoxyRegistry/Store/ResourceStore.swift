@@ -75,6 +75,8 @@ public struct ListOptions: Sendable {
     public var continueToken: String?
     public var resourceVersion: String?
     public var resourceVersionMatch: String?
+    /// For a namespaced resource, the namespace to list; nil lists every namespace.
+    public var namespace: String?
 
     /// Creates options.
     public init() {}
@@ -94,6 +96,9 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
     let fieldManager: FieldManager
     /// The strategy's selectable fields, read from JSON the same way for stored and cached objects.
     let selectableFields: SelectableFields
+    /// Whether a namespace exists, asked before an object is created in it (kube's NamespaceLifecycle admission);
+    /// nil for cluster-scoped resources.
+    let namespaceExists: (@Sendable (String) async -> Bool)?
 
     /// The descriptor of the served resource.
     public var descriptor: ResourceDescriptor { Object.descriptor }
@@ -103,17 +108,25 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
     /// Creates a store over `storage`; with `cache`, lists at the latest revision and watches come from memory.
     public init(
         storage: any RevisionedStorage, strategy: Strategy, cache: WatchCache<Object>? = nil,
-        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) }
+        now: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970) },
+        namespaceExists: (@Sendable (String) async -> Bool)? = nil
     ) {
         self.storage = storage
         self.strategy = strategy
         self.cache = cache
         self.now = now
         self.fieldManager = FieldManager(schema: Object.descriptor.schema, apiVersion: Object.descriptor.apiVersion)
-        self.selectableFields = SelectableFields(strategy.selectableFields)
+        self.selectableFields = Self.selectableFields(strategy)
+        self.namespaceExists = namespaceExists
     }
 
-    /// The storage key prefix of this resource (`/<group>/<plural>/`).
+    /// The fields a resource's field selectors read: the strategy's, and `metadata.namespace` for a namespaced one.
+    public static func selectableFields(_ strategy: Strategy) -> SelectableFields {
+        SelectableFields((Object.descriptor.namespaced ? ["metadata.namespace"] : []) + strategy.selectableFields)
+    }
+
+    /// The storage key prefix of this resource (`/<group>/<plural>/`); a namespaced object's key goes on with
+    /// `<namespace>/<name>`, as kube's etcd keys do.
     public static var keyPrefix: String { "/\(Object.descriptor.group)/\(Object.descriptor.plural)/" }
 
     /// The strategy's table columns.
@@ -122,7 +135,29 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
     /// The strategy's cells for one object.
     public func tableCells(_ object: Object) -> [JSONValue] { strategy.tableCells(object) }
 
-    func key(_ name: String) -> String { keyPrefix + name }
+    /// The strategy's whole-row columns, when it prints without NAME and AGE.
+    public var fullTableColumns: [TableColumn]? { strategy.fullTableColumns }
+
+    /// The strategy's whole row for one object.
+    public func fullTableRow(_ object: Object, now: Int64) -> [JSONValue] { strategy.fullTableRow(object, now: now) }
+
+    /// The storage key of an object, and the watch cache's name for it: `name`, or `namespace/name`.
+    func path(_ name: String, _ namespace: String) -> String { descriptor.namespaced ? namespace + "/" + name : name }
+
+    func key(_ name: String, _ namespace: String) -> String { keyPrefix + path(name, namespace) }
+
+    /// Where a written object lives (kube's `rest.BeforeCreate`/`BeforeUpdate`): a namespaced object takes the
+    /// request's namespace and may not name another; a cluster-scoped object has none.
+    func scope(_ object: inout Object, to namespace: String) throws(StatusError) {
+        guard descriptor.namespaced else {
+            object.metadata.namespace = ""
+            return
+        }
+        if object.metadata.namespace.isEmpty { object.metadata.namespace = namespace }
+        guard object.metadata.namespace == namespace else {
+            throw .badRequest("the namespace of the provided object does not match the namespace sent on the request")
+        }
+    }
 
     // MARK: Decoding and encoding
 
@@ -195,6 +230,13 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
         guard case .object = document else {
             throw .badRequest("couldn't get version/kind; json parse error: expected a JSON object, got \(document.typeName)")
         }
+        var document = document
+        if descriptor.isBuiltIn {
+            // kube decodes its own types with the endpoint's group, version and kind as defaults for missing ones
+            // (clients such as kopf post Events without them); custom resources get no such defaulting.
+            if (document["apiVersion"]?.stringValue ?? "").isEmpty { document["apiVersion"] = .string(descriptor.apiVersion) }
+            if (document["kind"]?.stringValue ?? "").isEmpty { document["kind"] = .string(descriptor.kind) }
+        }
         let apiVersion = document["apiVersion"]?.stringValue ?? ""
         let kind = document["kind"]?.stringValue ?? ""
         if apiVersion.isEmpty {
@@ -252,23 +294,23 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
     // MARK: Get
 
     /// The named object, or 404.
-    public func get(name: String) async throws(StatusError) -> Object {
-        try await getEncoded(name: name).object
+    public func get(name: String, namespace: String = "") async throws(StatusError) -> Object {
+        try await getEncoded(name: name, namespace: namespace).object
     }
 
     /// The named object (or 404), serialised when it came from the watch cache. A consistent read, as kube's GET
     /// without resourceVersion: the cache answers only when it already reflects storage's current revision (read
     /// after the request arrived); otherwise storage does. The cache saves a storage round trip, a decode and an
     /// encode.
-    public func getEncoded(name: String) async throws(StatusError) -> ReadObject<Object> {
+    public func getEncoded(name: String, namespace: String = "") async throws(StatusError) -> ReadObject<Object> {
         if let cache, storage.watchReachesCurrentRevisionInOrder {
             let current = try await run(name: name) { try await storage.currentRevision() }
-            if let cached = cache.entry(named: name, freshAt: current) {
+            if let cached = cache.entry(named: path(name, namespace), freshAt: current) {
                 guard let cached else { throw .notFound(groupResource, name) }
                 return .encoded(cached.json)
             }
         }
-        let stored = try await run(name: name) { try await storage.get(key: key(name)) }
+        let stored = try await run(name: name) { try await storage.get(key: key(name, namespace)) }
         guard let stored else { throw .notFound(groupResource, name) }
         return .decoded(try decode(stored))
     }
@@ -276,18 +318,23 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
     // MARK: Create
 
     /// Creates an object from a request body (POST), or validates it only (dry run).
-    public func create(body: [UInt8], options: WriteOptions) async throws(StatusError) -> WriteResult<Object> {
+    public func create(body: [UInt8], namespace: String = "", options: WriteOptions) async throws(StatusError) -> WriteResult<Object> {
         var schemaErrors: [FieldError] = []
         let (json, warnings) = try decodeBody(body, fieldValidation: options.fieldValidation, schemaErrors: &schemaErrors)
-        return try await create(json: json, warnings: warnings, schemaErrors: schemaErrors, options: options, managedFields: nil)
+        return try await create(
+            json: json, namespace: namespace, warnings: warnings, schemaErrors: schemaErrors, options: options, managedFields: nil)
     }
 
     /// Creates a checked document; `managedFields` (from an apply) replaces the ownership a create records.
     func create(
-        json: JSONValue, warnings: [String], schemaErrors: [FieldError], options: WriteOptions,
+        json: JSONValue, namespace: String, warnings: [String], schemaErrors: [FieldError], options: WriteOptions,
         managedFields: [ManagedFieldsEntry]?
     ) async throws(StatusError) -> WriteResult<Object> {
         var object = Object(json: json.removingMember("status"))
+        try scope(&object, to: namespace)
+        if let namespaceExists, !(await namespaceExists(namespace)) {
+            throw .notFound(GroupResource(group: "", resource: "namespaces"), namespace)
+        }
         var metadataErrors: [FieldError] = []
         if object.metadata.name.isEmpty {
             if object.metadata.generateName.isEmpty {
@@ -314,13 +361,13 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
         object.metadata.managedFields = FieldManager.json(entries)
         try validate(object, schemaErrors: schemaErrors, extra: metadataErrors)
         if options.dryRun {
-            if try await run(name: object.metadata.name, { try await storage.get(key: key(object.metadata.name)) }) != nil {
+            if try await run(name: object.metadata.name, { try await storage.get(key: key(object.metadata.name, namespace)) }) != nil {
                 throw .alreadyExists(groupResource, object.metadata.name)
             }
             return WriteResult(object: object, warnings: warnings, created: true)
         }
         let stored = try await run(name: object.metadata.name) {
-            try await storage.create(key: key(object.metadata.name), value: encode(object))
+            try await storage.create(key: key(object.metadata.name, namespace), value: encode(object))
         }
         object.metadata.resourceVersion = String(stored.modRevision)
         return WriteResult(object: object, warnings: warnings, created: true)

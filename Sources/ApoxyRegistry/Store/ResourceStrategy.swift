@@ -37,6 +37,11 @@ public protocol ResourceStrategy: Sendable {
     var tableColumns: [TableColumn] { get }
     /// Cells for the columns after NAME; `age` is rendered by the store.
     func tableCells(_ object: Object) -> [JSONValue]
+    /// A table whose columns are all the strategy's, without NAME first and AGE last (kube prints Events so); nil
+    /// for the usual layout.
+    var fullTableColumns: [TableColumn]? { get }
+    /// The cells of a `fullTableColumns` row; `now` is the time ages are measured to.
+    func fullTableRow(_ object: Object, now: Int64) -> [JSONValue]
     /// Field selectors this resource supports besides `metadata.name`: dotted JSON paths (kube's CRD
     /// `selectableFields`), whose values `SelectableFields` reads.
     var selectableFields: [String] { get }
@@ -50,6 +55,10 @@ extension ResourceStrategy {
     public func nameErrors(_ name: String) -> [String] { NameValidation.dns1123SubdomainErrors(name) }
 
     public func specChanged(old: JSONValue, new: JSONValue) -> Bool { old["spec"] != new["spec"] }
+
+    public var fullTableColumns: [TableColumn]? { nil }
+
+    public func fullTableRow(_ object: Object, now: Int64) -> [JSONValue] { [] }
 
     /// The descriptor of the served resource (reachable from an `any ResourceStrategy`).
     public var descriptor: ResourceDescriptor { Object.descriptor }

@@ -5,8 +5,18 @@ import ApoxyAPI
 /// several times the memory of its JSON; the few paths that need the model decode it on demand. A class, so that
 /// lists, events and watchers share one reference instead of retaining each field.
 public final class CachedObject: Sendable {
+    /// Where the object is cached and stored after its resource's key prefix: `name`, or `namespace/name`.
+    public let path: String
     /// `metadata.name`.
-    public let name: String
+    public var name: String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+    /// `metadata.namespace` ("" for cluster-scoped objects).
+    public var namespace: String {
+        guard let slash = path.lastIndex(of: "/") else { return "" }
+        return String(path[..<slash])
+    }
     /// The revision of the object's last write (its `metadata.resourceVersion`).
     public let revision: Int64
     /// The object serialised, with `metadata.resourceVersion` set.
@@ -17,7 +27,7 @@ public final class CachedObject: Sendable {
     public let fieldValues: [String]
 
     /// Reads a stored object, stamping `revision` as its resourceVersion; nil if the bytes are not a JSON object.
-    init?(stored bytes: [UInt8], name: String, revision: Int64, selectableFields: SelectableFields) {
+    init?(stored bytes: [UInt8], path: String, revision: Int64, selectableFields: SelectableFields) {
         guard var document = try? JSONValue.parse(bytes).value, case .object(var members) = document else { return nil }
         var metadata = members["metadata"]?.objectValue ?? [:]
         metadata["resourceVersion"] = .string(String(revision))
@@ -28,7 +38,7 @@ public final class CachedObject: Sendable {
         }
         members["metadata"] = .object(metadata)
         document = .object(members)
-        self.name = name
+        self.path = path
         self.revision = revision
         self.json = document.serialized()
         self.labels = labels

@@ -144,7 +144,7 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
     }
 
     private func read(_ bytes: [UInt8], name: String, revision: Int64) throws -> CachedObject {
-        guard let object = CachedObject(stored: bytes, name: name, revision: revision, selectableFields: selectableFields) else {
+        guard let object = CachedObject(stored: bytes, path: name, revision: revision, selectableFields: selectableFields) else {
             throw StorageError(.unavailable, message: "stored object \(keyPrefix)\(name) is not a JSON object")
         }
         return object
@@ -191,7 +191,7 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
             // A progress report never moves the cache back (etcd may report a revision it reported before).
             state.revision = max(state.revision, change.revision)
             if let event {
-                let name = event.object.name
+                let name = event.object.path
                 if event.type != .modified { state.sortedNames = nil }
                 state.sortedObjects = nil
                 state.sortedJSON = nil

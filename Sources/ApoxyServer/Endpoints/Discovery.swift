@@ -10,7 +10,14 @@ struct Discovery: Sendable {
         "buildDate": "2026-11-27T00:00:00Z", "goVersion": "swift6", "compiler": "swift", "platform": "linux/amd64",
     ]
 
-    static let coreVersions: JSONValue = ["kind": "APIVersions", "versions": [], "serverAddressByClientCIDRs": []]
+    /// `/api`: the core group's versions.
+    var coreVersions: JSONValue {
+        let versions: [JSONValue] = resources.contains { $0.group.isEmpty } ? ["v1"] : []
+        return [
+            "kind": "APIVersions", "versions": .array(versions),
+            "serverAddressByClientCIDRs": [["clientCIDR": "0.0.0.0/0", "serverAddress": ""]],
+        ]
+    }
 
     func groupJSON(_ group: String) -> JSONValue? {
         let versions = resources.filter { $0.group == group }.map(\.version)
@@ -24,9 +31,10 @@ struct Discovery: Sendable {
         ]
     }
 
+    /// The named groups (`/apis`); the core group ("") is served under `/api`.
     var groups: [String] {
         var seen = Set<String>()
-        return resources.map(\.group).filter { seen.insert($0).inserted }
+        return resources.map(\.group).filter { !$0.isEmpty && seen.insert($0).inserted }
     }
 
     var groupList: JSONValue {
@@ -46,7 +54,7 @@ struct Discovery: Sendable {
         var entries: [JSONValue] = []
         for r in served {
             entries.append([
-                "name": .string(r.plural), "singularName": .string(r.singular), "namespaced": false, "kind": .string(r.kind),
+                "name": .string(r.plural), "singularName": .string(r.singular), "namespaced": .bool(r.namespaced), "kind": .string(r.kind),
                 "verbs": .array(r.verbs.map { .string($0) }),
                 "shortNames": .array(r.shortNames.map { .string($0) }),
                 "categories": .array(r.categories.map { .string($0) }),
@@ -54,13 +62,13 @@ struct Discovery: Sendable {
             ])
             if r.hasStatusSubresource {
                 entries.append([
-                    "name": .string("\(r.plural)/status"), "singularName": "", "namespaced": false, "kind": .string(r.kind),
+                    "name": .string("\(r.plural)/status"), "singularName": "", "namespaced": .bool(r.namespaced), "kind": .string(r.kind),
                     "verbs": ["get", "patch", "update"],
                 ])
             }
         }
         return [
-            "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": .string("\(group)/\(version)"), "resources": .array(entries),
+            "kind": "APIResourceList", "apiVersion": "v1", "groupVersion": .string(served[0].apiVersion), "resources": .array(entries),
         ]
     }
 }
@@ -80,33 +88,33 @@ extension Discovery {
         return nil
     }
 
-    /// `APIGroupDiscoveryList` for `/apis` (every group with its resources in one document); `/api` has none.
+    /// `APIGroupDiscoveryList` for `/apis` (every named group with its resources in one document), or for `/api`
+    /// (the core group, named "").
     func aggregated(version: String, legacy: Bool) -> JSONValue {
         var items: [JSONValue] = []
-        if !legacy {
-            for group in groups {
-                var versions: [JSONValue] = []
-                var seen = Set<String>()
-                for v in resources.filter({ $0.group == group }).map(\.version) where seen.insert(v).inserted {
-                    let served = resources.filter { $0.group == group && $0.version == v }
-                    let entries: [JSONValue] = served.map { r in
-                        let kind: JSONValue = ["group": .string(r.group), "version": .string(r.version), "kind": .string(r.kind)]
-                        var entry: [String: JSONValue] = [
-                            "resource": .string(r.plural), "responseKind": kind, "scope": "Cluster",
-                            "singularResource": .string(r.singular),
-                            "verbs": .array(r.verbs.map { .string($0) }),
-                            "shortNames": .array(r.shortNames.map { .string($0) }),
-                        ]
-                        if !r.categories.isEmpty { entry["categories"] = .array(r.categories.map { .string($0) }) }
-                        if r.hasStatusSubresource {
-                            entry["subresources"] = [["subresource": "status", "responseKind": kind, "verbs": ["get", "patch", "update"]]]
-                        }
-                        return .object(entry)
+        let listed = legacy ? (resources.contains { $0.group.isEmpty } ? [""] : []) : groups
+        for group in listed {
+            var versions: [JSONValue] = []
+            var seen = Set<String>()
+            for v in resources.filter({ $0.group == group }).map(\.version) where seen.insert(v).inserted {
+                let served = resources.filter { $0.group == group && $0.version == v }
+                let entries: [JSONValue] = served.map { r in
+                    let kind: JSONValue = ["group": .string(r.group), "version": .string(r.version), "kind": .string(r.kind)]
+                    var entry: [String: JSONValue] = [
+                        "resource": .string(r.plural), "responseKind": kind, "scope": r.namespaced ? "Namespaced" : "Cluster",
+                        "singularResource": .string(r.singular),
+                        "verbs": .array(r.verbs.map { .string($0) }),
+                        "shortNames": .array(r.shortNames.map { .string($0) }),
+                    ]
+                    if !r.categories.isEmpty { entry["categories"] = .array(r.categories.map { .string($0) }) }
+                    if r.hasStatusSubresource {
+                        entry["subresources"] = [["subresource": "status", "responseKind": kind, "verbs": ["get", "patch", "update"]]]
                     }
-                    versions.append(["version": .string(v), "resources": .array(entries), "freshness": "Current"])
+                    return .object(entry)
                 }
-                items.append(["metadata": ["name": .string(group)], "versions": .array(versions)])
+                versions.append(["version": .string(v), "resources": .array(entries), "freshness": "Current"])
             }
+            items.append(["metadata": ["name": .string(group)], "versions": .array(versions)])
         }
         return [
             "kind": "APIGroupDiscoveryList", "apiVersion": .string("apidiscovery.k8s.io/\(version)"), "metadata": [:],

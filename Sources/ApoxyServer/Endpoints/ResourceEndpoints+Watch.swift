@@ -9,9 +9,11 @@ import ServiceLifecycle
 extension ResourceEndpoints {
     /// `?watch=true`: a newline-delimited stream of `WatchEvent`s (chunked on HTTP/1.1), with bookmarks,
     /// `timeoutSeconds`, selectors, Table rendering for `kubectl get -w`, and graceful shutdown.
-    func watch(_ request: Request, query: QueryParameters, format: ResponseFormat, channel: any Channel) async throws -> Response {
+    func watch(
+        _ request: Request, query: QueryParameters, namespace: String?, format: ResponseFormat, channel: any Channel
+    ) async throws -> Response {
         var options = WatchOptions()
-        options.list = try listOptions(query)
+        options.list = try listOptions(query, namespace: namespace)
         options.allowBookmarks = query.flag("allowWatchBookmarks")
         options.sendInitialEvents = query.optionalFlag("sendInitialEvents")
         var requestedTimeout: Duration?

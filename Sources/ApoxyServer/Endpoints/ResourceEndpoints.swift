@@ -24,40 +24,86 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
     }
 
     var descriptor: ResourceDescriptor { Object.descriptor }
-    var collectionPath: String { descriptor.collectionPath }
 
-    /// Registers the collection, item and status routes.
+    /// The path parameter naming an item. `/api/v1/namespaces/<x>` is both a Namespace and the start of every
+    /// namespaced path, and the router does not backtrack between two captures at one position, so a Namespace's
+    /// name is captured as `namespace` too.
+    var nameParameter: String { descriptor.group.isEmpty && descriptor.plural == Namespace.descriptor.plural ? "namespace" : "name" }
+
+    /// Registers the collection, item and status routes of the resource's verbs: for a namespaced resource under
+    /// `namespaces/<namespace>/`, plus the list and watch across every namespace.
     func register(on router: Router<APIRequestContext>) {
-        router.get(RouterPath(collectionPath)) { request, context in try await self.list(request, channel: context.channel) }
-        router.post(RouterPath(collectionPath)) { request, _ in try await self.create(request) }
-        router.delete(RouterPath(collectionPath)) { request, _ in try await self.deleteCollection(request) }
-        let item = collectionPath + "/:name"
-        router.get(RouterPath(item)) { request, context in try await self.get(request, name: try context.name()) }
-        router.put(RouterPath(item)) { request, context in
-            try await self.update(request, name: try context.name(), subresource: .main)
+        let verbs = Set(descriptor.verbs)
+        let collection: String
+        if descriptor.namespaced {
+            collection = descriptor.collectionPath(namespace: ":namespace")
+            router.get(RouterPath(descriptor.collectionPath)) { request, context in
+                try await self.list(request, namespace: nil, channel: context.channel)
+            }
+        } else {
+            collection = descriptor.collectionPath
         }
-        router.patch(RouterPath(item)) { request, context in
-            try await self.patch(request, name: try context.name(), subresource: .main)
+        @Sendable func namespace(_ context: APIRequestContext) -> String {
+            descriptor.namespaced ? context.parameters.get("namespace") ?? "" : ""
         }
-        router.delete(RouterPath(item)) { request, context in try await self.delete(request, name: try context.name()) }
+        @Sendable func name(_ context: APIRequestContext) throws -> String {
+            guard let name = context.parameters.get(nameParameter) else { throw StatusError.badRequest("missing name") }
+            return name
+        }
+        if verbs.contains("list") || verbs.contains("watch") {
+            router.get(RouterPath(collection)) { request, context in
+                try await self.list(request, namespace: namespace(context), channel: context.channel)
+            }
+        }
+        if verbs.contains("create") {
+            router.post(RouterPath(collection)) { request, context in try await self.create(request, namespace: namespace(context)) }
+        }
+        if verbs.contains("deletecollection") {
+            router.delete(RouterPath(collection)) { request, context in
+                try await self.deleteCollection(request, namespace: namespace(context))
+            }
+        }
+        let item = collection + "/:" + nameParameter
+        if verbs.contains("get") {
+            router.get(RouterPath(item)) { request, context in
+                try await self.get(request, name: try name(context), namespace: namespace(context))
+            }
+        }
+        if verbs.contains("update") {
+            router.put(RouterPath(item)) { request, context in
+                try await self.update(request, name: try name(context), namespace: namespace(context), subresource: .main)
+            }
+        }
+        if verbs.contains("patch") {
+            router.patch(RouterPath(item)) { request, context in
+                try await self.patch(request, name: try name(context), namespace: namespace(context), subresource: .main)
+            }
+        }
+        if verbs.contains("delete") {
+            router.delete(RouterPath(item)) { request, context in
+                try await self.delete(request, name: try name(context), namespace: namespace(context))
+            }
+        }
         if descriptor.hasStatusSubresource {
             let status = item + "/status"
-            router.get(RouterPath(status)) { request, context in try await self.get(request, name: try context.name()) }
+            router.get(RouterPath(status)) { request, context in
+                try await self.get(request, name: try name(context), namespace: namespace(context))
+            }
             router.put(RouterPath(status)) { request, context in
-                try await self.update(request, name: try context.name(), subresource: .status)
+                try await self.update(request, name: try name(context), namespace: namespace(context), subresource: .status)
             }
             router.patch(RouterPath(status)) { request, context in
-                try await self.patch(request, name: try context.name(), subresource: .status)
+                try await self.patch(request, name: try name(context), namespace: namespace(context), subresource: .status)
             }
         }
     }
 
     // MARK: Reads
 
-    func get(_ request: Request, name: String) async throws -> Response {
+    func get(_ request: Request, name: String, namespace: String) async throws -> Response {
         let query = QueryParameters(request.uri.query)
         let format = try negotiateFormat(request.headers[.accept], allowTable: true)
-        let read = try await store.getEncoded(name: name)
+        let read = try await store.getEncoded(name: name, namespace: namespace)
         if case .encoded(let json) = read, format == .json, !query.flag("pretty") { return APIResponse.raw(json) }
         let object = read.object
         switch format {
@@ -70,13 +116,17 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
         }
     }
 
-    func list(_ request: Request, channel: any Channel) async throws -> Response {
+    /// A list or watch; `namespace` nil spans every namespace.
+    func list(_ request: Request, namespace: String?, channel: any Channel) async throws -> Response {
         let query = QueryParameters(request.uri.query)
         let format = try negotiateFormat(request.headers[.accept], allowTable: true)
         if query.flag("watch") {
-            return try await watch(request, query: query, format: format, channel: channel)
+            guard descriptor.verbs.contains("watch") else {
+                throw StatusError.methodNotAllowed("watch is not supported on \(descriptor.plural)")
+            }
+            return try await watch(request, query: query, namespace: namespace, format: format, channel: channel)
         }
-        let options = try listOptions(query)
+        let options = try listOptions(query, namespace: namespace)
         let result = try await store.list(options: options)
         switch format {
         case .json:
@@ -89,8 +139,9 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
         }
     }
 
-    func listOptions(_ query: QueryParameters) throws(StatusError) -> ListOptions {
+    func listOptions(_ query: QueryParameters, namespace: String?) throws(StatusError) -> ListOptions {
         var options = ListOptions()
+        options.namespace = namespace
         if let selector = query["labelSelector"] { options.labelSelector = try LabelSelector(parsing: selector) }
         if let selector = query["fieldSelector"] {
             options.fieldSelector = try FieldSelector(parsing: selector, supportedFields: store.supportedFieldSelectors)
@@ -188,20 +239,22 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
         return documents[0].serialized()
     }
 
-    func create(_ request: Request) async throws -> Response {
+    func create(_ request: Request, namespace: String) async throws -> Response {
         let query = QueryParameters(request.uri.query)
-        let result = try await store.create(body: try await objectBody(request), options: try writeOptions(query, request))
+        let result = try await store.create(
+            body: try await objectBody(request), namespace: namespace, options: try writeOptions(query, request))
         return APIResponse.json(result.object.json, status: .created, warnings: result.warnings, pretty: query.flag("pretty"))
     }
 
-    func update(_ request: Request, name: String, subresource: Subresource) async throws -> Response {
+    func update(_ request: Request, name: String, namespace: String, subresource: Subresource) async throws -> Response {
         let query = QueryParameters(request.uri.query)
         let result = try await store.update(
-            name: name, body: try await objectBody(request), subresource: subresource, options: try writeOptions(query, request))
+            name: name, namespace: namespace, body: try await objectBody(request), subresource: subresource,
+            options: try writeOptions(query, request))
         return APIResponse.json(result.object.json, warnings: result.warnings, pretty: query.flag("pretty"))
     }
 
-    func patch(_ request: Request, name: String, subresource: Subresource) async throws -> Response {
+    func patch(_ request: Request, name: String, namespace: String, subresource: Subresource) async throws -> Response {
         let query = QueryParameters(request.uri.query)
         let contentType = MediaType.list(request.headers[.contentType]).first?.type ?? ""
         guard let type = PatchType(rawValue: contentType) else {
@@ -218,7 +271,7 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
             patchBody = try Self.jsonFromYAML(patchBody)
         }
         let result = try await store.patch(
-            name: name, type: type, body: patchBody, subresource: subresource, options: options)
+            name: name, namespace: namespace, type: type, body: patchBody, subresource: subresource, options: options)
         return APIResponse.json(
             result.object.json, status: result.created ? .created : .ok, warnings: result.warnings, pretty: query.flag("pretty"))
     }
@@ -232,10 +285,10 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
         return options
     }
 
-    func delete(_ request: Request, name: String) async throws -> Response {
+    func delete(_ request: Request, name: String, namespace: String) async throws -> Response {
         let query = QueryParameters(request.uri.query)
         let options = try await deleteOptions(request, query)
-        switch try await store.delete(name: name, options: options) {
+        switch try await store.delete(name: name, namespace: namespace, options: options) {
         case .pending(let object):
             return APIResponse.json(object.json)
         case .deleted(let object):
@@ -249,10 +302,10 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
         }
     }
 
-    func deleteCollection(_ request: Request) async throws -> Response {
+    func deleteCollection(_ request: Request, namespace: String) async throws -> Response {
         let query = QueryParameters(request.uri.query)
         let options = try await deleteOptions(request, query)
-        let result = try await store.deleteCollection(listOptions: try listOptions(query), options: options)
+        let result = try await store.deleteCollection(listOptions: try listOptions(query, namespace: namespace), options: options)
         return APIResponse.raw(listDocument(result))
     }
 
@@ -267,28 +320,40 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
             throw .badRequest(
                 "includeObject: Unsupported value: \"\(includeObject)\": supported values: \"Metadata\", \"None\", \"Object\"")
         }
-        var columns: [JSONValue] = [
+        func column(_ column: TableColumn) -> JSONValue {
             [
-                "name": "Name", "type": "string", "format": "name", "priority": 0,
-                "description":
-                    "Name must be unique within a namespace. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
-            ]
-        ]
-        for column in store.tableColumns {
-            columns.append([
                 "name": .string(column.name), "type": .string(column.type), "format": .string(column.format),
                 "description": .string(column.description), "priority": .integer(Int64(column.priority)),
+            ]
+        }
+        let current = now()
+        let full = store.fullTableColumns
+        var columns: [JSONValue]
+        if let full {
+            columns = full.map(column)
+        } else {
+            columns = [
+                [
+                    "name": "Name", "type": "string", "format": "name", "priority": 0,
+                    "description":
+                        "Name must be unique within a namespace. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
+                ]
+            ]
+            columns += store.tableColumns.map(column)
+            columns.append([
+                "name": "Age", "type": "date", "format": "", "priority": 0,
+                "description": "CreationTimestamp is a timestamp representing the server time when this object was created.",
             ])
         }
-        columns.append([
-            "name": "Age", "type": "date", "format": "", "priority": 0,
-            "description": "CreationTimestamp is a timestamp representing the server time when this object was created.",
-        ])
-        let current = now()
         let rows: [JSONValue] = objects.map { object in
-            var cells: [JSONValue] = [.string(object.metadata.name)]
-            cells += store.tableCells(object)
-            cells.append(.string(object.metadata.creationTimestamp.map { humanDuration(seconds: current - $0) } ?? "<unknown>"))
+            var cells: [JSONValue]
+            if full != nil {
+                cells = store.fullTableRow(object, now: current)
+            } else {
+                cells = [.string(object.metadata.name)]
+                cells += store.tableCells(object)
+                cells.append(.string(object.metadata.creationTimestamp.map { humanDuration(seconds: current - $0) } ?? "<unknown>"))
+            }
             var row: [String: JSONValue] = ["cells": .array(cells)]
             switch includeObject {
             case "Object":
@@ -314,33 +379,4 @@ extension RequestContext {
         guard let name = parameters.get("name") else { throw StatusError.badRequest("missing name") }
         return name
     }
-}
-
-/// kube's `duration.HumanDuration`: `45s`, `3m20s`, `15m`, `4h10m`, `3d5h`, `2y10d`.
-func humanDuration(seconds: Int64) -> String {
-    if seconds < -1 { return "<invalid>" }
-    if seconds < 0 { return "0s" }
-    if seconds < 120 { return "\(seconds)s" }
-    let minutes = seconds / 60
-    if minutes < 10 {
-        let s = seconds % 60
-        return s == 0 ? "\(minutes)m" : "\(minutes)m\(s)s"
-    }
-    if minutes < 180 { return "\(minutes)m" }
-    let hours = seconds / 3600
-    if hours < 8 {
-        let m = minutes % 60
-        return m == 0 ? "\(hours)h" : "\(hours)h\(m)m"
-    }
-    if hours < 48 { return "\(hours)h" }
-    if hours < 24 * 8 {
-        let h = hours % 24
-        return h == 0 ? "\(hours / 24)d" : "\(hours / 24)d\(h)h"
-    }
-    if hours < 24 * 365 * 2 { return "\(hours / 24)d" }
-    if hours < 24 * 365 * 8 {
-        let dy = (hours / 24) % 365
-        return dy == 0 ? "\(hours / 24 / 365)y" : "\(hours / 24 / 365)y\(dy)d"
-    }
-    return "\(hours / 24 / 365)y"
 }

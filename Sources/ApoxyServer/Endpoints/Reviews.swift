@@ -49,7 +49,7 @@ struct Reviews: Sendable {
             func field(_ name: String) -> String { resource[name]?.stringValue ?? "" }
             attributes = .resource(
                 verb: field("verb"), apiGroup: field("group"), apiVersion: field("version"), resource: field("resource"),
-                subresource: field("subresource"), name: field("name"))
+                subresource: field("subresource"), name: field("name"), namespace: field("namespace"))
         } else if let nonResource = spec["nonResourceAttributes"], nonResource != .null {
             attributes = .nonResource(verb: nonResource["verb"]?.stringValue ?? "", path: nonResource["path"]?.stringValue ?? "")
         } else {

@@ -4,7 +4,7 @@ import ApoxyRegistry
 /// The OpenAPI v2 and v3 documents kubectl reads (explain, patch-type choice, fieldValidation support), all derived
 /// from the resources' `Schema`s.
 struct OpenAPIDocuments: Sendable {
-    /// One group-version's v3 document, keyed `apis/<group>/<version>`, with its content hash.
+    /// One group-version's v3 document, keyed `apis/<group>/<version>` (`api/v1` for the core group), with its content hash.
     let v3: [String: (document: [UInt8], hash: String)]
     /// The v3 discovery index.
     let v3Index: [UInt8]
@@ -13,10 +13,10 @@ struct OpenAPIDocuments: Sendable {
 
     init(resources: [ResourceDescriptor]) {
         var v3: [String: (document: [UInt8], hash: String)] = [:]
-        let groupVersions = Dictionary(grouping: resources, by: \.apiVersion)
-        for (apiVersion, members) in groupVersions {
+        let groupVersions = Dictionary(grouping: resources, by: \.groupVersionPath)
+        for (path, members) in groupVersions {
             let bytes = Self.v3Document(members).serialized()
-            v3["apis/\(apiVersion)"] = (bytes, Self.hash(bytes))
+            v3[String(path.dropFirst())] = (bytes, Self.hash(bytes))
         }
         self.v3 = v3
         var paths: [String: JSONValue] = [:]
@@ -56,6 +56,10 @@ struct OpenAPIDocuments: Sendable {
         case "name":
             return Parameter(
                 name: name, location: "path", type: "string", description: "name of the resource", required: true, uniqueItems: true)
+        case "namespace":
+            return Parameter(
+                name: name, location: "path", type: "string", description: "object name and auth scope, such as for teams and projects",
+                required: true, uniqueItems: true)
         case "pretty":
             return Parameter(
                 name: name, location: "query", type: "string", description: "If 'true', then the output is pretty printed.",
@@ -136,30 +140,53 @@ struct OpenAPIDocuments: Sendable {
         var kind: String
     }
 
+    /// The operations of the resource's verbs, by path: under `namespaces/{namespace}/` for a namespaced resource,
+    /// which also lists and watches across every namespace at its bare collection path.
     static func operations(_ r: ResourceDescriptor) -> [(path: String, pathParameters: [String], operations: [Operation])] {
+        let verbs = Set(r.verbs)
+        return allOperations(r).compactMap { path, parameters, operations in
+            let served = operations.filter { verbs.contains(verb(of: $0)) }
+            return served.isEmpty ? nil : (path, parameters, served)
+        }
+    }
+
+    /// The RBAC verb an operation needs.
+    static func verb(of operation: Operation) -> String {
+        switch (operation.method, operation.action) {
+        case ("get", "list"): return "list"
+        case ("post", _): return "create"
+        case ("put", _): return "update"
+        case (_, "deletecollection"): return "deletecollection"
+        default: return operation.method
+        }
+    }
+
+    static func allOperations(_ r: ResourceDescriptor) -> [(path: String, pathParameters: [String], operations: [Operation])] {
         let id =
-            r.group.split(separator: ".").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
+            (r.group.isEmpty ? "Core" : r.group.split(separator: ".").map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined())
             + r.version.prefix(1).uppercased() + r.version.dropFirst()
-        let base = r.collectionPath
+        let scoped = r.namespaced ? "Namespaced" : ""
+        let base = r.collectionPath(namespace: "{namespace}")
+        let scope = r.namespaced ? ["namespace"] : []
         let object = r.componentName
         let list = r.listComponentName
         let status = metaPrefix + "Status"
         let patchTypes = PatchType.accepted
         var result: [(String, [String], [Operation])] = [
             (
-                base, ["pretty"],
+                base, scope + ["pretty"],
                 [
                     Operation(
-                        method: "get", action: "list", operationID: "list\(id)\(r.kind)",
+                        method: "get", action: "list", operationID: "list\(id)\(scoped)\(r.kind)",
                         description: "list or watch objects of kind \(r.kind)",
                         parameters: ["continue", "fieldSelector", "labelSelector", "limit", "resourceVersion", "resourceVersionMatch"],
                         responses: [("200", list)], kind: r.kind),
                     Operation(
-                        method: "post", action: "post", operationID: "create\(id)\(r.kind)", description: "create a \(r.kind)",
+                        method: "post", action: "post", operationID: "create\(id)\(scoped)\(r.kind)", description: "create a \(r.kind)",
                         parameters: ["dryRun", "fieldManager", "fieldValidation"], requestSchema: object,
                         responses: [("200", object), ("201", object), ("202", object)], kind: r.kind),
                     Operation(
-                        method: "delete", action: "deletecollection", operationID: "delete\(id)Collection\(r.kind)",
+                        method: "delete", action: "deletecollection", operationID: "delete\(id)Collection\(scoped)\(r.kind)",
                         description: "delete collection of \(r.kind)",
                         parameters: [
                             "continue", "dryRun", "fieldSelector", "gracePeriodSeconds", "labelSelector", "limit", "propagationPolicy",
@@ -169,23 +196,25 @@ struct OpenAPIDocuments: Sendable {
                 ]
             ),
             (
-                base + "/{name}", ["name", "pretty"],
+                base + "/{name}", ["name"] + scope + ["pretty"],
                 [
                     Operation(
-                        method: "get", action: "get", operationID: "read\(id)\(r.kind)", description: "read the specified \(r.kind)",
+                        method: "get", action: "get", operationID: "read\(id)\(scoped)\(r.kind)",
+                        description: "read the specified \(r.kind)",
                         parameters: [], responses: [("200", object)], kind: r.kind),
                     Operation(
-                        method: "put", action: "put", operationID: "replace\(id)\(r.kind)", description: "replace the specified \(r.kind)",
+                        method: "put", action: "put", operationID: "replace\(id)\(scoped)\(r.kind)",
+                        description: "replace the specified \(r.kind)",
                         parameters: ["dryRun", "fieldManager", "fieldValidation"], requestSchema: object,
                         responses: [("200", object), ("201", object)], kind: r.kind),
                     Operation(
-                        method: "patch", action: "patch", operationID: "patch\(id)\(r.kind)",
+                        method: "patch", action: "patch", operationID: "patch\(id)\(scoped)\(r.kind)",
                         description: "partially update the specified \(r.kind)",
                         parameters: ["dryRun", "fieldManager", "fieldValidation", "force"], requestSchema: metaPrefix + "Patch",
                         requestContentTypes: patchTypes,
                         responses: [("200", object), ("201", object)], kind: r.kind),
                     Operation(
-                        method: "delete", action: "delete", operationID: "delete\(id)\(r.kind)", description: "delete a \(r.kind)",
+                        method: "delete", action: "delete", operationID: "delete\(id)\(scoped)\(r.kind)", description: "delete a \(r.kind)",
                         parameters: ["dryRun", "gracePeriodSeconds", "propagationPolicy"], requestSchema: metaPrefix + "DeleteOptions",
                         responses: [("200", status), ("202", status)], kind: r.kind),
                 ]
@@ -194,23 +223,36 @@ struct OpenAPIDocuments: Sendable {
         if r.hasStatusSubresource {
             result.append(
                 (
-                    base + "/{name}/status", ["name", "pretty"],
+                    base + "/{name}/status", ["name"] + scope + ["pretty"],
                     [
                         Operation(
-                            method: "get", action: "get", operationID: "read\(id)\(r.kind)Status",
+                            method: "get", action: "get", operationID: "read\(id)\(scoped)\(r.kind)Status",
                             description: "read status of the specified \(r.kind)",
                             parameters: [], responses: [("200", object)], kind: r.kind),
                         Operation(
-                            method: "put", action: "put", operationID: "replace\(id)\(r.kind)Status",
+                            method: "put", action: "put", operationID: "replace\(id)\(scoped)\(r.kind)Status",
                             description: "replace status of the specified \(r.kind)",
                             parameters: ["dryRun", "fieldManager", "fieldValidation"], requestSchema: object,
                             responses: [("200", object), ("201", object)], kind: r.kind),
                         Operation(
-                            method: "patch", action: "patch", operationID: "patch\(id)\(r.kind)Status",
+                            method: "patch", action: "patch", operationID: "patch\(id)\(scoped)\(r.kind)Status",
                             description: "partially update status of the specified \(r.kind)",
                             parameters: ["dryRun", "fieldManager", "fieldValidation", "force"], requestSchema: metaPrefix + "Patch",
                             requestContentTypes: patchTypes,
                             responses: [("200", object), ("201", object)], kind: r.kind),
+                    ]
+                ))
+        }
+        if r.namespaced {
+            result.append(
+                (
+                    r.collectionPath, ["pretty"],
+                    [
+                        Operation(
+                            method: "get", action: "list", operationID: "list\(id)\(r.kind)ForAllNamespaces",
+                            description: "list or watch objects of kind \(r.kind)",
+                            parameters: ["continue", "fieldSelector", "labelSelector", "limit", "resourceVersion", "resourceVersionMatch"],
+                            responses: [("200", list)], kind: r.kind)
                     ]
                 ))
         }

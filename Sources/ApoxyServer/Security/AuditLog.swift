@@ -73,6 +73,7 @@ struct AuditMiddleware: RouterMiddleware {
             var ref: [String: JSONValue] = ["resource": .string(access.resource), "apiVersion": .string(access.apiVersion)]
             if !access.apiGroup.isEmpty { ref["apiGroup"] = .string(access.apiGroup) }
             if !access.name.isEmpty { ref["name"] = .string(access.name) }
+            if !access.namespace.isEmpty { ref["namespace"] = .string(access.namespace) }
             if !access.subresource.isEmpty { ref["subresource"] = .string(access.subresource) }
             event["objectRef"] = .object(ref)
         }

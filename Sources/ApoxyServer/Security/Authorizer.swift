@@ -29,8 +29,9 @@ public enum AuthorizationMode: String, Sendable, CaseIterable {
 }
 
 extension AccessAttributes {
-    /// kube's `RequestInfoFactory.NewRequestInfo` for cluster-scoped resources: `/apis/<group>/<version>/<resource>
-    /// [/<name>[/<subresource>]]` and `/api/v1/...` are resource requests with the verb from the method (GET of a
+    /// kube's `RequestInfoFactory.NewRequestInfo`: `/apis/<group>/<version>/[namespaces/<namespace>/]<resource>
+    /// [/<name>[/<subresource>]]` and `/api/v1/...` are resource requests (`/api/v1/namespaces/<name>` is the
+    /// Namespace itself, in its own namespace) with the verb from the method (GET of a
     /// collection is `list`, or `watch` with `?watch=true`); anything else is a non-resource request whose verb is
     /// the lower-cased method.
     static func resolve(method: String, path: String, query: QueryParameters) -> AccessAttributes {
@@ -49,6 +50,11 @@ extension AccessAttributes {
         } else {
             return .nonResource(verb: lowerMethod, path: path)
         }
+        var namespace = ""
+        if rest.first == "namespaces", rest.count > 1 {
+            namespace = rest[rest.startIndex + 1]
+            if rest.count > 2 { rest = rest.dropFirst(2) }
+        }
         let resource = rest.removeFirst()
         let name = rest.first ?? ""
         let subresource = rest.dropFirst().first ?? ""
@@ -64,7 +70,9 @@ extension AccessAttributes {
         case "delete": verb = name.isEmpty ? "deletecollection" : "delete"
         default: verb = lowerMethod
         }
-        return .resource(verb: verb, apiGroup: group, apiVersion: version, resource: resource, subresource: subresource, name: name)
+        return .resource(
+            verb: verb, apiGroup: group, apiVersion: version, resource: resource, subresource: subresource, name: name, namespace: namespace
+        )
     }
 }
 

@@ -134,7 +134,8 @@ public struct DevCertificates: Sendable {
             """
     }
 
-    /// What the control plane may do (least privilege): read Backends and HTTPRoutes, write only their status.
+    /// What the control plane may do (least privilege): read Backends and HTTPRoutes, write only their status, and
+    /// record Events about them (kube's event recorders have create, update and patch on events).
     public static let controlPlaneRole = ClusterRole(
         metadata: ObjectMeta(name: "apoxy:control-plane"),
         rules: [
@@ -142,6 +143,7 @@ public struct DevCertificates: Sendable {
             PolicyRule(verbs: ["get", "list", "watch"], apiGroups: ["gateway.apoxy.dev"], resources: ["httproutes"]),
             PolicyRule(verbs: ["get", "update", "patch"], apiGroups: ["core.apoxy.dev"], resources: ["backends/status"]),
             PolicyRule(verbs: ["get", "update", "patch"], apiGroups: ["gateway.apoxy.dev"], resources: ["httproutes/status"]),
+            PolicyRule(verbs: ["create", "update", "patch"], apiGroups: ["", "events.k8s.io"], resources: ["events"]),
         ])
 
     /// Grants `controlPlaneRole` to the control plane's user.

@@ -1,0 +1,163 @@
+extension Event {
+    /// kube's `ObjectReference`, as `involvedObject` and `related` use it.
+    static let objectReferenceSchema = Schema.object(
+        "ObjectReference contains enough information to let you inspect or modify the referred object.",
+        [
+            ("apiVersion", .string("API version of the referent.")),
+            (
+                "fieldPath",
+                .string(
+                    "If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2]."
+                )
+            ),
+            ("kind", .string("Kind of the referent.")),
+            ("name", .string("Name of the referent.")),
+            ("namespace", .string("Namespace of the referent.")),
+            ("resourceVersion", .string("Specific resourceVersion to which this reference is made, if any.")),
+            ("uid", .string("UID of the referent.")),
+        ],
+        component: "io.k8s.api.core.v1.ObjectReference",
+        extensions: ["x-kubernetes-map-type": "atomic"]
+    )
+
+    static let microTime = Schema.string(
+        "MicroTime is version of Time with microsecond level precision.", format: "date-time")
+
+    public static let descriptor = ResourceDescriptor(
+        group: "", version: "v1", kind: "Event", listKind: "EventList", plural: "events", singular: "event", shortNames: ["ev"],
+        schema: .object(
+            "Event is a report of an event somewhere in the cluster.  Events have a limited retention time and triggers and messages may evolve with time.  Event consumers should not rely on the timing of an event with a given Reason reflecting a consistent underlying trigger, or the continued existence of events with that Reason.  Events should be treated as informative, best-effort, supplemental data.",
+            [
+                ("action", .string("What action was taken/failed regarding to the Regarding object.")),
+                ("apiVersion", .string("APIVersion defines the versioned schema of this representation of an object.")),
+                ("count", .integer("The number of times this event has occurred.", format: "int32")),
+                ("eventTime", microTime),
+                (
+                    "firstTimestamp",
+                    .string("The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)", format: "date-time")
+                ),
+                ("involvedObject", objectReferenceSchema),
+                ("kind", .string("Kind is a string value representing the REST resource this object represents.")),
+                ("lastTimestamp", .string("The time at which the most recent occurrence of this event was recorded.", format: "date-time")),
+                ("message", .string("A human-readable description of the status of this operation.")),
+                ("metadata", ObjectMeta.schema),
+                (
+                    "reason",
+                    .string(
+                        "This should be a short, machine understandable string that gives the reason for the transition into the object's current status."
+                    )
+                ),
+                ("related", objectReferenceSchema),
+                ("reportingComponent", .string("Name of the controller that emitted this Event, e.g. `kubernetes.io/kubelet`.")),
+                ("reportingInstance", .string("ID of the controller instance, e.g. `kubelet-xyzf`.")),
+                (
+                    "series",
+                    .object(
+                        "EventSeries contain information on series of events, i.e. thing that was/is happening continuously for some time.",
+                        [
+                            ("count", .integer("Number of occurrences in this series up to the last heartbeat time", format: "int32")),
+                            ("lastObservedTime", microTime),
+                        ], component: "io.k8s.api.core.v1.EventSeries")
+                ),
+                (
+                    "source",
+                    .object(
+                        "EventSource contains information for an event.",
+                        [
+                            ("component", .string("Component from which the event is generated.")),
+                            ("host", .string("Node name on which the event is generated.")),
+                        ], component: "io.k8s.api.core.v1.EventSource")
+                ),
+                ("type", .string("Type of this event (Normal, Warning), new types could be added in the future")),
+            ],
+            required: ["metadata", "involvedObject"],
+            component: "io.k8s.api.core.v1.Event"
+        ),
+        description: "Event is a report of an event somewhere in the cluster.",
+        hasStatusSubresource: false, namespaced: true
+    )
+
+    /// kube's limits on new-style Events (`eventTime` set).
+    static let reportingInstanceLimit = 128
+    static let actionLimit = 128
+    static let reasonLimit = 128
+    static let noteLimit = 1024
+
+    /// kube's `legacyValidateEvent` for Events written through core `v1`: the namespace agrees with the involved
+    /// object's; new-style Events (with `eventTime`) also name their reporter, action and reason.
+    public func validate() -> [FieldError] {
+        var errors: [FieldError] = []
+        let involvedNamespace = involved("namespace")
+        let namespaceMismatch = FieldError(
+            .invalid, "involvedObject.namespace", .string(involvedNamespace), "does not match event.namespace")
+        if body["eventTime"] == nil {
+            if involvedNamespace.isEmpty {
+                if !metadata.namespace.isEmpty && metadata.namespace != Namespace.default { errors.append(namespaceMismatch) }
+            } else if metadata.namespace != involvedNamespace {
+                errors.append(namespaceMismatch)
+            }
+        } else {
+            if involvedNamespace.isEmpty && metadata.namespace != Namespace.default && metadata.namespace != "kube-system" {
+                errors.append(namespaceMismatch)
+            }
+            let controller = string("reportingComponent")
+            if controller.isEmpty {
+                errors.append(FieldError(.required, "reportingComponent"))
+            } else {
+                for message in NameValidation.qualifiedNameErrors(controller) {
+                    errors.append(FieldError(.invalid, "reportingComponent", .string(controller), message))
+                }
+            }
+            for (field, limit) in [
+                ("reportingInstance", Self.reportingInstanceLimit), ("action", Self.actionLimit), ("reason", Self.reasonLimit),
+            ] {
+                let value = string(field)
+                if value.isEmpty { errors.append(FieldError(.required, field)) }
+                if value.count > limit { errors.append(FieldError(.invalid, field, "", "can have at most \(limit) characters")) }
+            }
+            if string("message").count > Self.noteLimit {
+                errors.append(FieldError(.invalid, "message", "", "can have at most \(Self.noteLimit) characters"))
+            }
+        }
+        return errors
+    }
+}
+
+extension Namespace {
+    public static let descriptor = ResourceDescriptor(
+        group: "", version: "v1", kind: "Namespace", listKind: "NamespaceList", plural: "namespaces", singular: "namespace",
+        shortNames: ["ns"],
+        schema: .object(
+            "Namespace provides a scope for Names. Use of multiple namespaces is optional.",
+            [
+                ("apiVersion", .string("APIVersion defines the versioned schema of this representation of an object.")),
+                ("kind", .string("Kind is a string value representing the REST resource this object represents.")),
+                ("metadata", ObjectMeta.schema),
+                (
+                    "spec",
+                    .object(
+                        "NamespaceSpec describes the attributes on a Namespace.",
+                        [
+                            (
+                                "finalizers",
+                                .array(
+                                    "Finalizers is an opaque list of values that must be empty to permanently remove object from storage.",
+                                    of: .string())
+                            )
+                        ],
+                        component: "io.k8s.api.core.v1.NamespaceSpec")
+                ),
+                (
+                    "status",
+                    .object(
+                        "NamespaceStatus is information about the current status of a Namespace.",
+                        [("phase", .string("Phase is the current lifecycle phase of the namespace.", enum: ["Active", "Terminating"]))],
+                        component: "io.k8s.api.core.v1.NamespaceStatus")
+                ),
+            ],
+            component: "io.k8s.api.core.v1.Namespace"
+        ),
+        description: "Namespace provides a scope for Names. This server serves `default` only, read-only.",
+        hasStatusSubresource: false, verbs: ["get", "list", "watch"]
+    )
+}
