@@ -58,6 +58,9 @@ struct Server: AsyncParsableCommand {
     @Flag(inversion: .prefixedEnableDisable, help: "Serve kube-apiserver's metrics at /metrics (Prometheus text format).")
     var metrics = true
 
+    @Option(name: .customLong("event-ttl"), help: "How long an Event is kept after it was last seen (a duration; kube's --event-ttl).")
+    var eventTTL = "1h0m0s"
+
     @OptionGroup var security: SecurityOptions
 
     @OptionGroup(title: "Limits")
@@ -67,6 +70,14 @@ struct Server: AsyncParsableCommand {
         guard Self.parseListen(listen) != nil else {
             throw ValidationError("--listen must be host:port, e.g. 127.0.0.1:8080 or [::1]:8080")
         }
+        _ = try Self.eventTTL(eventTTL)
+    }
+
+    /// `--event-ttl` as a positive duration.
+    static func eventTTL(_ text: String) throws -> Duration {
+        let ttl = try StorageOptions.duration(text, flag: "--event-ttl")
+        guard ttl > .zero else { throw ValidationError("--event-ttl must be more than 0") }
+        return ttl
     }
 
     static func parseListen(_ text: String) -> (host: String, port: Int)? {
@@ -87,6 +98,7 @@ struct Server: AsyncParsableCommand {
         var configuration = try security.configuration(host: host, port: port, dataDir: storage.dataDir, logger: logger)
         configuration.limits = try limits.limits()
         configuration.metrics = registry
+        configuration.eventTTL = try Self.eventTTL(eventTTL)
         let scheme = configuration.tls == nil ? "http" : "https"
         let mode = configuration.authorizationMode.rawValue
         let application = try APIServer.application(

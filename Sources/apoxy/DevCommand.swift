@@ -139,12 +139,16 @@ struct DevCommand: AsyncParsableCommand {
             """)
     var insecure = false
 
+    @Option(name: .customLong("event-ttl"), help: "How long an Event is kept after it was last seen (a duration; kube's --event-ttl).")
+    var eventTTL = "1h0m0s"
+
     @OptionGroup var dataPlane: DataPlaneOptions
 
     func validate() throws {
         for (flag, value) in [("--api-listen", apiListen), ("--envoy-admin", envoyAdmin)] where Server.parseListen(value) == nil {
             throw ValidationError("\(flag) must be host:port, e.g. 127.0.0.1:8080")
         }
+        _ = try Server.eventTTL(eventTTL)
         if insecure {
             for (flag, value) in [("--api-listen", apiListen), ("--xds-listen", dataPlane.xdsListen)]
             where !ServingTLS.isLoopback(Server.parseListen(value)!.host) {
@@ -170,6 +174,7 @@ struct DevCommand: AsyncParsableCommand {
         let storage = try SQLiteStorage(path: databasePath, metrics: StorageMetrics(registry: registry))
         var configuration = APIServerConfiguration(host: api.host, port: api.port)
         configuration.metrics = registry
+        configuration.eventTTL = try Server.eventTTL(eventTTL)
         var controlPlaneTLS: TLSConfiguration?
         var kubeconfig: (path: String, certificates: DevCertificates)?
         var xdsServerTLS: XDSServerTLS?

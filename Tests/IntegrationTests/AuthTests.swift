@@ -274,6 +274,35 @@ struct AuthTests {
         }
     }
 
+    /// Events are namespaced: RBAC sees the namespace in the path, a 403 says which, and a ClusterRoleBinding
+    /// grants the verb in every namespace.
+    @Test(.timeLimit(.minutes(2)))
+    func eventsAreAuthorizedInTheirNamespace() async throws {
+        try await Self.with { server in
+            let event = #"{"metadata":{"name":"e1"},"involvedObject":{"kind":"Backend","name":"web"},"reason":"Test"}"#
+            let path = "/api/v1/namespaces/default/events"
+            let refused = try await server.request("POST", path, token: "reader-token", body: event)
+            #expect(refused.status == 403)
+            #expect(
+                refused.body["message"]
+                    == #"events is forbidden: User "reader" cannot create resource "events" in API group "" in the namespace "default""#)
+            _ = try await server.kubectl("admin", ["create", "clusterrole", "event-recorder", "--verb=create,list", "--resource=events"])
+            _ = try await server.kubectl(
+                "admin", ["create", "clusterrolebinding", "recorders", "--clusterrole=event-recorder", "--user=reader"])
+            #expect(
+                try await Self.eventually {
+                    try await server.kubectl("reader", ["auth", "can-i", "create", "events", "-n", "default"]).stdout == "yes\n"
+                })
+            #expect(try await server.request("POST", path, token: "reader-token", body: event).status == 201)
+            let listed = try await server.kubectl("reader", ["get", "events", "-n", "default", "-o", "name"])
+            #expect(listed.stdout == "event/e1\n", "\(listed.stderr)")
+            #expect(try await server.request("DELETE", path + "/e1", token: "reader-token").status == 403)
+            let audited = try server.auditEvents().last { $0["requestURI"] == .string(path) && $0["verb"] == "create" }
+            #expect(audited?["objectRef"]?["namespace"] == "default")
+            #expect(audited?["objectRef"]?["resource"] == "events")
+        }
+    }
+
     @Test(.timeLimit(.minutes(2)))
     func kubectlAuthCanIAndWhoami() async throws {
         try await Self.with { server in

@@ -127,7 +127,11 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
 
     /// The storage key prefix of this resource (`/<group>/<plural>/`); a namespaced object's key goes on with
     /// `<namespace>/<name>`, as kube's etcd keys do.
-    public static var keyPrefix: String { "/\(Object.descriptor.group)/\(Object.descriptor.plural)/" }
+    /// The core group has no name: its resources' keys start `/<plural>/`.
+    public static var keyPrefix: String {
+        let descriptor = Object.descriptor
+        return descriptor.group.isEmpty ? "/\(descriptor.plural)/" : "/\(descriptor.group)/\(descriptor.plural)/"
+    }
 
     /// The strategy's table columns.
     public var tableColumns: [TableColumn] { strategy.tableColumns }

@@ -1,5 +1,4 @@
 import ApoxyAPI
-import ApoxyRegistry
 import Logging
 import ServiceLifecycle
 
@@ -7,16 +6,24 @@ import ServiceLifecycle
 /// seen. kube attaches an etcd lease to every Event write; a periodic sweep over the watch cache gives the same
 /// retention on every storage. A deletion is guarded by the Event's resourceVersion, so an Event updated meanwhile
 /// (seen again) stays.
-struct EventExpiry: Service {
+public struct EventExpiry: Service {
     let store: ResourceStore<EventStrategy>
     let ttl: Duration
     let logger: Logger
     let now: @Sendable () -> Int64
 
+    /// An expiry of `store`'s Events after `ttl`, with `now` in seconds since the epoch.
+    public init(store: ResourceStore<EventStrategy>, ttl: Duration, logger: Logger, now: @escaping @Sendable () -> Int64) {
+        self.store = store
+        self.ttl = ttl
+        self.logger = logger
+        self.now = now
+    }
+
     /// How often the sweep runs: a tenth of the TTL, between 1 s and 1 min.
     var interval: Duration { min(max(ttl / 10, .seconds(1)), .seconds(60)) }
 
-    func run() async throws {
+    public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
@@ -28,7 +35,7 @@ struct EventExpiry: Service {
 
     /// Deletes every expired Event once; returns how many went.
     @discardableResult
-    func sweep() async -> Int {
+    public func sweep() async -> Int {
         let cutoff = now() - ttl.components.seconds
         guard let events = try? await store.list(options: ListOptions()) else { return 0 }
         var deleted = 0
