@@ -389,6 +389,13 @@ def _programmed_at(objs, name, generation):
     return obj if ok and obj["metadata"]["generation"] == generation else None
 
 
+def _events(stack, name):
+    """The Events about the Backend `name`, as `kubectl get events` lists them."""
+    out = stack.kubectl.run("get", "events", "-n", "default", "-o", "json",
+                            f"--field-selector=involvedObject.kind=Backend,involvedObject.name={name}").stdout
+    return json.loads(out)["items"]
+
+
 def test_backend_status_follows_generation(dev, world, objs):
     objs.apply(docs(backend("status-be", ["ip:127.0.0.1"]),
                     route("status-be", ["status.test"], "status-be", port=world.plain_port)))
@@ -397,6 +404,14 @@ def test_backend_status_follows_generation(dev, world, objs):
     for c in conditions(obj).values():
         assert c["reason"] and c["lastTransitionTime"], c
     served_by(dev, "status.test", "plain-a")
+    # The control plane recorded each transition as an Event, which `kubectl describe` shows.
+    events = wait_until(lambda: (lambda e: e if {"Accepted", "Programmed"} <= {x["reason"] for x in e} else None)(
+        _events(dev, "status-be")), timeout=CONVERGE, message="Accepted and Programmed Events")
+    programmed_event = next(e for e in events if e["reason"] == "Programmed")
+    assert programmed_event["type"] == "Normal" and programmed_event["source"]["component"] == "apoxy.dev/backplane", events
+    assert programmed_event["involvedObject"]["uid"] == obj["metadata"]["uid"], programmed_event
+    described = dev.kubectl.run("describe", "backends.core.apoxy.dev", "status-be").stdout
+    assert "Events:" in described and "apoxy.dev/backplane" in described and "Programmed is True" in described, described
 
     objs.patch("Backend", "status-be", {"spec": {"endpoints": [{"ip": "127.0.0.1"}, {"ip": "127.0.0.2"}]}})
     obj = wait_until(lambda: _programmed_at(objs, "status-be", 2), timeout=CONVERGE,
@@ -611,6 +626,10 @@ def test_envoy_rejection_shows_as_programmed_false_and_the_rest_still_serves(wor
         assert "/nonexistent/ca-bundle.pem" in programmed["message"], programmed
         assert programmed["observedGeneration"] == objs.get("Backend", "tls-nack")["metadata"]["generation"]
         assert conditions(objs.get("Backend", "tls-nack"))["Accepted"]["status"] == "True"
+        # The rejection is a Warning Event with Envoy's text.
+        warning = wait_until(lambda: [e for e in _events(stack, "tls-nack") if e["reason"] == "Rejected"],
+                             timeout=CONVERGE, message="a Rejected Event")[0]
+        assert warning["type"] == "Warning" and "/nonexistent/ca-bundle.pem" in warning["message"], warning
         served_by(stack, "plain-ok.test", "plain-a")
         ok = wait_until(lambda: (conditions(objs.get("Backend", "plain-ok")).get("Programmed") or {}).get("status") == "True",
                         timeout=CONVERGE, message="plain-ok Programmed=True")

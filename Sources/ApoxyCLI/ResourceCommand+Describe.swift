@@ -1,5 +1,6 @@
 import ApoxyAPI
 import ArgumentParser
+import Foundation
 
 extension ResourceCommand {
     /// `apoxy RESOURCE describe NAME`: one object for people, as `kubectl describe` prints a custom resource.
@@ -7,11 +8,12 @@ extension ResourceCommand {
         static var configuration: CommandConfiguration {
             CommandConfiguration(
                 commandName: "describe",
-                abstract: "Show one \(R.kind) in detail: metadata, spec and status conditions.",
+                abstract: "Show one \(R.kind) in detail: metadata, spec, status conditions and Events.",
                 discussion: """
                     Prints the object as kubectl describe prints a custom resource: name, labels and annotations \
                     first, then every field of metadata (but managedFields), spec and status, with keys in words; \
-                    conditions are listed one block each.
+                    conditions are listed one block each. The Events recorded about it (by the control plane on \
+                    every Accepted or Programmed change, or by any other recorder) follow, oldest first.
 
                     Examples:
                       apoxy \(R.commandName) describe \(R.exampleName)
@@ -29,8 +31,24 @@ extension ResourceCommand {
             try await reportingErrors {
                 let client = APIClient(target: try connection.resolve())
                 let path = R.collectionPath + "/" + APIClient.pathSegment(name)
-                let object = try await client.withSession { session throws(CLIError) in try await session.call("GET", path).body }
+                let (object, events) = try await client.withSession { session throws(CLIError) in
+                    let object = try await session.call("GET", path).body
+                    // As kubectl: the Events about this object (by kind, name and uid; cluster-scoped, so no
+                    // namespace), left out when they cannot be read (a user without the right to list them).
+                    let metadata = object["metadata"]
+                    let selector = [
+                        "involvedObject.name=\(name)", "involvedObject.namespace=", "involvedObject.kind=\(R.kind)",
+                        "involvedObject.uid=\(metadata?["uid"]?.stringValue ?? "")",
+                    ]
+                    let events = try? await session.call(
+                        "GET", Event.descriptor.collectionPath, query: [("fieldSelector", selector.joined(separator: ","))]
+                    ).body
+                    return (object, events)
+                }
                 Console.print(ObjectDescriber.lines(object))
+                if let events {
+                    Console.print(ObjectDescriber.events(events["items"]?.arrayValue ?? [], now: Int64(Date().timeIntervalSince1970)))
+                }
             }
         }
     }
@@ -55,6 +73,40 @@ enum ObjectDescriber {
             out += nested(value, indent: 2)
         }
         return out
+    }
+
+    /// kubectl's Events block: type, reason, age (`3m (x4 over 10m)` for a repeated one), source and message,
+    /// oldest last-seen first; `Events:  <none>` without any.
+    static func events(_ events: [JSONValue], now: Int64) -> [String] {
+        guard !events.isEmpty else { return ["Events:  <none>"] }
+        func seconds(_ text: String?) -> Int64? { text.flatMap(RFC3339.parse) }
+        func age(_ text: String?) -> String { seconds(text).map { humanDuration(seconds: now - $0) } ?? "<unknown>" }
+        let sorted = events.sorted { (seconds($0["lastTimestamp"]?.stringValue) ?? 0) < (seconds($1["lastTimestamp"]?.stringValue) ?? 0) }
+        let rows: [[String]] = sorted.map { event in
+            let first = event["firstTimestamp"]?.stringValue ?? event["eventTime"]?.stringValue
+            var interval = age(first)
+            if let series = event["series"], let count = series["count"]?.integerValue {
+                interval = "\(age(series["lastObservedTime"]?.stringValue)) (x\(count) over \(age(first)))"
+            } else if let count = event["count"]?.integerValue, count > 1 {
+                interval = "\(age(event["lastTimestamp"]?.stringValue)) (x\(count) over \(age(first)))"
+            }
+            let component = event["source"]?["component"]?.stringValue ?? ""
+            return [
+                event["type"]?.stringValue ?? "", event["reason"]?.stringValue ?? "", interval,
+                component.isEmpty ? event["reportingComponent"]?.stringValue ?? "" : component, event["message"]?.stringValue ?? "",
+            ]
+        }
+        let headers = ["Type", "Reason", "Age", "From", "Message"]
+        let underline = headers.map { String(repeating: "-", count: $0.count) }
+        var widths = headers.map(\.count)
+        for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
+        func line(_ cells: [String]) -> String {
+            "  "
+                + cells.enumerated().map { i, cell in
+                    i == cells.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count + 2)
+                }.joined()
+        }
+        return ["Events:", line(headers), line(underline)] + rows.map(line)
     }
 
     /// `key=value` lines aligned under the first, or `<none>`.

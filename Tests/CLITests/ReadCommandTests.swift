@@ -1,5 +1,6 @@
 import ApoxyAPI
 import ApoxyCLI
+import ApoxyClient
 import ApoxyTestSupport
 import ApoxyYAML
 import Foundation
@@ -27,7 +28,38 @@ import Testing
                 "\(described.stdout)")
             #expect(text.contains { $0.hasPrefix("  Protocol:") && $0.hasSuffix(" tls") }, "\(described.stdout)")
             #expect(!described.stdout.contains("Managed Fields"))
+            #expect(text.last == "Events:  <none>", "\(described.stdout)")
             expectFailure(try await session.apoxy("be", "describe", "nope"), 3, "describe a missing Backend")
+
+            // Events about this Backend (by uid) follow, oldest first; one about another object does not.
+            let uid =
+                try JSONValue.parse(Array(try await session.apoxy("be", "get", "web", "-o", "json").stdout.utf8)).value[
+                    "metadata"]?["uid"]?.stringValue ?? ""
+            let connection = try await HTTPConnection.connect(host: "127.0.0.1", port: session.server.port)
+            for (name, object, reason, time, count) in [
+                ("web.2", uid, "Rejected", "2026-01-01T00:05:00Z", 3), ("web.1", uid, "Programmed", "2026-01-01T00:00:00Z", 1),
+                ("other", "another-uid", "Elsewhere", "2026-01-01T00:00:00Z", 1),
+            ] {
+                let event: JSONValue = [
+                    "apiVersion": "v1", "kind": "Event", "metadata": ["name": .string(name)],
+                    "involvedObject": ["apiVersion": "core.apoxy.dev/v1alpha2", "kind": "Backend", "name": "web", "uid": .string(object)],
+                    "reason": .string(reason), "message": .string("\(reason) message"), "type": "Normal", "source": ["component": "test"],
+                    "firstTimestamp": "2026-01-01T00:00:00Z", "lastTimestamp": .string(time), "count": .integer(Int64(count)),
+                ]
+                let response = try await connection.request(
+                    "POST", "/api/v1/namespaces/default/events", headers: [("Content-Type", "application/json")], body: event.serialized())
+                #expect(response.status == 201, "\(response.text)")
+            }
+            await connection.close()
+            let withEvents = lines(try await session.apoxy("backend", "describe", "web").stdout)
+            let block = Array(withEvents.drop { $0 != "Events:" })
+            #expect(block.count == 5, "\(withEvents)")
+            #expect(
+                block.dropFirst().first?.split(separator: " ", omittingEmptySubsequences: true) == [
+                    "Type", "Reason", "Age", "From", "Message",
+                ])
+            #expect(block.dropFirst(3).first?.contains("Programmed") == true && block.last?.contains("Rejected") == true, "\(block)")
+            #expect(block.last?.contains("(x3 over ") == true && block.last?.hasSuffix("  test  Rejected message") == true, "\(block)")
         }
     }
 
