@@ -70,7 +70,7 @@ public enum APIServer {
     public static var resources: [ResourceDescriptor] {
         strategies.map(\.descriptor) + [
             ClusterRoleStrategy().descriptor, ClusterRoleBindingStrategy().descriptor, EventStrategy().descriptor,
-            NamespaceStrategy().descriptor,
+            NamespaceStrategy().descriptor, EventV1Strategy().descriptor,
         ]
     }
 
@@ -129,7 +129,13 @@ public enum APIServer {
         let events = register(
             EventStrategy(), cache: eventCache, storage: storage, router: router, configuration: configuration, metrics: metrics, now: now,
             namespaceExists: { namespace in (try? await namespaces.get(name: namespace)) != nil })
-        caches += [namespaceCache, eventCache, EventExpiry(store: events, ttl: configuration.eventTTL, logger: logger, now: now)]
+        let eventV1Cache = cache(for: EventV1Strategy(), storage: storage, configuration: configuration, logger: logger)
+        register(
+            EventV1Strategy(), cache: eventV1Cache, storage: storage, router: router, configuration: configuration, metrics: metrics,
+            now: now, namespaceExists: { namespace in (try? await namespaces.get(name: namespace)) != nil })
+        caches += [
+            namespaceCache, eventCache, eventV1Cache, EventExpiry(store: events, ttl: configuration.eventTTL, logger: logger, now: now),
+        ]
         if let metrics {
             registerMetrics(on: router, metrics: metrics, inflight: inflight)
         }
@@ -181,10 +187,14 @@ public enum APIServer {
     static func cache<Strategy: ResourceStrategy>(
         for strategy: Strategy, storage: any RevisionedStorage, configuration: APIServerConfiguration, logger: Logger
     ) -> WatchCache<Strategy.Object> {
-        WatchCache<Strategy.Object>(
+        var convert: (@Sendable (inout JSONValue) -> Void)?
+        if Strategy.Object.descriptor.storedAs != nil {
+            convert = { json in strategy.fromStorage(&json) }
+        }
+        return WatchCache<Strategy.Object>(
             storage: storage, keyPrefix: ResourceStore<Strategy>.keyPrefix,
             selectableFields: ResourceStore<Strategy>.selectableFields(strategy),
-            tickInterval: min(configuration.bookmarkInterval, .seconds(1)), logger: logger)
+            tickInterval: min(configuration.bookmarkInterval, .seconds(1)), logger: logger, convert: convert)
     }
 
     /// The namespaces this server serves (`default`, where Events about cluster-scoped objects go), in memory.

@@ -197,9 +197,61 @@ struct NamespacedStoreTests {
         }
     }
 
+    /// `events.k8s.io/v1` and core `v1` are two views of one storage, as in kube: an Event written through either
+    /// reads through both, member names converted, from storage and from each one's watch cache.
+    @Test func bothEventVersionsServeOneStorage() async throws {
+        try await Self.withEvents { storage, core in
+            var convert: (@Sendable (inout JSONValue) -> Void)? = nil
+            convert = { json in EventV1Strategy().fromStorage(&json) }
+            let cache = WatchCache<EventV1>(
+                storage: storage, keyPrefix: ResourceStore<EventV1Strategy>.keyPrefix,
+                selectableFields: ResourceStore<EventV1Strategy>.selectableFields(EventV1Strategy()), logger: Logger(label: "v1-test"),
+                convert: convert)
+            let v1 = ResourceStore(storage: storage, strategy: EventV1Strategy(), cache: cache, namespaceExists: { _ in true })
+            #expect(ResourceStore<EventV1Strategy>.keyPrefix == ResourceStore<EventStrategy>.keyPrefix)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await cache.run() }
+                while !cache.isReady { try await Task.sleep(for: .milliseconds(5)) }
+                let newStyle: JSONValue = [
+                    "apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": ["name": "probe"],
+                    "regarding": ["kind": "Backend", "name": "web"], "note": "reached", "reason": "Probed", "type": "Normal",
+                    "action": "Probe", "reportingController": "example.com/prober", "reportingInstance": "p-1",
+                    "eventTime": "2027-01-15T08:00:00.123456Z",
+                ]
+                _ = try await v1.create(body: newStyle.serialized(), namespace: "default", options: WriteOptions())
+                let asCore = try await core.get(name: "probe", namespace: "default")
+                #expect(asCore.json["apiVersion"] == "v1")
+                #expect(asCore.involved("name") == "web" && asCore.string("message") == "reached")
+                #expect(asCore.string("reportingComponent") == "example.com/prober" && asCore.body["regarding"] == nil)
+
+                _ = try await core.create(body: Self.event("legacy", reason: "Old"), namespace: "default", options: WriteOptions())
+                var byRegarding = ListOptions()
+                byRegarding.namespace = "default"
+                byRegarding.fieldSelector = try FieldSelector(parsing: "reason=Old", supportedFields: v1.supportedFieldSelectors)
+                let listed = try await v1.list(options: byRegarding).items
+                #expect(listed.map(\.metadata.name) == ["legacy"])
+                #expect(listed.first?.body["regarding"]?["name"] == "web" && listed.first?.string("note") == "m")
+                #expect(listed.first?.body["involvedObject"] == nil && listed.first?.json["apiVersion"] == "events.k8s.io/v1")
+
+                // Written through v1, the object must be new-style: the deprecated members are refused.
+                var old = newStyle
+                old["metadata"] = ["name": "deprecated"]
+                old["deprecatedCount"] = 3
+                do throws(StatusError) {
+                    _ = try await v1.create(body: old.serialized(), namespace: "default", options: WriteOptions())
+                    Issue.record("a v1 Event with deprecatedCount was accepted")
+                } catch {
+                    #expect(error.code == 422 && error.causes.map(\.field) == ["deprecatedCount"])
+                }
+                group.cancelAll()
+            }
+        }
+    }
+
     @Test func eventsExpireATTLAfterTheyWereLastSeen() async throws {
         let clock = TestClock(1_799_913_600)
-        try await Self.withEvents(now: { clock.now }) { _, store in
+        let now: @Sendable () -> Int64 = { clock.now }
+        try await Self.withEvents(now: now) { _, store in
             _ = try await store.create(body: Self.event("stale"), namespace: "default", options: WriteOptions())
             clock.advance(50 * 60)
             _ = try await store.create(body: Self.event("fresh"), namespace: "default", options: WriteOptions())
@@ -208,7 +260,7 @@ struct NamespacedStoreTests {
                 body: Self.event("seen-again", lastTimestamp: RFC3339.format(clock.now + 5 * 60)), namespace: "default",
                 options: WriteOptions())
             clock.advance(20 * 60)
-            let expiry = EventExpiry(store: store, ttl: .seconds(3600), logger: Logger(label: "expiry-test"), now: { clock.now })
+            let expiry = EventExpiry(store: store, ttl: .seconds(3600), logger: Logger(label: "expiry-test"), now: now)
             #expect(await expiry.sweep() == 1, "only the Event last seen 70 minutes ago is past the 1 h TTL")
             #expect(try await store.list(options: ListOptions()).items.map(\.metadata.name) == ["fresh", "seen-again"])
             #expect(await expiry.sweep() == 0)

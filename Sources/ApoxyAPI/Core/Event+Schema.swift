@@ -161,3 +161,116 @@ extension Namespace {
         hasStatusSubresource: false, verbs: ["get", "list", "watch"]
     )
 }
+
+extension EventV1 {
+    public static let descriptor = ResourceDescriptor(
+        group: "events.k8s.io", version: "v1", kind: "Event", listKind: "EventList", plural: "events", singular: "event",
+        // `ev` is the core Events' (kubectl would warn that it matches both).
+        shortNames: [],
+        schema: .object(
+            "Event is a report of an event somewhere in the cluster. It generally denotes some state change in the system. Events have a limited retention time and triggers and messages may evolve with time.",
+            [
+                ("action", .string("action is what action was taken/failed regarding to the regarding object.")),
+                ("apiVersion", .string("APIVersion defines the versioned schema of this representation of an object.")),
+                (
+                    "deprecatedCount",
+                    .integer(
+                        "deprecatedCount is the deprecated field assuring backward compatibility with core.v1 Event type.", format: "int32")
+                ),
+                (
+                    "deprecatedFirstTimestamp",
+                    .string(
+                        "deprecatedFirstTimestamp is the deprecated field assuring backward compatibility with core.v1 Event type.",
+                        format: "date-time")
+                ),
+                (
+                    "deprecatedLastTimestamp",
+                    .string(
+                        "deprecatedLastTimestamp is the deprecated field assuring backward compatibility with core.v1 Event type.",
+                        format: "date-time")
+                ),
+                (
+                    "deprecatedSource",
+                    .object(
+                        "EventSource contains information for an event.",
+                        [
+                            ("component", .string("Component from which the event is generated.")),
+                            ("host", .string("Node name on which the event is generated.")),
+                        ], component: "io.k8s.api.core.v1.EventSource")
+                ),
+                ("eventTime", Event.microTime),
+                ("kind", .string("Kind is a string value representing the REST resource this object represents.")),
+                ("metadata", ObjectMeta.schema),
+                (
+                    "note",
+                    .string("note is a human-readable description of the status of this operation. Maximal length of the note is 1kB.")
+                ),
+                ("reason", .string("reason is why the action was taken. It is human-readable. This field cannot be empty for new Events.")),
+                ("regarding", Event.objectReferenceSchema),
+                ("related", Event.objectReferenceSchema),
+                (
+                    "reportingController",
+                    .string("reportingController is the name of the controller that emitted this Event, e.g. `kubernetes.io/kubelet`.")
+                ),
+                ("reportingInstance", .string("reportingInstance is the ID of the controller instance, e.g. `kubelet-xyzf`.")),
+                (
+                    "series",
+                    .object(
+                        "EventSeries contain information on series of events, i.e. thing that was/is happening continuously for some time.",
+                        [
+                            (
+                                "count",
+                                .integer(
+                                    "count is the number of occurrences in this series up to the last heartbeat time.", format: "int32")
+                            ),
+                            ("lastObservedTime", Event.microTime),
+                        ], required: ["count", "lastObservedTime"], component: "io.k8s.api.events.v1.EventSeries")
+                ),
+                ("type", .string("type is the type of this event (Normal, Warning), new types could be added in the future.")),
+            ],
+            required: ["eventTime"],
+            component: "io.k8s.api.events.v1.Event"
+        ),
+        description: "Event is a report of an event somewhere in the cluster (the events.k8s.io/v1 view of core v1 Events).",
+        hasStatusSubresource: false, namespaced: true, storedAs: Event.descriptor.groupResource
+    )
+
+    /// kube's `ValidateEventCreate` for `events.k8s.io/v1`: new-style Events only (event time, reporter, action and
+    /// reason), a type of Normal or Warning, a series of at least two, and no deprecated members.
+    public func validate() -> [FieldError] {
+        var errors: [FieldError] = []
+        let regardingNamespace = body["regarding"]?["namespace"]?.stringValue ?? ""
+        if regardingNamespace.isEmpty && metadata.namespace != Namespace.default && metadata.namespace != "kube-system" {
+            errors.append(FieldError(.invalid, "regarding.namespace", .string(regardingNamespace), "does not match event.namespace"))
+        }
+        let controller = string("reportingController")
+        if controller.isEmpty {
+            errors.append(FieldError(.required, "reportingController"))
+        } else {
+            for message in NameValidation.qualifiedNameErrors(controller) {
+                errors.append(FieldError(.invalid, "reportingController", .string(controller), message))
+            }
+        }
+        for (field, limit) in [
+            ("reportingInstance", Event.reportingInstanceLimit), ("action", Event.actionLimit), ("reason", Event.reasonLimit),
+        ] {
+            let value = string(field)
+            if value.isEmpty { errors.append(FieldError(.required, field)) }
+            if value.count > limit { errors.append(FieldError(.invalid, field, "", "can have at most \(limit) characters")) }
+        }
+        if string("note").count > Event.noteLimit {
+            errors.append(FieldError(.invalid, "note", "", "can have at most \(Event.noteLimit) characters"))
+        }
+        if !["Normal", "Warning"].contains(string("type")) {
+            errors.append(FieldError(.invalid, "type", "", "has invalid value: \(string("type"))"))
+        }
+        if let series = body["series"], let count = series["count"]?.integerValue, count < 2 {
+            errors.append(FieldError(.invalid, "series.count", "", "should be at least 2"))
+        }
+        for member in ["deprecatedFirstTimestamp", "deprecatedLastTimestamp", "deprecatedCount", "deprecatedSource"]
+        where body[member] != nil {
+            errors.append(FieldError(.invalid, member, "", "needs to be unset"))
+        }
+        return errors
+    }
+}

@@ -1,22 +1,17 @@
-/// A core `v1` Event: a report of something that happened to an object (`involvedObject`), kept for the server's
-/// event TTL. Typed where the server reads it (who it is about, when it was last seen); every other member is kept
-/// as sent, as the schema checked it.
-public struct Event: APIObject, Sendable {
-    public var metadata: ObjectMeta
+/// An object kept as the JSON its schema checked, with typed metadata: for kube's own types whose members this
+/// server stores but does not interpret.
+public protocol JSONBackedObject: APIObject {
     /// The members other than `apiVersion`, `kind` and `metadata`.
-    public var body: [String: JSONValue]
+    var body: [String: JSONValue] { get set }
+    /// Creates the object from its metadata and other members.
+    init(metadata: ObjectMeta, body: [String: JSONValue])
+}
 
-    /// Creates an event from its members (other than `metadata`).
-    public init(metadata: ObjectMeta, body: [String: JSONValue]) {
-        self.metadata = metadata
-        self.body = body
-    }
-
+extension JSONBackedObject {
     public init(json: JSONValue) {
-        metadata = ObjectMeta(json: json["metadata"] ?? .object([:]))
         var members = json.objectValue ?? [:]
         for name in ["apiVersion", "kind", "metadata"] { members[name] = nil }
-        body = members
+        self.init(metadata: ObjectMeta(json: json["metadata"] ?? .object([:])), body: members)
     }
 
     public var json: JSONValue {
@@ -27,11 +22,25 @@ public struct Event: APIObject, Sendable {
         return .object(object)
     }
 
-    /// A member of `involvedObject` ("" when absent).
-    public func involved(_ member: String) -> String { body["involvedObject"]?[member]?.stringValue ?? "" }
-
     /// A top-level string member ("" when absent).
     public func string(_ member: String) -> String { body[member]?.stringValue ?? "" }
+}
+
+/// A core `v1` Event: a report of something that happened to an object (`involvedObject`), kept for the server's
+/// event TTL. Typed where the server reads it (who it is about, when it was last seen); every other member is kept
+/// as sent, as the schema checked it.
+public struct Event: JSONBackedObject, Sendable {
+    public var metadata: ObjectMeta
+    public var body: [String: JSONValue]
+
+    /// Creates an event from its members (other than `metadata`).
+    public init(metadata: ObjectMeta, body: [String: JSONValue]) {
+        self.metadata = metadata
+        self.body = body
+    }
+
+    /// A member of `involvedObject` ("" when absent).
+    public func involved(_ member: String) -> String { body["involvedObject"]?[member]?.stringValue ?? "" }
 
     /// When the event was last seen, in seconds since the epoch: the latest of `lastTimestamp`, `eventTime`,
     /// `series.lastObservedTime` and the creation time.
@@ -42,6 +51,49 @@ public struct Event: APIObject, Sendable {
         ]
         .compactMap { $0.flatMap(RFC3339.parse) }
         return (times + [metadata.creationTimestamp].compactMap { $0 }).max()
+    }
+}
+
+/// An `events.k8s.io/v1` Event: the same objects as core `v1` Events (one storage, as in kube), with kube's
+/// newer names (`regarding`, `note`, `reportingController`, `deprecated*`).
+public struct EventV1: JSONBackedObject, Sendable {
+    public var metadata: ObjectMeta
+    public var body: [String: JSONValue]
+
+    /// Creates an event from its members (other than `metadata`).
+    public init(metadata: ObjectMeta, body: [String: JSONValue]) {
+        self.metadata = metadata
+        self.body = body
+    }
+
+    /// The members that differ between the two versions: (events.k8s.io/v1, core v1), as kube's conversion maps them.
+    public static let renamedMembers = [
+        ("regarding", "involvedObject"), ("note", "message"), ("reportingController", "reportingComponent"),
+        ("deprecatedSource", "source"), ("deprecatedFirstTimestamp", "firstTimestamp"), ("deprecatedLastTimestamp", "lastTimestamp"),
+        ("deprecatedCount", "count"),
+    ]
+
+    /// The core `v1` form of an `events.k8s.io/v1` document.
+    public static func toCore(_ json: inout JSONValue) {
+        rename(&json, from: \.0, to: \.1, apiVersion: Event.descriptor.apiVersion)
+    }
+
+    /// The `events.k8s.io/v1` form of a core `v1` document.
+    public static func fromCore(_ json: inout JSONValue) {
+        rename(&json, from: \.1, to: \.0, apiVersion: descriptor.apiVersion)
+    }
+
+    static func rename(
+        _ json: inout JSONValue, from: KeyPath<(String, String), String>, to: KeyPath<(String, String), String>, apiVersion: String
+    ) {
+        guard case .object(var members) = json else { return }
+        var renamed: [String: JSONValue] = [:]
+        for pair in renamedMembers {
+            if let value = members.removeValue(forKey: pair[keyPath: from]) { renamed[pair[keyPath: to]] = value }
+        }
+        members.merge(renamed) { _, new in new }
+        if members["apiVersion"] != nil { members["apiVersion"] = .string(apiVersion) }
+        json = .object(members)
     }
 }
 

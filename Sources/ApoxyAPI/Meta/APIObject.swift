@@ -19,6 +19,9 @@ public struct ResourceDescriptor: Sendable {
     public var verbs: [String]
     /// Whether objects live in a namespace (`metadata.namespace`, paths under `/namespaces/<namespace>/`).
     public var namespaced: Bool
+    /// The resource whose stored objects this one serves in another version (`events.k8s.io/v1` Events are core
+    /// `v1` Events in storage, as in kube); nil when it has storage of its own.
+    public var storedAs: GroupResource?
 
     /// The group-version's root: `/apis/<group>/<version>`, or `/api/v1` for the core group ("").
     public var groupVersionPath: String { group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)" }
@@ -40,7 +43,8 @@ public struct ResourceDescriptor: Sendable {
     public init(
         group: String, version: String, kind: String, listKind: String, plural: String, singular: String,
         shortNames: [String], categories: [String] = [], schema: Schema, description: String,
-        hasStatusSubresource: Bool = true, verbs: [String] = ResourceDescriptor.allVerbs, namespaced: Bool = false
+        hasStatusSubresource: Bool = true, verbs: [String] = ResourceDescriptor.allVerbs, namespaced: Bool = false,
+        storedAs: GroupResource? = nil
     ) {
         self.group = group
         self.version = version
@@ -55,6 +59,7 @@ public struct ResourceDescriptor: Sendable {
         self.hasStatusSubresource = hasStatusSubresource
         self.verbs = verbs
         self.namespaced = namespaced
+        self.storedAs = storedAs
     }
 
     /// Whether kube itself defines the type (the core group or a `*.k8s.io` group) rather than a custom resource

@@ -24,7 +24,7 @@ extension ResourceStore {
                 if object.metadata.deletionTimestamp != nil { return .pending(object) }
                 object.metadata.deletionTimestamp = now()
                 object.metadata.deletionGracePeriodSeconds = 0
-                object.metadata.generation += 1
+                if strategy.tracksGeneration { object.metadata.generation += 1 }
                 if options.dryRun { return .pending(object) }
                 do {
                     let written = try await storage.update(

@@ -156,7 +156,7 @@ extension ResourceStore {
             object.metadata.deletionTimestamp = old.metadata.deletionTimestamp
             object.metadata.deletionGracePeriodSeconds = old.metadata.deletionGracePeriodSeconds
             object.metadata.generation = old.metadata.generation
-            if strategy.specChanged(old: oldJSON, new: merged) { object.metadata.generation += 1 }
+            if strategy.tracksGeneration, strategy.specChanged(old: oldJSON, new: merged) { object.metadata.generation += 1 }
             if old.metadata.deletionTimestamp != nil {
                 let added = object.metadata.finalizers.filter { !old.metadata.finalizers.contains($0) }
                 if !added.isEmpty {

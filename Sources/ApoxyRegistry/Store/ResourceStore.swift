@@ -129,8 +129,8 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
     /// `<namespace>/<name>`, as kube's etcd keys do.
     /// The core group has no name: its resources' keys start `/<plural>/`.
     public static var keyPrefix: String {
-        let descriptor = Object.descriptor
-        return descriptor.group.isEmpty ? "/\(descriptor.plural)/" : "/\(descriptor.group)/\(descriptor.plural)/"
+        let stored = Object.descriptor.storedAs ?? Object.descriptor.groupResource
+        return stored.group.isEmpty ? "/\(stored.resource)/" : "/\(stored.group)/\(stored.resource)/"
     }
 
     /// The strategy's table columns.
@@ -169,13 +169,16 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
     func encode(_ object: Object) -> [UInt8] {
         var copy = object
         copy.metadata.resourceVersion = ""
-        return copy.json.serialized()
+        var json = copy.json
+        strategy.toStorage(&json)
+        return json.serialized()
     }
 
     func decode(_ stored: StoredObject) throws(StatusError) -> Object {
-        guard let json = try? JSONValue.parse(stored.value).value else {
+        guard var json = try? JSONValue.parse(stored.value).value else {
             throw .internalError("stored object \(stored.key) is not valid JSON")
         }
+        strategy.fromStorage(&json)
         var object = Object(json: json)
         object.metadata.resourceVersion = String(stored.modRevision)
         return object
@@ -354,7 +357,7 @@ public final class ResourceStore<Strategy: ResourceStrategy>: Sendable {
         }
         object.metadata.uid = UUID().uuidString.lowercased()
         object.metadata.creationTimestamp = now()
-        object.metadata.generation = 1
+        object.metadata.generation = strategy.tracksGeneration ? 1 : 0
         object.metadata.resourceVersion = ""
         object.metadata.deletionTimestamp = nil
         object.metadata.deletionGracePeriodSeconds = nil

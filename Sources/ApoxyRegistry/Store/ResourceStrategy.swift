@@ -31,6 +31,8 @@ public protocol ResourceStrategy: Sendable {
     func validateUpdate(_ object: Object, old: Object) -> [FieldError]
     /// Problems with a new object's name; by default kube's DNS-1123 subdomain rule.
     func nameErrors(_ name: String) -> [String]
+    /// Whether objects carry `metadata.generation` (custom resources do; kube's Events and Namespaces do not).
+    var tracksGeneration: Bool { get }
     /// Whether the desired state differs, which bumps `metadata.generation`.
     func specChanged(old: JSONValue, new: JSONValue) -> Bool
     /// Table columns after NAME (which is always first).
@@ -45,6 +47,11 @@ public protocol ResourceStrategy: Sendable {
     /// Field selectors this resource supports besides `metadata.name`: dotted JSON paths (kube's CRD
     /// `selectableFields`), whose values `SelectableFields` reads.
     var selectableFields: [String] { get }
+    /// Converts the served form to the stored one, for a resource served in another version than it is stored in
+    /// (`ResourceDescriptor.storedAs`); nothing by default.
+    func toStorage(_ json: inout JSONValue)
+    /// Converts a stored object to the served form; the inverse of `toStorage`.
+    func fromStorage(_ json: inout JSONValue)
 }
 
 extension ResourceStrategy {
@@ -57,6 +64,12 @@ extension ResourceStrategy {
     public func specChanged(old: JSONValue, new: JSONValue) -> Bool { old["spec"] != new["spec"] }
 
     public var fullTableColumns: [TableColumn]? { nil }
+
+    public var tracksGeneration: Bool { true }
+
+    public func toStorage(_ json: inout JSONValue) {}
+
+    public func fromStorage(_ json: inout JSONValue) {}
 
     public func fullTableRow(_ object: Object, now: Int64) -> [JSONValue] { [] }
 

@@ -10,8 +10,8 @@ public struct EventStrategy: ResourceStrategy {
 
     public func validate(_ object: Event) -> [FieldError] { object.validate() }
 
-    /// Events have no desired state: every write is an observation, and `generation` stays 1.
-    public func specChanged(old: JSONValue, new: JSONValue) -> Bool { false }
+    /// Events have no desired state (every write is an observation), so no generation.
+    public var tracksGeneration: Bool { false }
 
     public var tableColumns: [TableColumn] { [] }
 
@@ -82,6 +82,8 @@ public struct NamespaceStrategy: ResourceStrategy {
 
     public func validate(_ object: Namespace) -> [FieldError] { [] }
 
+    public var tracksGeneration: Bool { false }
+
     public var tableColumns: [TableColumn] {
         [TableColumn(name: "Status", type: "string", description: "The phase of the namespace.")]
     }
@@ -89,4 +91,46 @@ public struct NamespaceStrategy: ResourceStrategy {
     public func tableCells(_ object: Namespace) -> [JSONValue] { [.string(object.phase)] }
 
     public var selectableFields: [String] { ["status.phase"] }
+}
+
+/// How the generic store serves `events.k8s.io/v1` Events: the core Events' storage, converted member by member
+/// (kube's one storage version), with the v1 rules for new writes and the same printed columns.
+public struct EventV1Strategy: ResourceStrategy {
+    public typealias Object = EventV1
+
+    /// Creates the strategy.
+    public init() {}
+
+    public func validate(_ object: EventV1) -> [FieldError] { object.validate() }
+
+    /// An update may leave the deprecated members kube itself set for core writers, so only new objects get the
+    /// strict create rules; updates are checked as kube checks them for v1 (the reporter stays).
+    public func validateUpdate(_ object: EventV1, old: EventV1) -> [FieldError] {
+        object.validate().filter { !$0.field.hasPrefix("deprecated") }
+    }
+
+    public var tracksGeneration: Bool { false }
+
+    public func toStorage(_ json: inout JSONValue) { EventV1.toCore(&json) }
+
+    public func fromStorage(_ json: inout JSONValue) { EventV1.fromCore(&json) }
+
+    public var tableColumns: [TableColumn] { [] }
+
+    public func tableCells(_ object: EventV1) -> [JSONValue] { [] }
+
+    public var fullTableColumns: [TableColumn]? { EventStrategy().fullTableColumns }
+
+    public func fullTableRow(_ object: EventV1, now: Int64) -> [JSONValue] {
+        var json = object.json
+        EventV1.toCore(&json)
+        return EventStrategy().fullTableRow(Event(json: json), now: now)
+    }
+
+    public var selectableFields: [String] {
+        [
+            "regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid", "regarding.apiVersion",
+            "regarding.resourceVersion", "regarding.fieldPath", "reason", "reportingController", "type",
+        ]
+    }
 }

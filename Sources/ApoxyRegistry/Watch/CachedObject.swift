@@ -27,8 +27,13 @@ public final class CachedObject: Sendable {
     public let fieldValues: [String]
 
     /// Reads a stored object, stamping `revision` as its resourceVersion; nil if the bytes are not a JSON object.
-    init?(stored bytes: [UInt8], path: String, revision: Int64, selectableFields: SelectableFields) {
-        guard var document = try? JSONValue.parse(bytes).value, case .object(var members) = document else { return nil }
+    init?(
+        stored bytes: [UInt8], path: String, revision: Int64, selectableFields: SelectableFields,
+        convert: (@Sendable (inout JSONValue) -> Void)? = nil
+    ) {
+        guard var document = try? JSONValue.parse(bytes).value else { return nil }
+        convert?(&document)
+        guard case .object(var members) = document else { return nil }
         var metadata = members["metadata"]?.objectValue ?? [:]
         metadata["resourceVersion"] = .string(String(revision))
         var labels: [String: String] = [:]

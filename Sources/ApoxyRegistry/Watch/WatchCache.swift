@@ -64,6 +64,8 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
     private let keyPrefix: String
     /// The resource's selectable fields, whose values each cached object carries.
     public let selectableFields: SelectableFields
+    /// Turns a stored object into the served form (a resource stored as another's version); nil: as stored.
+    private let convert: (@Sendable (inout JSONValue) -> Void)?
     private let state = Mutex(State())
     private let historyLimit: Int
     private let bufferLimit: Int
@@ -74,8 +76,10 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
     public init(
         storage: any RevisionedStorage, keyPrefix: String, selectableFields: SelectableFields = SelectableFields([]),
         historyLimit: Int = 10_000,
-        bufferLimit: Int = 1_000, tickInterval: Duration = .seconds(1), logger: Logger
+        bufferLimit: Int = 1_000, tickInterval: Duration = .seconds(1), logger: Logger,
+        convert: (@Sendable (inout JSONValue) -> Void)? = nil
     ) {
+        self.convert = convert
         self.tickInterval = tickInterval
         self.storage = storage
         self.keyPrefix = keyPrefix
@@ -144,7 +148,10 @@ public final class WatchCache<Object: APIObject>: Service, Sendable {
     }
 
     private func read(_ bytes: [UInt8], name: String, revision: Int64) throws -> CachedObject {
-        guard let object = CachedObject(stored: bytes, path: name, revision: revision, selectableFields: selectableFields) else {
+        guard
+            let object = CachedObject(
+                stored: bytes, path: name, revision: revision, selectableFields: selectableFields, convert: convert)
+        else {
             throw StorageError(.unavailable, message: "stored object \(keyPrefix)\(name) is not a JSON object")
         }
         return object
