@@ -97,8 +97,9 @@ enum ObjectDescriber {
             ]
         }
         let headers = ["Type", "Reason", "Age", "From", "Message"]
-        let underline = headers.map { String(repeating: "-", count: $0.count) }
-        var widths = headers.map(\.count)
+        // kubectl's own underline (its Age one is four dashes).
+        let underline = ["----", "------", "----", "----", "-------"]
+        var widths = underline.map(\.count)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         func line(_ cells: [String]) -> String {
             "  "
