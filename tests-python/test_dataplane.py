@@ -473,6 +473,54 @@ def test_status_shows_what_envoy_resolved_and_sees_healthy_per_endpoint(dev, wor
     assert objs.get("Backend", "health-fqdn")["metadata"]["resourceVersion"] == version
 
 
+class _Listener:
+    """A TCP port that accepts connections (the backlog does; nothing is read) until closed: an upstream that can be
+    stopped and started again on the same port."""
+
+    def __init__(self, port=0):
+        self.sock = socket_module.socket(socket_module.AF_INET, socket_module.SOCK_STREAM)
+        self.sock.setsockopt(socket_module.SOL_SOCKET, socket_module.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+
+    def close(self):
+        self.sock.close()
+
+
+def test_an_active_health_check_shows_a_stopped_upstream_unhealthy_in_status(world, tmp_path):
+    """With --tcp-health-check-interval, Envoy probes each upstream host; a host whose port stops accepting shows
+    Unhealthy (failed_active_health_check) in status.proxies[].endpoints and `-o wide`, and Healthy again once it is
+    back. Off by default: the Backend API has no health-check settings, so the operator opts in."""
+    _require_binaries()
+    stack = ApoxyDev(workdir=str(tmp_path / "hc-stack"), dns_resolver=world.dns_address,
+                     extra_args=["--tcp-health-check-interval", "200ms", "--endpoint-health-interval", "0.3"])
+    stack.start()
+    upstream = _Listener()
+    try:
+        objs = Objects(stack)
+        port = upstream.port
+        objs.apply(docs(backend("hc-ip", ["ip:127.0.0.1"]), route("hc-ip", ["hc.test"], "hc-ip", port=port)))
+        cluster = f"hc-ip:{port}"
+        wait_until(lambda: _observed(objs, "hc-ip") == [(cluster, "127.0.0.1", port, None, "Healthy")], timeout=CONVERGE,
+                   message="the listening upstream is Healthy")
+        upstream.close()
+        wait_until(lambda: _observed(objs, "hc-ip") == [(cluster, "127.0.0.1", port, None, "Unhealthy")], timeout=CONVERGE,
+                   message="the stopped upstream becomes Unhealthy")
+        entry = objs.get("Backend", "hc-ip")["status"]["proxies"][0]["endpoints"][0]
+        assert "failed_active_health_check" in entry["reasons"], entry
+        wide = stack.kubectl.run("get", "backends.core.apoxy.dev", "hc-ip", "-o", "wide").stdout.splitlines()
+        column = wide[0].index("HEALTHY")
+        assert wide[1][column:].split()[0] == "0/1", wide
+        upstream = _Listener(port)
+        wait_until(lambda: _observed(objs, "hc-ip") == [(cluster, "127.0.0.1", port, None, "Healthy")], timeout=CONVERGE,
+                   message="the upstream is Healthy again once it accepts")
+        objs.cleanup()
+    finally:
+        upstream.close()
+        stack.stop()
+
+
 def _samples(text):
     """{(name, labels): value}, through prometheus-client's parser (which raises on a malformed exposition)."""
     from prometheus_client.parser import text_string_to_metric_families

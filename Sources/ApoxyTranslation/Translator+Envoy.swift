@@ -130,6 +130,11 @@ extension Translator {
             cluster.clusterType = custom
         }
 
+        if let interval = options.tcpHealthCheckInterval {
+            // A dynamic forward proxy cluster has no hosts to probe ahead of traffic; Envoy rejects health checks there.
+            if case .dynamicForwardProxy = ir.discovery {} else { cluster.healthChecks = [tcpHealthCheck(interval, options: options)] }
+        }
+
         if case .dynamicForwardProxy = ir.discovery, ir.upstreamProtocol == .http1 {
             // HTTP/1.1 is Envoy's default; the verified dynamic-proxy configuration leaves the options out.
             return cluster
@@ -147,6 +152,23 @@ extension Translator {
             cluster.transportSocket = try upstreamTLS(alpn: ir.upstreamProtocol == .h2 ? "h2" : "http/1.1", options: options)
         }
         return cluster
+    }
+
+    /// A connect-only TCP health check: a host is unhealthy after two failed connects and healthy after one that
+    /// succeeds. Probes run at `interval` whether or not the cluster has traffic (Envoy's idle default is 60 s).
+    static func tcpHealthCheck(_ interval: GoDuration, options: TranslatorOptions) -> Envoy_Config_Core_V3_HealthCheck {
+        var check = Envoy_Config_Core_V3_HealthCheck()
+        check.interval = duration(interval)
+        check.noTrafficInterval = duration(interval)
+        check.timeout = duration(GoDuration(nanoseconds: min(interval.nanoseconds, options.connectTimeout.nanoseconds)))
+        var unhealthy = Google_Protobuf_UInt32Value()
+        unhealthy.value = 2
+        check.unhealthyThreshold = unhealthy
+        var healthy = Google_Protobuf_UInt32Value()
+        healthy.value = 1
+        check.healthyThreshold = healthy
+        check.tcpHealthCheck = Envoy_Config_Core_V3_HealthCheck.TcpHealthCheck()
+        return check
     }
 
     /// The load assignment an EDS cluster is served (nil for clusters that find their hosts themselves).

@@ -25,6 +25,9 @@ public struct TranslatorOptions: Sendable, Hashable {
     public var connectTimeout: GoDuration
     /// Envoy address family policy for FQDN endpoints of non-dynamic-proxy Backends (Backend has no field for it).
     public var strictDNSLookupFamily: String
+    /// How often Envoy probes each upstream host of an IP or FQDN Backend with an active TCP health check (a
+    /// connect); nil: no active health checking (Envoy's default, and the Backend API has no field for it).
+    public var tcpHealthCheckInterval: GoDuration?
 
     /// Creates options; the defaults are those of the reference configurations.
     public init(

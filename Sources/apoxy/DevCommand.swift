@@ -42,6 +42,12 @@ struct DataPlaneOptions: ParsableArguments {
     )
     var endpointHealthInterval: Double = 5
 
+    @Option(
+        help:
+            "Probe every upstream host of IP and FQDN Backends with an active TCP health check (a connect) this often, a duration; unhealthy after 2 failed probes, healthy after 1. 0s (the default) turns it off, as Envoy's default."
+    )
+    var tcpHealthCheckInterval = "0s"
+
     @OptionGroup(title: "Logging")
     var log: LogOptions
 
@@ -58,6 +64,7 @@ struct DataPlaneOptions: ParsableArguments {
         guard endpointHealthInterval >= 0, endpointHealthInterval.isFinite else {
             throw ValidationError("--endpoint-health-interval must be a number of seconds, 0 or more")
         }
+        _ = try healthCheckInterval()
     }
 
     /// The Envoy admin interface to read endpoint health from, at `--endpoint-health-interval`; nil when off.
@@ -73,10 +80,22 @@ struct DataPlaneOptions: ParsableArguments {
     var logger: Logger { log.logger }
 
     /// Translator options; with `--ca-file`, writes `<folder>/upstream-ca.pem` = system bundle + the extra file.
+    /// `--tcp-health-check-interval`: nil when off.
+    func healthCheckInterval() throws -> GoDuration? {
+        guard let interval = try? GoDuration(parsing: tcpHealthCheckInterval), interval.nanoseconds >= 0 else {
+            throw ValidationError("--tcp-health-check-interval must be a duration such as 5s or 500ms (0s: off)")
+        }
+        if interval.nanoseconds > 0 && interval.nanoseconds < 10_000_000 {
+            throw ValidationError("--tcp-health-check-interval must be at least 10ms")
+        }
+        return interval.nanoseconds == 0 ? nil : interval
+    }
+
     func translatorOptions(caFolder: String) throws -> TranslatorOptions {
         let listener = Server.parseListen(proxyListen)!
         var options = TranslatorOptions(listener: .init(host: listener.host, port: listener.port))
         options.trustedCAFile = systemCAFile
+        options.tcpHealthCheckInterval = try healthCheckInterval()
         if let dnsResolver, let resolver = Server.parseListen(dnsResolver) {
             options.dnsResolver = .init(host: resolver.host, port: resolver.port)
         }

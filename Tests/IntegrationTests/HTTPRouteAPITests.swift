@@ -283,7 +283,8 @@ struct HTTPRouteAPITests {
         try await LiveServer.run { server in
             let (_, groups, _) = try await server.send("GET", "/apis")
             let served = [
-                "core.apoxy.dev", "gateway.apoxy.dev", "rbac.authorization.k8s.io", "authorization.k8s.io", "authentication.k8s.io",
+                "core.apoxy.dev", "gateway.apoxy.dev", "rbac.authorization.k8s.io", "events.k8s.io", "authorization.k8s.io",
+                "authentication.k8s.io",
             ]
             #expect(groups["groups"]?.arrayValue?.compactMap { $0["name"]?.stringValue } == served)
             let (_, group, _) = try await server.send("GET", "/apis/gateway.apoxy.dev")
@@ -299,7 +300,9 @@ struct HTTPRouteAPITests {
             #expect(items.compactMap { $0["metadata"]?["name"]?.stringValue } == served)
             let routes = try #require(items[1]["versions"]?[0])
             // The self reviews are create-only.
-            #expect(items[3]["versions"]?[0]?["resources"]?[0]?["verbs"] == ["create"])
+            #expect(items[4]["versions"]?[0]?["resources"]?[0]?["verbs"] == ["create"])
+            // events.k8s.io serves the core Events in their newer form, namespaced.
+            #expect(items[3]["versions"]?[0]?["resources"]?[0]?["scope"] == "Namespaced")
             #expect(routes["version"] == "v1")
             #expect(routes["resources"]?[0]?["resource"] == "httproutes")
             #expect(routes["resources"]?[0]?["responseKind"]?["kind"] == "HTTPRoute")

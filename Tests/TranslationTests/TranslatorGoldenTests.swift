@@ -80,5 +80,6 @@ func translatorOptions(_ url: URL) throws -> TranslatorOptions {
     if let resolver = json["dnsResolver"]?.stringValue { options.dnsResolver = address(resolver) }
     if let ca = json["trustedCAFile"]?.stringValue { options.trustedCAFile = ca }
     if let listener = json["listener"]?.stringValue { options.listener = address(listener) }
+    if let interval = json["tcpHealthCheckInterval"]?.stringValue { options.tcpHealthCheckInterval = try GoDuration(parsing: interval) }
     return options
 }

@@ -22,81 +22,101 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
-public nonisolated struct Envoy_Config_Cluster_V3_Cluster: Sendable {
+public nonisolated struct Envoy_Config_Cluster_V3_Cluster: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var name: String = String()
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
 
-  public var clusterDiscoveryType: Envoy_Config_Cluster_V3_Cluster.OneOf_ClusterDiscoveryType? = nil
+  public var clusterDiscoveryType: OneOf_ClusterDiscoveryType? {
+    get {return _storage._clusterDiscoveryType}
+    set {_uniqueStorage()._clusterDiscoveryType = newValue}
+  }
 
   public var type: Envoy_Config_Cluster_V3_Cluster.DiscoveryType {
     get {
-      if case .type(let v)? = clusterDiscoveryType {return v}
+      if case .type(let v)? = _storage._clusterDiscoveryType {return v}
       return .static
     }
-    set {clusterDiscoveryType = .type(newValue)}
+    set {_uniqueStorage()._clusterDiscoveryType = .type(newValue)}
   }
 
   public var clusterType: Envoy_Config_Cluster_V3_Cluster.CustomClusterType {
     get {
-      if case .clusterType(let v)? = clusterDiscoveryType {return v}
+      if case .clusterType(let v)? = _storage._clusterDiscoveryType {return v}
       return Envoy_Config_Cluster_V3_Cluster.CustomClusterType()
     }
-    set {clusterDiscoveryType = .clusterType(newValue)}
+    set {_uniqueStorage()._clusterDiscoveryType = .clusterType(newValue)}
   }
 
   public var edsClusterConfig: Envoy_Config_Cluster_V3_Cluster.EdsClusterConfig {
-    get {_edsClusterConfig ?? Envoy_Config_Cluster_V3_Cluster.EdsClusterConfig()}
-    set {_edsClusterConfig = newValue}
+    get {_storage._edsClusterConfig ?? Envoy_Config_Cluster_V3_Cluster.EdsClusterConfig()}
+    set {_uniqueStorage()._edsClusterConfig = newValue}
   }
   /// Returns true if `edsClusterConfig` has been explicitly set.
-  public var hasEdsClusterConfig: Bool {self._edsClusterConfig != nil}
+  public var hasEdsClusterConfig: Bool {_storage._edsClusterConfig != nil}
   /// Clears the value of `edsClusterConfig`. Subsequent reads from it will return its default value.
-  public mutating func clearEdsClusterConfig() {self._edsClusterConfig = nil}
+  public mutating func clearEdsClusterConfig() {_uniqueStorage()._edsClusterConfig = nil}
 
   public var connectTimeout: SwiftProtobuf.Google_Protobuf_Duration {
-    get {_connectTimeout ?? SwiftProtobuf.Google_Protobuf_Duration()}
-    set {_connectTimeout = newValue}
+    get {_storage._connectTimeout ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_uniqueStorage()._connectTimeout = newValue}
   }
   /// Returns true if `connectTimeout` has been explicitly set.
-  public var hasConnectTimeout: Bool {self._connectTimeout != nil}
+  public var hasConnectTimeout: Bool {_storage._connectTimeout != nil}
   /// Clears the value of `connectTimeout`. Subsequent reads from it will return its default value.
-  public mutating func clearConnectTimeout() {self._connectTimeout = nil}
+  public mutating func clearConnectTimeout() {_uniqueStorage()._connectTimeout = nil}
 
-  public var lbPolicy: Envoy_Config_Cluster_V3_Cluster.LbPolicy = .roundRobin
+  public var lbPolicy: Envoy_Config_Cluster_V3_Cluster.LbPolicy {
+    get {_storage._lbPolicy}
+    set {_uniqueStorage()._lbPolicy = newValue}
+  }
 
-  public var dnsLookupFamily: Envoy_Config_Cluster_V3_Cluster.DnsLookupFamily = .auto
+  public var healthChecks: [Envoy_Config_Core_V3_HealthCheck] {
+    get {_storage._healthChecks}
+    set {_uniqueStorage()._healthChecks = newValue}
+  }
+
+  public var dnsLookupFamily: Envoy_Config_Cluster_V3_Cluster.DnsLookupFamily {
+    get {_storage._dnsLookupFamily}
+    set {_uniqueStorage()._dnsLookupFamily = newValue}
+  }
 
   public var transportSocket: Envoy_Config_Core_V3_TransportSocket {
-    get {_transportSocket ?? Envoy_Config_Core_V3_TransportSocket()}
-    set {_transportSocket = newValue}
+    get {_storage._transportSocket ?? Envoy_Config_Core_V3_TransportSocket()}
+    set {_uniqueStorage()._transportSocket = newValue}
   }
   /// Returns true if `transportSocket` has been explicitly set.
-  public var hasTransportSocket: Bool {self._transportSocket != nil}
+  public var hasTransportSocket: Bool {_storage._transportSocket != nil}
   /// Clears the value of `transportSocket`. Subsequent reads from it will return its default value.
-  public mutating func clearTransportSocket() {self._transportSocket = nil}
+  public mutating func clearTransportSocket() {_uniqueStorage()._transportSocket = nil}
 
   public var loadAssignment: Envoy_Config_Endpoint_V3_ClusterLoadAssignment {
-    get {_loadAssignment ?? Envoy_Config_Endpoint_V3_ClusterLoadAssignment()}
-    set {_loadAssignment = newValue}
+    get {_storage._loadAssignment ?? Envoy_Config_Endpoint_V3_ClusterLoadAssignment()}
+    set {_uniqueStorage()._loadAssignment = newValue}
   }
   /// Returns true if `loadAssignment` has been explicitly set.
-  public var hasLoadAssignment: Bool {self._loadAssignment != nil}
+  public var hasLoadAssignment: Bool {_storage._loadAssignment != nil}
   /// Clears the value of `loadAssignment`. Subsequent reads from it will return its default value.
-  public mutating func clearLoadAssignment() {self._loadAssignment = nil}
+  public mutating func clearLoadAssignment() {_uniqueStorage()._loadAssignment = nil}
 
-  public var typedExtensionProtocolOptions: Dictionary<String,SwiftProtobuf.Google_Protobuf_Any> = [:]
+  public var typedExtensionProtocolOptions: Dictionary<String,SwiftProtobuf.Google_Protobuf_Any> {
+    get {_storage._typedExtensionProtocolOptions}
+    set {_uniqueStorage()._typedExtensionProtocolOptions = newValue}
+  }
 
   public var typedDnsResolverConfig: Envoy_Config_Core_V3_TypedExtensionConfig {
-    get {_typedDnsResolverConfig ?? Envoy_Config_Core_V3_TypedExtensionConfig()}
-    set {_typedDnsResolverConfig = newValue}
+    get {_storage._typedDnsResolverConfig ?? Envoy_Config_Core_V3_TypedExtensionConfig()}
+    set {_uniqueStorage()._typedDnsResolverConfig = newValue}
   }
   /// Returns true if `typedDnsResolverConfig` has been explicitly set.
-  public var hasTypedDnsResolverConfig: Bool {self._typedDnsResolverConfig != nil}
+  public var hasTypedDnsResolverConfig: Bool {_storage._typedDnsResolverConfig != nil}
   /// Clears the value of `typedDnsResolverConfig`. Subsequent reads from it will return its default value.
-  public mutating func clearTypedDnsResolverConfig() {self._typedDnsResolverConfig = nil}
+  public mutating func clearTypedDnsResolverConfig() {_uniqueStorage()._typedDnsResolverConfig = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -300,11 +320,7 @@ public nonisolated struct Envoy_Config_Cluster_V3_Cluster: Sendable {
 
   public init() {}
 
-  fileprivate var _edsClusterConfig: Envoy_Config_Cluster_V3_Cluster.EdsClusterConfig? = nil
-  fileprivate var _connectTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
-  fileprivate var _transportSocket: Envoy_Config_Core_V3_TransportSocket? = nil
-  fileprivate var _loadAssignment: Envoy_Config_Endpoint_V3_ClusterLoadAssignment? = nil
-  fileprivate var _typedDnsResolverConfig: Envoy_Config_Core_V3_TypedExtensionConfig? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
@@ -313,101 +329,162 @@ fileprivate nonisolated let _protobuf_package = "envoy.config.cluster.v3"
 
 nonisolated extension Envoy_Config_Cluster_V3_Cluster: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Cluster"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}type\0\u{3}eds_cluster_config\0\u{3}connect_timeout\0\u{4}\u{2}lb_policy\0\u{4}\u{b}dns_lookup_family\0\u{4}\u{7}transport_socket\0\u{4}\u{9}load_assignment\0\u{4}\u{3}typed_extension_protocol_options\0\u{4}\u{2}cluster_type\0\u{4}\u{11}typed_dns_resolver_config\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{1}type\0\u{3}eds_cluster_config\0\u{3}connect_timeout\0\u{4}\u{2}lb_policy\0\u{4}\u{2}health_checks\0\u{4}\u{9}dns_lookup_family\0\u{4}\u{7}transport_socket\0\u{4}\u{9}load_assignment\0\u{4}\u{3}typed_extension_protocol_options\0\u{4}\u{2}cluster_type\0\u{4}\u{11}typed_dns_resolver_config\0")
+
+  fileprivate class _StorageClass {
+    var _name: String = String()
+    var _clusterDiscoveryType: Envoy_Config_Cluster_V3_Cluster.OneOf_ClusterDiscoveryType?
+    var _edsClusterConfig: Envoy_Config_Cluster_V3_Cluster.EdsClusterConfig? = nil
+    var _connectTimeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+    var _lbPolicy: Envoy_Config_Cluster_V3_Cluster.LbPolicy = .roundRobin
+    var _healthChecks: [Envoy_Config_Core_V3_HealthCheck] = []
+    var _dnsLookupFamily: Envoy_Config_Cluster_V3_Cluster.DnsLookupFamily = .auto
+    var _transportSocket: Envoy_Config_Core_V3_TransportSocket? = nil
+    var _loadAssignment: Envoy_Config_Endpoint_V3_ClusterLoadAssignment? = nil
+    var _typedExtensionProtocolOptions: Dictionary<String,SwiftProtobuf.Google_Protobuf_Any> = [:]
+    var _typedDnsResolverConfig: Envoy_Config_Core_V3_TypedExtensionConfig? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _name = source._name
+      _clusterDiscoveryType = source._clusterDiscoveryType
+      _edsClusterConfig = source._edsClusterConfig
+      _connectTimeout = source._connectTimeout
+      _lbPolicy = source._lbPolicy
+      _healthChecks = source._healthChecks
+      _dnsLookupFamily = source._dnsLookupFamily
+      _transportSocket = source._transportSocket
+      _loadAssignment = source._loadAssignment
+      _typedExtensionProtocolOptions = source._typedExtensionProtocolOptions
+      _typedDnsResolverConfig = source._typedDnsResolverConfig
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 2: try {
-        var v: Envoy_Config_Cluster_V3_Cluster.DiscoveryType?
-        try decoder.decodeSingularEnumField(value: &v)
-        if let v = v {
-          if self.clusterDiscoveryType != nil {try decoder.handleConflictingOneOf()}
-          self.clusterDiscoveryType = .type(v)
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 2: try {
+          var v: Envoy_Config_Cluster_V3_Cluster.DiscoveryType?
+          try decoder.decodeSingularEnumField(value: &v)
+          if let v = v {
+            if _storage._clusterDiscoveryType != nil {try decoder.handleConflictingOneOf()}
+            _storage._clusterDiscoveryType = .type(v)
+          }
+        }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._edsClusterConfig) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._connectTimeout) }()
+        case 6: try { try decoder.decodeSingularEnumField(value: &_storage._lbPolicy) }()
+        case 8: try { try decoder.decodeRepeatedMessageField(value: &_storage._healthChecks) }()
+        case 17: try { try decoder.decodeSingularEnumField(value: &_storage._dnsLookupFamily) }()
+        case 24: try { try decoder.decodeSingularMessageField(value: &_storage._transportSocket) }()
+        case 33: try { try decoder.decodeSingularMessageField(value: &_storage._loadAssignment) }()
+        case 36: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.Google_Protobuf_Any>.self, value: &_storage._typedExtensionProtocolOptions) }()
+        case 38: try {
+          var v: Envoy_Config_Cluster_V3_Cluster.CustomClusterType?
+          var hadOneofValue = false
+          if let current = _storage._clusterDiscoveryType {
+            hadOneofValue = true
+            if case .clusterType(let m) = current {v = m}
+          }
+          try decoder.decodeSingularMessageField(value: &v)
+          if let v = v {
+            if hadOneofValue {try decoder.handleConflictingOneOf()}
+            _storage._clusterDiscoveryType = .clusterType(v)
+          }
+        }()
+        case 55: try { try decoder.decodeSingularMessageField(value: &_storage._typedDnsResolverConfig) }()
+        default: break
         }
-      }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._edsClusterConfig) }()
-      case 4: try { try decoder.decodeSingularMessageField(value: &self._connectTimeout) }()
-      case 6: try { try decoder.decodeSingularEnumField(value: &self.lbPolicy) }()
-      case 17: try { try decoder.decodeSingularEnumField(value: &self.dnsLookupFamily) }()
-      case 24: try { try decoder.decodeSingularMessageField(value: &self._transportSocket) }()
-      case 33: try { try decoder.decodeSingularMessageField(value: &self._loadAssignment) }()
-      case 36: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.Google_Protobuf_Any>.self, value: &self.typedExtensionProtocolOptions) }()
-      case 38: try {
-        var v: Envoy_Config_Cluster_V3_Cluster.CustomClusterType?
-        var hadOneofValue = false
-        if let current = self.clusterDiscoveryType {
-          hadOneofValue = true
-          if case .clusterType(let m) = current {v = m}
-        }
-        try decoder.decodeSingularMessageField(value: &v)
-        if let v = v {
-          if hadOneofValue {try decoder.handleConflictingOneOf()}
-          self.clusterDiscoveryType = .clusterType(v)
-        }
-      }()
-      case 55: try { try decoder.decodeSingularMessageField(value: &self._typedDnsResolverConfig) }()
-      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 1)
+      }
+      try { if case .type(let v)? = _storage._clusterDiscoveryType {
+        try visitor.visitSingularEnumField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._edsClusterConfig {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._connectTimeout {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      if _storage._lbPolicy != .roundRobin {
+        try visitor.visitSingularEnumField(value: _storage._lbPolicy, fieldNumber: 6)
+      }
+      if !_storage._healthChecks.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._healthChecks, fieldNumber: 8)
+      }
+      if _storage._dnsLookupFamily != .auto {
+        try visitor.visitSingularEnumField(value: _storage._dnsLookupFamily, fieldNumber: 17)
+      }
+      try { if let v = _storage._transportSocket {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 24)
+      } }()
+      try { if let v = _storage._loadAssignment {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 33)
+      } }()
+      if !_storage._typedExtensionProtocolOptions.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.Google_Protobuf_Any>.self, value: _storage._typedExtensionProtocolOptions, fieldNumber: 36)
+      }
+      try { if case .clusterType(let v)? = _storage._clusterDiscoveryType {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 38)
+      } }()
+      try { if let v = _storage._typedDnsResolverConfig {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 55)
+      } }()
     }
-    try { if case .type(let v)? = self.clusterDiscoveryType {
-      try visitor.visitSingularEnumField(value: v, fieldNumber: 2)
-    } }()
-    try { if let v = self._edsClusterConfig {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
-    try { if let v = self._connectTimeout {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-    } }()
-    if self.lbPolicy != .roundRobin {
-      try visitor.visitSingularEnumField(value: self.lbPolicy, fieldNumber: 6)
-    }
-    if self.dnsLookupFamily != .auto {
-      try visitor.visitSingularEnumField(value: self.dnsLookupFamily, fieldNumber: 17)
-    }
-    try { if let v = self._transportSocket {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 24)
-    } }()
-    try { if let v = self._loadAssignment {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 33)
-    } }()
-    if !self.typedExtensionProtocolOptions.isEmpty {
-      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMessageMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.Google_Protobuf_Any>.self, value: self.typedExtensionProtocolOptions, fieldNumber: 36)
-    }
-    try { if case .clusterType(let v)? = self.clusterDiscoveryType {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 38)
-    } }()
-    try { if let v = self._typedDnsResolverConfig {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 55)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Envoy_Config_Cluster_V3_Cluster, rhs: Envoy_Config_Cluster_V3_Cluster) -> Bool {
-    if lhs.name != rhs.name {return false}
-    if lhs.clusterDiscoveryType != rhs.clusterDiscoveryType {return false}
-    if lhs._edsClusterConfig != rhs._edsClusterConfig {return false}
-    if lhs._connectTimeout != rhs._connectTimeout {return false}
-    if lhs.lbPolicy != rhs.lbPolicy {return false}
-    if lhs.dnsLookupFamily != rhs.dnsLookupFamily {return false}
-    if lhs._transportSocket != rhs._transportSocket {return false}
-    if lhs._loadAssignment != rhs._loadAssignment {return false}
-    if lhs.typedExtensionProtocolOptions != rhs.typedExtensionProtocolOptions {return false}
-    if lhs._typedDnsResolverConfig != rhs._typedDnsResolverConfig {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._clusterDiscoveryType != rhs_storage._clusterDiscoveryType {return false}
+        if _storage._edsClusterConfig != rhs_storage._edsClusterConfig {return false}
+        if _storage._connectTimeout != rhs_storage._connectTimeout {return false}
+        if _storage._lbPolicy != rhs_storage._lbPolicy {return false}
+        if _storage._healthChecks != rhs_storage._healthChecks {return false}
+        if _storage._dnsLookupFamily != rhs_storage._dnsLookupFamily {return false}
+        if _storage._transportSocket != rhs_storage._transportSocket {return false}
+        if _storage._loadAssignment != rhs_storage._loadAssignment {return false}
+        if _storage._typedExtensionProtocolOptions != rhs_storage._typedExtensionProtocolOptions {return false}
+        if _storage._typedDnsResolverConfig != rhs_storage._typedDnsResolverConfig {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

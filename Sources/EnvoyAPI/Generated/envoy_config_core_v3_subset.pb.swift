@@ -147,6 +147,92 @@ public nonisolated struct Envoy_Config_Core_V3_DataSource: Sendable {
   public init() {}
 }
 
+public nonisolated struct Envoy_Config_Core_V3_HealthCheck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var timeout: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_timeout ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_timeout = newValue}
+  }
+  /// Returns true if `timeout` has been explicitly set.
+  public var hasTimeout: Bool {self._timeout != nil}
+  /// Clears the value of `timeout`. Subsequent reads from it will return its default value.
+  public mutating func clearTimeout() {self._timeout = nil}
+
+  public var interval: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_interval ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_interval = newValue}
+  }
+  /// Returns true if `interval` has been explicitly set.
+  public var hasInterval: Bool {self._interval != nil}
+  /// Clears the value of `interval`. Subsequent reads from it will return its default value.
+  public mutating func clearInterval() {self._interval = nil}
+
+  public var unhealthyThreshold: SwiftProtobuf.Google_Protobuf_UInt32Value {
+    get {_unhealthyThreshold ?? SwiftProtobuf.Google_Protobuf_UInt32Value()}
+    set {_unhealthyThreshold = newValue}
+  }
+  /// Returns true if `unhealthyThreshold` has been explicitly set.
+  public var hasUnhealthyThreshold: Bool {self._unhealthyThreshold != nil}
+  /// Clears the value of `unhealthyThreshold`. Subsequent reads from it will return its default value.
+  public mutating func clearUnhealthyThreshold() {self._unhealthyThreshold = nil}
+
+  public var healthyThreshold: SwiftProtobuf.Google_Protobuf_UInt32Value {
+    get {_healthyThreshold ?? SwiftProtobuf.Google_Protobuf_UInt32Value()}
+    set {_healthyThreshold = newValue}
+  }
+  /// Returns true if `healthyThreshold` has been explicitly set.
+  public var hasHealthyThreshold: Bool {self._healthyThreshold != nil}
+  /// Clears the value of `healthyThreshold`. Subsequent reads from it will return its default value.
+  public mutating func clearHealthyThreshold() {self._healthyThreshold = nil}
+
+  public var healthChecker: Envoy_Config_Core_V3_HealthCheck.OneOf_HealthChecker? = nil
+
+  public var tcpHealthCheck: Envoy_Config_Core_V3_HealthCheck.TcpHealthCheck {
+    get {
+      if case .tcpHealthCheck(let v)? = healthChecker {return v}
+      return Envoy_Config_Core_V3_HealthCheck.TcpHealthCheck()
+    }
+    set {healthChecker = .tcpHealthCheck(newValue)}
+  }
+
+  public var noTrafficInterval: SwiftProtobuf.Google_Protobuf_Duration {
+    get {_noTrafficInterval ?? SwiftProtobuf.Google_Protobuf_Duration()}
+    set {_noTrafficInterval = newValue}
+  }
+  /// Returns true if `noTrafficInterval` has been explicitly set.
+  public var hasNoTrafficInterval: Bool {self._noTrafficInterval != nil}
+  /// Clears the value of `noTrafficInterval`. Subsequent reads from it will return its default value.
+  public mutating func clearNoTrafficInterval() {self._noTrafficInterval = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public nonisolated enum OneOf_HealthChecker: Equatable, Sendable {
+    case tcpHealthCheck(Envoy_Config_Core_V3_HealthCheck.TcpHealthCheck)
+
+  }
+
+  public nonisolated struct TcpHealthCheck: Sendable {
+    // SwiftProtobuf.Message conformance is added in an extension below. See the
+    // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+    // methods supported on all messages.
+
+    public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+    public init() {}
+  }
+
+  public init() {}
+
+  fileprivate var _timeout: SwiftProtobuf.Google_Protobuf_Duration? = nil
+  fileprivate var _interval: SwiftProtobuf.Google_Protobuf_Duration? = nil
+  fileprivate var _unhealthyThreshold: SwiftProtobuf.Google_Protobuf_UInt32Value? = nil
+  fileprivate var _healthyThreshold: SwiftProtobuf.Google_Protobuf_UInt32Value? = nil
+  fileprivate var _noTrafficInterval: SwiftProtobuf.Google_Protobuf_Duration? = nil
+}
+
 public nonisolated struct Envoy_Config_Core_V3_Http1ProtocolOptions: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -418,6 +504,96 @@ nonisolated extension Envoy_Config_Core_V3_DataSource: SwiftProtobuf.Message, Sw
 
   public static func ==(lhs: Envoy_Config_Core_V3_DataSource, rhs: Envoy_Config_Core_V3_DataSource) -> Bool {
     if lhs.specifier != rhs.specifier {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Envoy_Config_Core_V3_HealthCheck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".HealthCheck"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}timeout\0\u{1}interval\0\u{4}\u{2}unhealthy_threshold\0\u{3}healthy_threshold\0\u{4}\u{4}tcp_health_check\0\u{4}\u{3}no_traffic_interval\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._timeout) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._interval) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._unhealthyThreshold) }()
+      case 5: try { try decoder.decodeSingularMessageField(value: &self._healthyThreshold) }()
+      case 9: try {
+        var v: Envoy_Config_Core_V3_HealthCheck.TcpHealthCheck?
+        var hadOneofValue = false
+        if let current = self.healthChecker {
+          hadOneofValue = true
+          if case .tcpHealthCheck(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.healthChecker = .tcpHealthCheck(v)
+        }
+      }()
+      case 12: try { try decoder.decodeSingularMessageField(value: &self._noTrafficInterval) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._timeout {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._interval {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._unhealthyThreshold {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    try { if let v = self._healthyThreshold {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 5)
+    } }()
+    try { if case .tcpHealthCheck(let v)? = self.healthChecker {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try { if let v = self._noTrafficInterval {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Config_Core_V3_HealthCheck, rhs: Envoy_Config_Core_V3_HealthCheck) -> Bool {
+    if lhs._timeout != rhs._timeout {return false}
+    if lhs._interval != rhs._interval {return false}
+    if lhs._unhealthyThreshold != rhs._unhealthyThreshold {return false}
+    if lhs._healthyThreshold != rhs._healthyThreshold {return false}
+    if lhs.healthChecker != rhs.healthChecker {return false}
+    if lhs._noTrafficInterval != rhs._noTrafficInterval {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Envoy_Config_Core_V3_HealthCheck.TcpHealthCheck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = Envoy_Config_Core_V3_HealthCheck.protoMessageName + ".TcpHealthCheck"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Envoy_Config_Core_V3_HealthCheck.TcpHealthCheck, rhs: Envoy_Config_Core_V3_HealthCheck.TcpHealthCheck) -> Bool {
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
