@@ -114,25 +114,27 @@ public enum APIServer {
                     strategy, storage: storage, router: router, configuration: configuration, metrics: metrics, logger: logger, now: now))
         }
         register(
-            ClusterRoleStrategy(), cache: roles, storage: storage, router: router, configuration: configuration, metrics: metrics, now: now)
+            ClusterRoleStrategy(), cache: roles, storage: storage, router: router, configuration: configuration, metrics: metrics,
+            logger: logger, now: now)
         register(
             ClusterRoleBindingStrategy(), cache: bindings, storage: storage, router: router, configuration: configuration, metrics: metrics,
-            now: now)
+            logger: logger, now: now)
         // Namespaces are a fixed, read-only set (`default`), served from memory so they cost user storage no revision
         // and every replica has them from its first request; Events may be created only in one of them, and expire.
         let namespaceStorage = Self.namespaceStorage(now: now())
         let namespaceCache = cache(for: NamespaceStrategy(), storage: namespaceStorage, configuration: configuration, logger: logger)
         let namespaces = register(
             NamespaceStrategy(), cache: namespaceCache, storage: namespaceStorage, router: router, configuration: configuration,
-            metrics: metrics, now: now)
+            metrics: metrics, logger: logger, now: now)
         let eventCache = cache(for: EventStrategy(), storage: storage, configuration: configuration, logger: logger)
         let events = register(
-            EventStrategy(), cache: eventCache, storage: storage, router: router, configuration: configuration, metrics: metrics, now: now,
+            EventStrategy(), cache: eventCache, storage: storage, router: router, configuration: configuration, metrics: metrics,
+            logger: logger, now: now,
             namespaceExists: { namespace in (try? await namespaces.get(name: namespace)) != nil })
         let eventV1Cache = cache(for: EventV1Strategy(), storage: storage, configuration: configuration, logger: logger)
         register(
             EventV1Strategy(), cache: eventV1Cache, storage: storage, router: router, configuration: configuration, metrics: metrics,
-            now: now, namespaceExists: { namespace in (try? await namespaces.get(name: namespace)) != nil })
+            logger: logger, now: now, namespaceExists: { namespace in (try? await namespaces.get(name: namespace)) != nil })
         caches += [
             namespaceCache, eventCache, eventV1Cache, EventExpiry(store: events, ttl: configuration.eventTTL, logger: logger, now: now),
         ]
@@ -171,7 +173,9 @@ public enum APIServer {
         configuration: APIServerConfiguration, metrics: APIMetrics?, logger: Logger, now: @escaping @Sendable () -> Int64
     ) -> WatchCache<Strategy.Object> {
         let cache = cache(for: strategy, storage: storage, configuration: configuration, logger: logger)
-        register(strategy, cache: cache, storage: storage, router: router, configuration: configuration, metrics: metrics, now: now)
+        register(
+            strategy, cache: cache, storage: storage, router: router, configuration: configuration, metrics: metrics, logger: logger,
+            now: now)
         return cache
     }
 
@@ -212,7 +216,7 @@ public enum APIServer {
     @discardableResult
     static func register<Strategy: ResourceStrategy>(
         _ strategy: Strategy, cache: WatchCache<Strategy.Object>, storage: any RevisionedStorage, router: Router<APIRequestContext>,
-        configuration: APIServerConfiguration, metrics: APIMetrics?, now: @escaping @Sendable () -> Int64,
+        configuration: APIServerConfiguration, metrics: APIMetrics?, logger: Logger, now: @escaping @Sendable () -> Int64,
         namespaceExists: (@Sendable (String) async -> Bool)? = nil
     ) -> ResourceStore<Strategy> {
         let descriptor = Strategy.Object.descriptor
@@ -220,7 +224,8 @@ public enum APIServer {
         let endpoints = ResourceEndpoints(
             store: store, now: now,
             bookmarkInterval: configuration.bookmarkInterval,
-            watchMetrics: metrics.map { .init(watchers: $0.registeredWatchers(descriptor), events: $0.watchEvents(descriptor)) })
+            watchMetrics: metrics.map { .init(watchers: $0.registeredWatchers(descriptor), events: $0.watchEvents(descriptor)) },
+            logger: logger)
         endpoints.register(on: router)
         if let metrics {
             // kube names the resource `<plural>.<group>`.

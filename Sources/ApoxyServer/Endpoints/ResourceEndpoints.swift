@@ -3,6 +3,7 @@ import ApoxyRegistry
 import ApoxyYAML
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import Prometheus
 
@@ -16,6 +17,8 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
     let bookmarkInterval: Duration
     /// Open watches and events sent, when metrics are on.
     var watchMetrics: WatchMetrics?
+    /// Where watch endings are logged.
+    var logger: Logger
 
     /// The watch gauges of one resource.
     struct WatchMetrics: Sendable {
