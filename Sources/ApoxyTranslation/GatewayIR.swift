@@ -17,29 +17,41 @@ public struct GatewayIR: Sendable, Hashable {
 
     /// The wire protocol towards the upstream.
     public enum UpstreamProtocol: String, Sendable, Hashable {
+        /// Plain HTTP/1.1 (the Backend's `protocol: ""`).
         case http1 = ""
+        /// HTTP/1.1 over TLS.
         case tls
+        /// HTTP/2 over TLS (ALPN `h2`).
         case h2
+        /// HTTP/2 with prior knowledge, in clear text.
         case h2c
     }
 
     /// One upstream address.
     public struct Endpoint: Sendable, Hashable {
+        /// An IP literal, or an FQDN when `isHostname`.
         public var address: String
+        /// The backendRef's port.
         public var port: Int
+        /// Whether `address` is a name Envoy resolves (an `fqdn` endpoint) rather than an IP.
         public var isHostname: Bool
     }
 
     /// How a cluster finds its hosts.
     public enum Discovery: Sendable, Hashable {
+        /// Only IP endpoints: an EDS cluster whose hosts come in a ClusterLoadAssignment.
         case staticIPs([Endpoint])
+        /// At least one FQDN: a STRICT_DNS cluster resolving its own inline assignment.
         case strictDNS([Endpoint])
+        /// A dynamic forward proxy cluster over the Backend's DNS cache.
         case dynamicForwardProxy(DNSCache)
     }
 
     /// An Envoy cluster.
     public struct Cluster: Sendable, Hashable {
+        /// `<backend>:<port>`, or the Backend's name for a dynamic-proxy cluster.
         public var name: String
+        /// The Backend it is built from.
         public var backend: String
         public var discovery: Discovery
         public var upstreamProtocol: UpstreamProtocol
@@ -51,7 +63,10 @@ public struct GatewayIR: Sendable, Hashable {
         public var cacheName: String
         /// `envoy.filters.http.dynamic_forward_proxy/<backend>`.
         public var filterName: String
+        /// The seed's `dnsLookupFamily` (`auto`, `v4_only`, ...), mapped to Envoy's enum when encoded.
         public var lookupFamily: String
+        /// The seed's DNS cache settings, defaulted: `dnsRefreshRate`, `dnsMinRefreshRate`, `hostTTL`, `maxHosts` and
+        /// `dnsQueryTimeout`.
         public var refreshRate: GoDuration
         public var minRefreshRate: GoDuration
         public var hostTTL: GoDuration
@@ -61,18 +76,22 @@ public struct GatewayIR: Sendable, Hashable {
 
     /// A set of domains and the routes tried in order for them.
     public struct VirtualHost: Sendable, Hashable {
+        /// The hostname it serves, or `*`.
         public var name: String
+        /// The hostname with and without `:<port>`, as Envoy matches the Host header.
         public var domains: [String]
         public var routes: [Route]
     }
 
     /// One match of one rule of one route, with where it sends traffic.
     public struct Route: Sendable, Hashable {
+        /// The HTTPRoute this comes from and the index of its rule (for names and precedence).
         public var routeName: String
         public var ruleIndex: Int
         public var match: RouteSource.Match
         /// (cluster, weight) pairs; weights are only used when there are several.
         public var destinations: [Destination]
+        /// The rule's `timeouts.request`.
         public var timeout: GoDuration?
         /// `host:port` that a dynamic-proxy destination resolves (the Backend's endpoint and the ref's port).
         public var hostRewrite: String?
@@ -88,7 +107,9 @@ public struct GatewayIR: Sendable, Hashable {
 
     /// A Backend's `Accepted` result.
     public struct BackendOutcome: Sendable, Hashable {
+        /// The generation translated (the condition's `observedGeneration`).
         public var generation: Int64
+        /// `Accepted`'s status, reason and message.
         public var accepted: Bool
         public var reason: String
         public var message: String
@@ -101,10 +122,13 @@ public struct GatewayIR: Sendable, Hashable {
 
     /// A route's `Accepted` and `ResolvedRefs` results.
     public struct RouteOutcome: Sendable, Hashable {
+        /// The generation translated (the conditions' `observedGeneration`).
         public var generation: Int64
+        /// `Accepted`'s status, reason and message.
         public var accepted: Bool
         public var acceptedReason: String
         public var acceptedMessage: String
+        /// `ResolvedRefs`' status, reason and message (false when a backendRef names no Backend).
         public var resolvedRefs: Bool
         public var refsReason: String
         public var refsMessage: String
