@@ -50,6 +50,8 @@ let package = Package(
     targets: [
         // Layer 0: the SQLite C library from the system (Debian: libsqlite3-dev).
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        // Layer 0: epoll from the C library, for the benchmark's watch fan-in (instead of NIO's internal CNIOLinux).
+        .systemLibrary(name: "CEpoll"),
         // Layer 1: API types, schema, validation, patch engines. Pure: no I/O.
         .target(name: "ApoxyAPI", swiftSettings: swiftSettings),
         // Layer 1: the process's metrics (Prometheus registry, help texts, scrape hooks), used by every layer below.
@@ -220,7 +222,7 @@ let package = Package(
         .executableTarget(
             name: "apoxy-bench",
             dependencies: [
-                "ApoxyAPI", "ApoxyClient", "ApoxyStorage", "ApoxyEtcd", "ApoxyTranslation", "ApoxyXDS", "ApoxyServer",
+                "ApoxyAPI", "ApoxyClient", "ApoxyStorage", "ApoxyEtcd", "ApoxyTranslation", "ApoxyXDS", "ApoxyServer", "CEpoll",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

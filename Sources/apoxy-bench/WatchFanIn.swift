@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-    import CNIOLinux  // epoll, which Glibc's module map leaves out
+    import CEpoll  // epoll, which Glibc's module map leaves out
     import Glibc
 #endif
 
