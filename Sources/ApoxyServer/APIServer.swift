@@ -228,8 +228,8 @@ public enum APIServer {
             logger: logger)
         endpoints.register(on: router)
         if let metrics {
-            // kube names the resource `<plural>.<group>`.
-            let objects = metrics.storageObjects("\(descriptor.plural).\(descriptor.group)")
+            // kube names the resource `<plural>.<group>`, and a core one by its plural alone (`events`).
+            let objects = metrics.storageObjects(descriptor.groupResource.description)
             metrics.registry.beforeScrape { objects.set(Int64(cache.objectCount)) }
         }
         return store
