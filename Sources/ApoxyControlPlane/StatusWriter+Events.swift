@@ -50,9 +50,19 @@ extension StatusWriter {
         message.count <= 1024 ? message : String(message.prefix(1000)) + "… (truncated)"
     }
 
-    /// Creates the Events; a failure is logged, never retried (Events are best effort, as kube's recorder treats them).
+    /// The most Events one status pass records. kube's recorders rate-limit too (a burst of 25 per object): a bulk
+    /// create of thousands of Backends must not turn into thousands of Event writes ahead of the next pass.
+    static let maxEventsPerPass = 256
+
+    /// Creates the Events (at most `maxEventsPerPass`); a failure is logged, never retried (Events are best effort,
+    /// as kube's recorder treats them).
     func record(_ events: [JSONValue], on connection: HTTPConnection) async {
-        for event in events {
+        if events.count > Self.maxEventsPerPass {
+            logger.notice(
+                "too many Events at once; recorded the first ones only",
+                metadata: ["recorded": "\(Self.maxEventsPerPass)", "dropped": "\(events.count - Self.maxEventsPerPass)"])
+        }
+        for event in events.prefix(Self.maxEventsPerPass) {
             do {
                 let response = try await connection.request(
                     "POST", Event.descriptor.collectionPath(namespace: Namespace.default),

@@ -205,6 +205,7 @@ struct StatusWriter {
         do {
             reconciled.conflicted = try await api.withConnection { connection in
                 var conflicted = Scope()
+                var events: [JSONValue] = []
                 for patch in patches {
                     let response = try await connection.request(
                         "PATCH", patch.path,
@@ -216,13 +217,15 @@ struct StatusWriter {
                         if let name = patch.backend { conflicted.backends.insert(name) }
                         if let name = patch.route { conflicted.routes.insert(name) }
                     } else if response.status == 200 {
-                        await record(patch.events, on: connection)
+                        events += patch.events
                     } else if response.status != 404 {
                         logger.warning(
                             "status write failed",
                             metadata: ["path": "\(patch.path)", "status": "\(response.status)", "body": "\(response.text)"])
                     }
                 }
+                // After every status write of the pass, so Events never delay status.
+                await record(events, on: connection)
                 return conflicted
             }
         } catch {

@@ -114,3 +114,92 @@ struct StatusWriterTests {
         #expect(everything.awaiting == ["c"])
     }
 }
+
+/// The Events the status writer records: one per change of a condition's status or reason, none for a move to
+/// Unknown (every generation passes through it), Warnings for False with the condition's message.
+struct StatusEventTests {
+    let writer = StatusWriter(
+        api: APIEndpoint(host: "127.0.0.1", port: 1), logger: Logger(label: "test"), clock: { 1_800_000_000 }, proxyName: "edge-1")
+
+    func condition(_ type: String, _ status: String, _ reason: String, _ message: String = "m") -> JSONValue {
+        ["type": .string(type), "status": .string(status), "reason": .string(reason), "message": .string(message)]
+    }
+
+    let object: JSONValue = [
+        "metadata": ["name": "web", "uid": "uid-1", "resourceVersion": "7"], "status": ["conditions": []],
+    ]
+
+    @Test func aTransitionIsOneEventAndNoChangeIsNone() {
+        let first = writer.transitionEvents(
+            kind: "Backend", apiVersion: "core.apoxy.dev/v1alpha2", object: object,
+            wanted: [condition("Programmed", "True", "Programmed", "acknowledged")], stored: [], now: 1_800_000_000)
+        #expect(first.count == 1)
+        let event = first[0]
+        #expect(event["metadata"]?["namespace"] == "default")
+        #expect(event["metadata"]?["name"]?.stringValue?.hasPrefix("web.") == true)
+        #expect(
+            event["involvedObject"] == [
+                "apiVersion": "core.apoxy.dev/v1alpha2", "kind": "Backend", "name": "web", "uid": "uid-1", "resourceVersion": "7",
+            ])
+        #expect(event["reason"] == "Programmed" && event["type"] == "Normal")
+        #expect(event["message"] == "Programmed is True: acknowledged")
+        #expect(event["reportingComponent"] == "apoxy.dev/backplane" && event["reportingInstance"] == "edge-1")
+        #expect(event["firstTimestamp"] == "2027-01-15T08:00:00Z" && event["lastTimestamp"] == event["firstTimestamp"])
+
+        // The same status and reason with a new message (a later generation) is no transition.
+        let same = writer.transitionEvents(
+            kind: "Backend", apiVersion: "core.apoxy.dev/v1alpha2", object: object,
+            wanted: [condition("Programmed", "True", "Programmed", "generation 2")],
+            stored: [condition("Programmed", "True", "Programmed", "generation 1")], now: 1_800_000_000)
+        #expect(same.isEmpty)
+        // Pending is not recorded.
+        let pending = writer.transitionEvents(
+            kind: "Backend", apiVersion: "core.apoxy.dev/v1alpha2", object: object, wanted: [condition("Programmed", "Unknown", "Pending")],
+            stored: [condition("Programmed", "True", "Programmed")], now: 1_800_000_000)
+        #expect(pending.isEmpty)
+    }
+
+    @Test func aRejectionIsAWarningWithEnvoysText() {
+        let events = writer.transitionEvents(
+            kind: "Backend", apiVersion: "core.apoxy.dev/v1alpha2", object: object,
+            wanted: [condition("Programmed", "False", "Rejected", "Envoy rejected clusters web:443: bad CA")],
+            stored: [condition("Programmed", "True", "Programmed")], now: 1_800_000_000)
+        #expect(events.map { $0["type"] } == ["Warning"])
+        #expect(events.first?["reason"] == "Rejected")
+        #expect(events.first?["message"] == "Programmed is False: Envoy rejected clusters web:443: bad CA")
+        let long = String(repeating: "x", count: 5000)
+        let cut = writer.transitionEvents(
+            kind: "Backend", apiVersion: "core.apoxy.dev/v1alpha2", object: object,
+            wanted: [condition("Programmed", "False", "Rejected", long)], stored: [], now: 1_800_000_000)
+        #expect((cut.first?["message"]?.stringValue?.count ?? 0) <= 1024, "kube keeps 1 kB of an Event's note")
+    }
+
+    @Test func aBackendsEventsComeFromItsAcceptedAndThisBackplanesProgrammed() {
+        let stored: JSONValue = [
+            "metadata": ["name": "web", "uid": "uid-1"],
+            "status": [
+                "conditions": [condition("Accepted", "True", "Accepted"), condition("Programmed", "True", "Programmed")],
+                "proxies": [
+                    ["name": "edge-1", "conditions": [condition("Programmed", "True", "Programmed")]],
+                    ["name": "edge-2", "conditions": [condition("Programmed", "True", "Programmed")]],
+                ],
+            ],
+        ]
+        // Another backplane's entry changed and the aggregate with it: not this backplane's to record.
+        let status: JSONValue = [
+            "conditions": [condition("Accepted", "True", "Accepted"), condition("Programmed", "False", "Rejected")],
+            "proxies": [
+                ["name": "edge-1", "conditions": [condition("Programmed", "True", "Programmed")]],
+                ["name": "edge-2", "conditions": [condition("Programmed", "False", "Rejected")]],
+            ],
+        ]
+        #expect(writer.backendEvents(object: stored, status: status, now: 1_800_000_000).isEmpty)
+        let invalid: JSONValue = [
+            "conditions": [condition("Accepted", "False", "Invalid", "spec.protocol: unsupported")],
+            "proxies": [["name": "edge-1", "conditions": [condition("Programmed", "False", "Invalid")]]],
+        ]
+        let events = writer.backendEvents(object: stored, status: invalid, now: 1_800_000_000)
+        #expect(events.map { $0["reason"] } == ["Invalid", "Invalid"])
+        #expect(events.map { $0["message"]?.stringValue?.hasPrefix("Accepted is False") == true } == [true, false])
+    }
+}
