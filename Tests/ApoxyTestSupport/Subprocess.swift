@@ -187,3 +187,34 @@ public func httpStatus(port: Int, path: String) async throws -> Int {
         await client.close()
     }
 }
+
+/// Open watches of `kind` a server reports (the sum of its `apiserver_registered_watchers` samples for the kind).
+public func registeredWatchers(kind: String, metrics: String) -> Int {
+    metrics.split(separator: "\n").reduce(0) { total, line in
+        guard line.hasPrefix("apiserver_registered_watchers{"), line.contains("kind=\"\(kind)\""),
+            let value = line.split(separator: " ").last.flatMap({ Double($0) })
+        else { return total }
+        return total + Int(value)
+    }
+}
+
+/// Waits until the plain-HTTP server on `port` has at least `count` open watches of `kind`: how a test knows that
+/// watchers it started in other processes (kubectl, the CLI, curl) are established, instead of sleeping and hoping.
+/// Throws after `timeout`.
+public func waitForWatchers(
+    _ count: Int, kind: String = "Backend", port: Int, headers: [(String, String)] = [], tls: TLSConfiguration? = nil,
+    timeout: Duration = .seconds(30)
+) async throws {
+    let deadline = ContinuousClock.now + timeout
+    var seen = 0
+    while ContinuousClock.now < deadline {
+        if let client = try? await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: tls) {
+            let text = (try? await client.request("GET", "/metrics", headers: headers).text) ?? ""
+            await client.close()
+            seen = registeredWatchers(kind: kind, metrics: text)
+            if seen >= count { return }
+        }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw TestSetupError(message: "\(count) watches of \(kind) expected on port \(port); \(seen) open after \(timeout)")
+}

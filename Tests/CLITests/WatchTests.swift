@@ -14,7 +14,7 @@ import Testing
             async let watchedOnly = session.apoxy("backend", "watch", "--watch-only", "-o", "name", "--timeout", "8", timeout: .seconds(30))
             async let watchedYAML = session.apoxy(
                 "backend", "watch", "-o", "yaml", "--output-watch-events", "-l", "team=edge", "--timeout", "8", timeout: .seconds(30))
-            try await Task.sleep(for: .milliseconds(1500))
+            try await waitForWatchers(3, port: session.server.port)
             let file = try session.write("web.yaml", backendYAML("web", labels: ["team": "edge"]))
             #expect(try await session.apoxy("be", "apply", "-f", file).status == 0)
             try session.write("web.yaml", backendYAML("web", protocol: "h2", labels: ["team": "edge"]))

@@ -61,7 +61,12 @@ struct AuthTests {
                     server.url + Self.backends + "?watch=true&timeoutSeconds=4",
                 ],
                 timeout: .seconds(20))
-            try await Task.sleep(for: .milliseconds(1000))
+            // Once the server counts the watch as open (its apiserver_registered_watchers gauge), the write follows.
+            #expect(
+                try await Self.eventually {
+                    let metrics = try await server.curl(["-H", "Authorization: Bearer admin-token", server.url + "/metrics"]).stdout
+                    return registeredWatchers(kind: "Backend", metrics: metrics) >= 1
+                })
             let created = try await server.kubectl("admin", ["apply", "-f", "-"], stdin: Self.web)
             #expect(created.status == 0, "\(created.stderr)")
             let output = try await watched

@@ -259,7 +259,8 @@ extension KubectlTests {
             async let watched = runProcess(
                 "/usr/bin/timeout", ["6", kubectlPath, "get", "backends", "-w", "--output-watch-events"], environment: env)
             async let waited = runProcess(kubectlPath, ["wait", "--for=delete", "backend/web", "--timeout=20s"], environment: env)
-            try await Task.sleep(for: .milliseconds(1500))
+            // Both watch (kubectl wait with a field selector on the name).
+            try await waitForWatchers(2, port: session.server.port)
             #expect(
                 try await session.kubectl("patch", "backend", "web", "--type", "merge", "-p", #"{"spec":{"protocol":"h2"}}"#).status == 0)
             #expect(try await session.kubectl("delete", "backend", "web").status == 0)
