@@ -198,23 +198,37 @@ public func registeredWatchers(kind: String, metrics: String) -> Int {
     }
 }
 
-/// Waits until the plain-HTTP server on `port` has at least `count` open watches of `kind`: how a test knows that
-/// watchers it started in other processes (kubectl, the CLI, curl) are established, instead of sleeping and hoping.
-/// Throws after `timeout`.
-public func waitForWatchers(
-    _ count: Int, kind: String = "Backend", port: Int, headers: [(String, String)] = [], tls: TLSConfiguration? = nil,
-    timeout: Duration = .seconds(30)
+/// The value of the first sample of `metric` whose line contains every one of `labels` (`kind="Backend"`), or nil.
+public func metricValue(_ metric: String, labels: [String] = [], in metrics: String) -> Double? {
+    for line in metrics.split(separator: "\n") where line.hasPrefix(metric + "{") || line.hasPrefix(metric + " ") {
+        if labels.allSatisfy({ line.contains($0) }), let value = line.split(separator: " ").last.flatMap({ Double($0) }) {
+            return value
+        }
+    }
+    return nil
+}
+
+/// Waits until `condition` holds for the plain-HTTP server's `/metrics` on `port`: how a test knows that what it
+/// started in other processes or connections (a watch, a stalled request) has reached the server, instead of
+/// sleeping and hoping. Throws after `timeout`, with `what`.
+public func waitForMetrics(
+    port: Int, _ what: String, timeout: Duration = .seconds(30), _ condition: (String) -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
-    var seen = 0
     while ContinuousClock.now < deadline {
-        if let client = try? await HTTPConnection.connect(host: "127.0.0.1", port: port, tls: tls) {
-            let text = (try? await client.request("GET", "/metrics", headers: headers).text) ?? ""
+        if let client = try? await HTTPConnection.connect(host: "127.0.0.1", port: port) {
+            let text = (try? await client.request("GET", "/metrics").text) ?? ""
             await client.close()
-            seen = registeredWatchers(kind: kind, metrics: text)
-            if seen >= count { return }
+            if condition(text) { return }
         }
         try await Task.sleep(for: .milliseconds(50))
     }
-    throw TestSetupError(message: "\(count) watches of \(kind) expected on port \(port); \(seen) open after \(timeout)")
+    throw TestSetupError(message: "server on port \(port): \(what) not seen within \(timeout)")
+}
+
+/// Waits until the server on `port` has at least `count` open watches of `kind`.
+public func waitForWatchers(_ count: Int, kind: String = "Backend", port: Int, timeout: Duration = .seconds(30)) async throws {
+    try await waitForMetrics(port: port, "\(count) open watches of \(kind)", timeout: timeout) {
+        registeredWatchers(kind: kind, metrics: $0) >= count
+    }
 }

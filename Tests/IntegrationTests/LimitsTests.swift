@@ -76,7 +76,9 @@ struct LimitsTests {
         let server = try await Self.server(["--max-mutating-requests-inflight", "1", "--request-timeout", "2s"])
         try await withCleanup {
             let stalled = try Self.stalledCreate(server.port)
-            try await Task.sleep(for: .milliseconds(300))
+            try await waitForMetrics(port: server.port, "the stalled create in flight") {
+                (metricValue("apiserver_current_inflight_requests", labels: [#"request_kind="mutating""#], in: $0) ?? 0) >= 1
+            }
             let client = try await HTTPConnection.connect(host: "127.0.0.1", port: server.port)
             let refused = try await client.request(
                 "POST", LiveServer.collection, headers: [("Content-Type", "application/json")], body: backend("second").serialized())
