@@ -7,6 +7,7 @@ controller would.
 """
 
 import contextlib
+import datetime
 import json
 import os
 import shutil
@@ -649,3 +650,81 @@ def test_watch_single_object_by_name(backends, dyn):
         assert seen == [("MODIFIED", "h2c")], seen
     finally:
         backends.delete(name=name)
+
+
+# --- Events ----------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def api_client(server):
+    configuration = k8s_client.Configuration()
+    configuration.host = server["base"]
+    client = k8s_client.ApiClient(configuration)
+    yield client
+    client.close()
+
+
+def test_events_through_the_typed_core_and_events_v1_clients(api_client, backends, dyn):
+    """The official client's typed APIs for Events (core v1 and events.k8s.io v1) on one storage: a create through
+    either reads through both, field selectors find them, a watch in the namespace sees new ones, and Namespaces
+    list `default` only (read-only)."""
+    core = k8s_client.CoreV1Api(api_client)
+    events_v1 = k8s_client.EventsV1Api(api_client)
+    name = unique("evbe")
+    owner = backends.create(body=backend(name))
+    try:
+        reference = k8s_client.V1ObjectReference(api_version=API_VERSION, kind=KIND, name=name, uid=owner.metadata.uid)
+        legacy = core.create_namespaced_event("default", k8s_client.CoreV1Event(
+            metadata=k8s_client.V1ObjectMeta(generate_name=f"{name}."), involved_object=reference, reason="Tested",
+            message="through core v1", type="Normal", count=1, source=k8s_client.V1EventSource(component="pytest")))
+        assert legacy.metadata.namespace == "default" and legacy.metadata.name.startswith(f"{name}.")
+        now = datetime.datetime.now(datetime.timezone.utc)
+        newer = events_v1.create_namespaced_event("default", k8s_client.EventsV1Event(
+            metadata=k8s_client.V1ObjectMeta(name=f"{name}.v1"), event_time=now, regarding=reference, reason="Probed",
+            note="through events.k8s.io", type="Normal", action="Probe", reporting_controller="example.com/pytest",
+            reporting_instance="pytest-1"))
+        assert newer.regarding.uid == owner.metadata.uid
+
+        selector = f"involvedObject.name={name},involvedObject.kind={KIND}"
+        seen = core.list_namespaced_event("default", field_selector=selector).items
+        assert sorted(e.reason for e in seen) == ["Probed", "Tested"], seen
+        as_core = next(e for e in seen if e.reason == "Probed")
+        assert as_core.message == "through events.k8s.io" and as_core.reporting_component == "example.com/pytest"
+        # (A legacy Event has no eventTime, which the typed EventsV1Event model requires, on kube too: read it raw.)
+        as_v1 = dyn.resources.get(api_version="events.k8s.io/v1", kind="Event").get(name=legacy.metadata.name, namespace="default")
+        assert as_v1.note == "through core v1" and as_v1.deprecatedSource.component == "pytest", as_v1
+        assert events_v1.read_namespaced_event(f"{name}.v1", "default").note == "through events.k8s.io"
+        assert [e.reason for e in events_v1.list_event_for_all_namespaces(field_selector=f"regarding.name={name},reason=Probed").items] == ["Probed"]
+
+        # A watch in the namespace from the list's resourceVersion sees the next one.
+        version = core.list_namespaced_event("default", field_selector=selector).metadata.resource_version
+        watcher = k8s_watch.Watch()
+        results = []
+
+        def watch():
+            for event in watcher.stream(core.list_namespaced_event, "default", field_selector=selector,
+                                        resource_version=version, timeout_seconds=10):
+                results.append((event["type"], event["object"].reason))
+                watcher.stop()
+
+        thread = threading.Thread(target=watch)
+        thread.start()
+        time.sleep(0.5)  # the watch is established by then; if not, it still replays from `version`
+        core.create_namespaced_event("default", k8s_client.CoreV1Event(
+            metadata=k8s_client.V1ObjectMeta(name=f"{name}.later"), involved_object=reference, reason="Later", type="Normal"))
+        thread.join(timeout=15)
+        assert results == [("ADDED", "Later")], results
+
+        # Only namespace default exists, and it is read-only.
+        assert [n.metadata.name for n in core.list_namespace().items] == ["default"]
+        with pytest.raises(ApiException) as missing:
+            core.create_namespaced_event("elsewhere", k8s_client.CoreV1Event(
+                metadata=k8s_client.V1ObjectMeta(name="x"), involved_object=reference, reason="X"))
+        assert missing.value.status == 404 and status_body(missing.value)["message"] == 'namespaces "elsewhere" not found'
+        with pytest.raises(ApiException) as refused:
+            core.create_namespace(k8s_client.V1Namespace(metadata=k8s_client.V1ObjectMeta(name="team")))
+        assert refused.value.status in (404, 405), refused.value
+    finally:
+        backends.delete(name=name)
+        core.delete_collection_namespaced_event("default", field_selector=f"involvedObject.name={name}")
+    assert core.list_namespaced_event("default", field_selector=f"involvedObject.name={name}").items == []
