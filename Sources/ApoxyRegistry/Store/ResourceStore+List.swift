@@ -6,36 +6,7 @@ extension ResourceStore {
     /// Lists objects with label and field selectors, `limit`/`continue` pagination at one consistent revision, and
     /// `resourceVersion`/`resourceVersionMatch` semantics.
     public func list(options: ListOptions) async throws(StatusError) -> ObjectList<Object> {
-        var revision: Int64?
-        var cursor: String?
-        if let token = options.continueToken, !token.isEmpty {
-            let decoded = try Self.decodeContinue(token)
-            revision = decoded.revision
-            cursor = keyPrefix + decoded.start
-        } else if let version = options.resourceVersion, !version.isEmpty, version != "0" {
-            guard let requested = Int64(version), requested > 0 else {
-                throw .badRequest("invalid resourceVersion \"\(version)\": must be a positive integer")
-            }
-            switch options.resourceVersionMatch ?? "" {
-            case "Exact":
-                revision = requested
-            case "NotOlderThan", "":
-                let current = try await run(name: "") { try await storage.currentRevision() }
-                if requested > current {
-                    throw StatusError(
-                        code: 504, reason: .timeout,
-                        message: "Too large resource version: \(requested), current: \(current)", retryAfterSeconds: 1)
-                }
-            default:
-                throw .badRequest(
-                    "resourceVersionMatch: Unsupported value: \"\(options.resourceVersionMatch ?? "")\": supported values: \"Exact\", \"NotOlderThan\""
-                )
-            }
-        } else if let match = options.resourceVersionMatch, !match.isEmpty {
-            if match == "Exact" || options.resourceVersion == nil {
-                throw .badRequest("resourceVersionMatch is forbidden unless resourceVersion is provided (and not 0 for Exact)")
-            }
-        }
+        let (revision, cursor) = try await startingPoint(options)
         if let limit = options.limit, limit < 0 { throw .badRequest("limit must be non-negative") }
         let limit = options.limit.flatMap { $0 > 0 ? $0 : nil }
         let filtering = !options.labelSelector.isEmpty || !options.fieldSelector.isEmpty
@@ -59,9 +30,51 @@ extension ResourceStore {
         {
             return cached
         }
+        return try await listFromStorage(options, revision: revision, cursor: cursor, limit: limit, filtering: filtering)
+    }
 
+    /// Where a list starts: the revision and key a `continue` token names, or the revision `resourceVersion` with
+    /// `resourceVersionMatch=Exact` names (nil: the latest), after checking the combination as kube does.
+    func startingPoint(_ options: ListOptions) async throws(StatusError) -> (revision: Int64?, cursor: String?) {
+        if let token = options.continueToken, !token.isEmpty {
+            let decoded = try Self.decodeContinue(token)
+            return (decoded.revision, keyPrefix + decoded.start)
+        }
+        if let version = options.resourceVersion, !version.isEmpty, version != "0" {
+            guard let requested = Int64(version), requested > 0 else {
+                throw .badRequest("invalid resourceVersion \"\(version)\": must be a positive integer")
+            }
+            switch options.resourceVersionMatch ?? "" {
+            case "Exact":
+                return (requested, nil)
+            case "NotOlderThan", "":
+                let current = try await run(name: "") { try await storage.currentRevision() }
+                if requested > current {
+                    throw StatusError(
+                        code: 504, reason: .timeout,
+                        message: "Too large resource version: \(requested), current: \(current)", retryAfterSeconds: 1)
+                }
+                return (nil, nil)
+            default:
+                throw .badRequest(
+                    "resourceVersionMatch: Unsupported value: \"\(options.resourceVersionMatch ?? "")\": supported values: \"Exact\", \"NotOlderThan\""
+                )
+            }
+        }
+        if let match = options.resourceVersionMatch, !match.isEmpty, match == "Exact" || options.resourceVersion == nil {
+            throw .badRequest("resourceVersionMatch is forbidden unless resourceVersion is provided (and not 0 for Exact)")
+        }
+        return (nil, nil)
+    }
+
+    /// Pages through storage at one revision until `limit` objects match (all of them without a limit); the last page
+    /// names where the next one starts.
+    func listFromStorage(
+        _ options: ListOptions, revision: Int64?, cursor start: String?, limit: Int?, filtering: Bool
+    ) async throws(StatusError) -> ObjectList<Object> {
         var items: [Object] = []
         var listRevision = revision
+        var cursor = start
         var nextStart: String?
         var remaining: Int64?
         page: while true {
