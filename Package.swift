@@ -237,6 +237,18 @@ let package = Package(
             name: "ApoxyRegistryTests",
             dependencies: ["ApoxyAPI", "ApoxyRegistry", "ApoxyStorage", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),
+        // The HTTP layer without sockets: the whole application through HummingbirdTesting's router mode.
+        .testTarget(
+            name: "ApoxyServerTests",
+            dependencies: [
+                "ApoxyAPI", "ApoxyServer", "ApoxyStorage",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "ApoxyStorageTests",
             dependencies: [
