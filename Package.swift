@@ -295,9 +295,11 @@ let package = Package(
         .testTarget(
             name: "ControlPlaneTests",
             dependencies: [
-                "ApoxyAPI", "ApoxyXDS", "ApoxyControlPlane", "ApoxyTranslation", "EnvoyAPI",
+                "ApoxyAPI", "ApoxyXDS", "ApoxyControlPlane", "ApoxyTranslation", "EnvoyAPI", "ApoxyServer", "ApoxyStorage",
+                "ApoxyClient",
                 .product(name: "HashTreeCollections", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings

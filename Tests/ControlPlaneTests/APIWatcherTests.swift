@@ -1,0 +1,120 @@
+import ApoxyAPI
+import ApoxyClient
+import ApoxyServer
+import ApoxyStorage
+import Logging
+import ServiceLifecycle
+import Testing
+
+@testable import ApoxyControlPlane
+
+/// The control plane's reflector against an in-process API server (memory storage, an ephemeral loopback port): it
+/// lists, then follows the watch, and tells translation input changes apart from status-only ones.
+@Suite("API watcher", .timeLimit(.minutes(1)))
+struct APIWatcherTests {
+    /// Runs `body` with a client of a fresh in-process server and a running watcher of Backends.
+    static func withWatcher(
+        _ body: @Sendable (HTTPConnection, APIWatcher, inout AsyncStream<Void>.Iterator) async throws -> Void
+    ) async throws {
+        var logger = Logger(label: "api-watcher-test")
+        logger.logLevel = .warning
+        let (ports, port) = AsyncStream.makeStream(of: Int.self)
+        var configuration = APIServerConfiguration(host: "127.0.0.1", port: 0, bookmarkInterval: .milliseconds(200))
+        configuration.accessLog = false
+        let app = try APIServer.application(
+            storage: MemoryStorage(), configuration: configuration, logger: logger, onListening: { port.yield($0) })
+        let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await serviceGroup.run() }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw HTTPClientError(message: "the server did not start") }
+            let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
+            _ = try await client.request(
+                "POST", Backend.descriptor.collectionPath, headers: [("Content-Type", "application/json")],
+                body: Self.backend("before").serialized())
+            let (changes, continuation) = AsyncStream.makeStream(of: Void.self)
+            let watcher = APIWatcher(
+                api: APIEndpoint(host: "127.0.0.1", port: port), path: Backend.descriptor.collectionPath, logger: logger,
+                changes: continuation)
+            group.addTask { await watcher.run() }
+            var changed = changes.makeAsyncIterator()
+            do {
+                try await body(client, watcher, &changed)
+            } catch {
+                await client.close()
+                group.cancelAll()
+                await serviceGroup.triggerGracefulShutdown()
+                throw error
+            }
+            await client.close()
+            group.cancelAll()
+            await serviceGroup.triggerGracefulShutdown()
+        }
+    }
+
+    static func backend(_ name: String, protocol p: String = "") -> JSONValue {
+        [
+            "apiVersion": "core.apoxy.dev/v1alpha2", "kind": "Backend", "metadata": ["name": .string(name)],
+            "spec": ["protocol": .string(p), "endpoints": [["ip": "10.0.0.1"]]],
+        ]
+    }
+
+    /// Waits for the watcher's next change signal until `condition` holds for what it took.
+    static func next(
+        _ changed: inout AsyncStream<Void>.Iterator, _ watcher: APIWatcher, until condition: ([String: JSONValue?]) -> Bool
+    ) async throws -> [String: JSONValue?] {
+        var taken: [String: JSONValue?] = [:]
+        for _ in 0..<50 {
+            guard await changed.next() != nil else { break }
+            taken.merge(watcher.takeChanges() ?? [:]) { _, new in new }
+            if condition(taken) { return taken }
+        }
+        Issue.record("the expected change never came; took \(taken.keys.sorted())")
+        return taken
+    }
+
+    @Test func listsThenFollowsTheWatchAndTellsStatusOnlyChangesApart() async throws {
+        try await Self.withWatcher { client, watcher, changed in
+            // The first list: what existed before.
+            let listed = try await Self.next(&changed, watcher) { $0["before"] != nil }
+            #expect(listed.keys.sorted() == ["before"])
+            #expect(watcher.current?.keys.sorted() == ["before"])
+            _ = watcher.takeStatusChanges()
+
+            let path = Backend.descriptor.collectionPath
+            _ = try await client.request(
+                "POST", path, headers: [("Content-Type", "application/json")], body: Self.backend("later").serialized())
+            let added = try await Self.next(&changed, watcher) { $0["later"] != nil }
+            #expect(added["later"]??["spec"]?["protocol"] == "")
+
+            // A status write is no translation input: the object is kept for the status writer only.
+            let status: JSONValue = [
+                "status": [
+                    "conditions": [
+                        [
+                            "type": "Accepted", "status": "True", "reason": "Accepted", "message": "ok",
+                            "lastTransitionTime": "2027-01-15T08:00:00Z",
+                        ]
+                    ]
+                ]
+            ]
+            let written = try await client.request(
+                "PATCH", path + "/before/status", headers: [("Content-Type", "application/merge-patch+json")],
+                body: status.serialized())
+            #expect(written.status == 200, "\(written.text)")
+            // A spec edit afterwards is, and the status one before it was seen (the current object carries it).
+            _ = try await client.request(
+                "PATCH", path + "/later", headers: [("Content-Type", "application/merge-patch+json")],
+                body: Array(#"{"spec":{"protocol":"h2c"}}"#.utf8))
+            let edited = try await Self.next(&changed, watcher) { $0["later"]??["spec"]?["protocol"] == "h2c" }
+            #expect(edited["before"] == nil, "a status-only change is not handed to the translator")
+            #expect(watcher.current?["before"]?["status"]?["conditions"]?[0]?["type"] == "Accepted")
+            #expect(watcher.takeStatusChanges().contains("before"))
+
+            _ = try await client.request("DELETE", path + "/later")
+            let deleted = try await Self.next(&changed, watcher) { $0.keys.contains("later") && $0["later"]! == nil }
+            #expect(deleted["later"]! == nil)
+            #expect(watcher.current?.keys.sorted() == ["before"])
+        }
+    }
+}
