@@ -1,9 +1,5 @@
 import ApoxyAPI
 import ApoxyClient
-import ApoxyServer
-import ApoxyStorage
-import Logging
-import ServiceLifecycle
 import Testing
 
 @testable import ApoxyControlPlane
@@ -16,47 +12,19 @@ struct APIWatcherTests {
     static func withWatcher(
         _ body: @Sendable (HTTPConnection, APIWatcher, inout AsyncStream<Void>.Iterator) async throws -> Void
     ) async throws {
-        var logger = Logger(label: "api-watcher-test")
-        logger.logLevel = .warning
-        let (ports, port) = AsyncStream.makeStream(of: Int.self)
-        var configuration = APIServerConfiguration(host: "127.0.0.1", port: 0, bookmarkInterval: .milliseconds(200))
-        configuration.accessLog = false
-        let app = try APIServer.application(
-            storage: MemoryStorage(), configuration: configuration, logger: logger, onListening: { port.yield($0) })
-        let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: logger))
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await serviceGroup.run() }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw HTTPClientError(message: "the server did not start") }
-            let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
-            _ = try await client.request(
-                "POST", Backend.descriptor.collectionPath, headers: [("Content-Type", "application/json")],
-                body: Self.backend("before").serialized())
+        try await InProcessAPI.run { port, client in
+            try await InProcessAPI.send(client, "POST", Backend.descriptor.collectionPath, InProcessAPI.backend("before"))
             let (changes, continuation) = AsyncStream.makeStream(of: Void.self)
             let watcher = APIWatcher(
-                api: APIEndpoint(host: "127.0.0.1", port: port), path: Backend.descriptor.collectionPath, logger: logger,
-                changes: continuation)
-            group.addTask { await watcher.run() }
-            var changed = changes.makeAsyncIterator()
-            do {
+                api: APIEndpoint(host: "127.0.0.1", port: port), path: Backend.descriptor.collectionPath,
+                logger: InProcessAPI.logger, changes: continuation)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await watcher.run() }
+                var changed = changes.makeAsyncIterator()
+                defer { group.cancelAll() }
                 try await body(client, watcher, &changed)
-            } catch {
-                await client.close()
-                group.cancelAll()
-                await serviceGroup.triggerGracefulShutdown()
-                throw error
             }
-            await client.close()
-            group.cancelAll()
-            await serviceGroup.triggerGracefulShutdown()
         }
-    }
-
-    static func backend(_ name: String, protocol p: String = "") -> JSONValue {
-        [
-            "apiVersion": "core.apoxy.dev/v1alpha2", "kind": "Backend", "metadata": ["name": .string(name)],
-            "spec": ["protocol": .string(p), "endpoints": [["ip": "10.0.0.1"]]],
-        ]
     }
 
     /// Waits for the watcher's next change signal until `condition` holds for what it took.
@@ -83,7 +51,7 @@ struct APIWatcherTests {
 
             let path = Backend.descriptor.collectionPath
             _ = try await client.request(
-                "POST", path, headers: [("Content-Type", "application/json")], body: Self.backend("later").serialized())
+                "POST", path, headers: [("Content-Type", "application/json")], body: InProcessAPI.backend("later").serialized())
             let added = try await Self.next(&changed, watcher) { $0["later"] != nil }
             #expect(added["later"]??["spec"]?["protocol"] == "")
 
