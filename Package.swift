@@ -252,7 +252,7 @@ let package = Package(
         .testTarget(
             name: "ApoxyStorageTests",
             dependencies: [
-                "ApoxyStorage", "ApoxyEtcd", "ApoxyTestSupport",
+                "ApoxyStorage", "ApoxyEtcd", "ApoxyTestSupport", "ApoxyRegistry", "ApoxyAPI",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
