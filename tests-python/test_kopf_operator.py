@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from dataplane.httpcheck import wait_until
 from test_dynamic_client import _log_tail, run_server
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -82,17 +83,6 @@ def kubectl(stack, *args, stdin=None, check=True):
     return result
 
 
-def wait_for(what, condition, timeout=45, interval=0.25):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
-
-
 def backend_json(stack, name):
     result = kubectl(stack, "get", "backend", name, "-o", "json", check=False)
     return json.loads(result.stdout) if result.returncode == 0 else None
@@ -113,19 +103,17 @@ def test_kopf_handlers_fire_patch_status_finalize_and_record_events(kopf_stack, 
     kubectl(kopf_stack, "apply", "-f", "-", stdin=manifest)
 
     # on.create: the label (object patch), the condition (/status patch) and the finalizer all land.
-    created = wait_for(
-        "kopf's create handler", lambda: (b := backend_json(kopf_stack, name))
-        and b["metadata"].get("labels", {}).get("kopf-seen") == "created" and b)
+    created = wait_until(lambda: (b := backend_json(kopf_stack, name))
+        and b["metadata"].get("labels", {}).get("kopf-seen") == "created" and b, timeout=45, message="kopf's create handler")
     assert "kopf.example.apoxy.dev/finalizer" in created["metadata"]["finalizers"]
-    reviewed = wait_for(
-        "the status condition", lambda: [c for c in (backend_json(kopf_stack, name) or {}).get("status", {}).get(
-            "conditions", []) if c["type"] == "Reviewed"])
+    reviewed = wait_until(lambda: [c for c in (backend_json(kopf_stack, name) or {}).get("status", {}).get(
+            "conditions", []) if c["type"] == "Reviewed"], timeout=45, message="the status condition")
     assert reviewed[0]["reason"] == "Created", reviewed
     # kopf's own bookkeeping went to annotations (the schema keeps no unknown status members).
     assert any(k.startswith("kopf.zalando.org/") for k in created["metadata"].get("annotations", {})), created["metadata"]
 
     # The Event it recorded is in namespace default, as for every cluster-scoped object.
-    event = wait_for("kopf's Event", lambda: [e for e in events_for(kopf_stack, name) if e["reason"] == "KopfCreated"])[0]
+    event = wait_until(lambda: [e for e in events_for(kopf_stack, name) if e["reason"] == "KopfCreated"], timeout=45, message="kopf's Event")[0]
     assert event["metadata"]["namespace"] == "default"
     assert event["involvedObject"]["uid"] == created["metadata"]["uid"]
     assert event["source"]["component"] == "kopf-test"
@@ -134,13 +122,12 @@ def test_kopf_handlers_fire_patch_status_finalize_and_record_events(kopf_stack, 
 
     # on.update for a spec change.
     kubectl(kopf_stack, "patch", "backend", name, "--type=merge", "-p", '{"spec":{"protocol":"h2"}}')
-    wait_for("kopf's update handler",
-             lambda: (backend_json(kopf_stack, name) or {}).get("metadata", {}).get("labels", {}).get("kopf-seen") == "updated")
-    wait_for("the update Event", lambda: [e for e in events_for(kopf_stack, name) if e["reason"] == "KopfUpdated"])
+    wait_until(lambda: (backend_json(kopf_stack, name) or {}).get("metadata", {}).get("labels", {}).get("kopf-seen") == "updated", timeout=45, message="kopf's update handler")
+    wait_until(lambda: [e for e in events_for(kopf_stack, name) if e["reason"] == "KopfUpdated"], timeout=45, message="the update Event")
     # (`kubectl describe` would not show them, here as on kube: kopf sets involvedObject.namespace to "default" for a
     # cluster-scoped object, and describe looks for an empty one.)
 
     # Delete waits for the finalizer: the object goes only after on.delete ran and kopf removed it.
     kubectl(kopf_stack, "delete", "backend", name, "--wait=false")
-    wait_for("the object to go", lambda: backend_json(kopf_stack, name) is None)
+    wait_until(lambda: backend_json(kopf_stack, name) is None, timeout=45, message="the object to go")
     assert [e for e in events_for(kopf_stack, name) if e["reason"] == "KopfDeleted"], events_for(kopf_stack, name)

@@ -126,15 +126,15 @@ public enum APIServer {
         let namespaces = register(
             NamespaceStrategy(), cache: namespaceCache, storage: namespaceStorage, router: router, configuration: configuration,
             metrics: metrics, logger: logger, now: now)
+        let namespaceExists: @Sendable (String) async -> Bool = { namespace in (try? await namespaces.get(name: namespace)) != nil }
         let eventCache = cache(for: EventStrategy(), storage: storage, configuration: configuration, logger: logger)
         let events = register(
             EventStrategy(), cache: eventCache, storage: storage, router: router, configuration: configuration, metrics: metrics,
-            logger: logger, now: now,
-            namespaceExists: { namespace in (try? await namespaces.get(name: namespace)) != nil })
+            logger: logger, now: now, namespaceExists: namespaceExists)
         let eventV1Cache = cache(for: EventV1Strategy(), storage: storage, configuration: configuration, logger: logger)
         register(
             EventV1Strategy(), cache: eventV1Cache, storage: storage, router: router, configuration: configuration, metrics: metrics,
-            logger: logger, now: now, namespaceExists: { namespace in (try? await namespaces.get(name: namespace)) != nil })
+            logger: logger, now: now, namespaceExists: namespaceExists)
         caches += [
             namespaceCache, eventCache, eventV1Cache, EventExpiry(store: events, ttl: configuration.eventTTL, logger: logger, now: now),
         ]

@@ -97,27 +97,40 @@ extension Event {
                 errors.append(namespaceMismatch)
             }
         } else {
-            if involvedNamespace.isEmpty && metadata.namespace != Namespace.default && metadata.namespace != "kube-system" {
-                errors.append(namespaceMismatch)
+            errors += newStyleEventErrors(reference: "involvedObject", controller: "reportingComponent", note: "message")
+        }
+        return errors
+    }
+}
+
+extension JSONBackedObject {
+    /// kube's checks of a new-style Event (one with `eventTime`), in either version's member names (kube's
+    /// `legacyValidateEvent` is likewise told which name the reporter has): an Event about a cluster-scoped object
+    /// lives in `default` or `kube-system`; the reporter is a qualified name; instance, action and reason are set and
+    /// short; the note is at most 1 kB.
+    func newStyleEventErrors(reference: String, controller controllerField: String, note: String) -> [FieldError] {
+        var errors: [FieldError] = []
+        let referenceNamespace = body[reference]?["namespace"]?.stringValue ?? ""
+        if referenceNamespace.isEmpty && metadata.namespace != Namespace.default && metadata.namespace != "kube-system" {
+            errors.append(FieldError(.invalid, "\(reference).namespace", .string(referenceNamespace), "does not match event.namespace"))
+        }
+        let controller = string(controllerField)
+        if controller.isEmpty {
+            errors.append(FieldError(.required, controllerField))
+        } else {
+            for message in NameValidation.qualifiedNameErrors(controller) {
+                errors.append(FieldError(.invalid, controllerField, .string(controller), message))
             }
-            let controller = string("reportingComponent")
-            if controller.isEmpty {
-                errors.append(FieldError(.required, "reportingComponent"))
-            } else {
-                for message in NameValidation.qualifiedNameErrors(controller) {
-                    errors.append(FieldError(.invalid, "reportingComponent", .string(controller), message))
-                }
-            }
-            for (field, limit) in [
-                ("reportingInstance", Self.reportingInstanceLimit), ("action", Self.actionLimit), ("reason", Self.reasonLimit),
-            ] {
-                let value = string(field)
-                if value.isEmpty { errors.append(FieldError(.required, field)) }
-                if value.count > limit { errors.append(FieldError(.invalid, field, "", "can have at most \(limit) characters")) }
-            }
-            if string("message").count > Self.noteLimit {
-                errors.append(FieldError(.invalid, "message", "", "can have at most \(Self.noteLimit) characters"))
-            }
+        }
+        for (field, limit) in [
+            ("reportingInstance", Event.reportingInstanceLimit), ("action", Event.actionLimit), ("reason", Event.reasonLimit),
+        ] {
+            let value = string(field)
+            if value.isEmpty { errors.append(FieldError(.required, field)) }
+            if value.count > limit { errors.append(FieldError(.invalid, field, "", "can have at most \(limit) characters")) }
+        }
+        if string(note).count > Event.noteLimit {
+            errors.append(FieldError(.invalid, note, "", "can have at most \(Event.noteLimit) characters"))
         }
         return errors
     }
@@ -238,29 +251,7 @@ extension EventV1 {
     /// kube's `ValidateEventCreate` for `events.k8s.io/v1`: new-style Events only (event time, reporter, action and
     /// reason), a type of Normal or Warning, a series of at least two, and no deprecated members.
     public func validate() -> [FieldError] {
-        var errors: [FieldError] = []
-        let regardingNamespace = body["regarding"]?["namespace"]?.stringValue ?? ""
-        if regardingNamespace.isEmpty && metadata.namespace != Namespace.default && metadata.namespace != "kube-system" {
-            errors.append(FieldError(.invalid, "regarding.namespace", .string(regardingNamespace), "does not match event.namespace"))
-        }
-        let controller = string("reportingController")
-        if controller.isEmpty {
-            errors.append(FieldError(.required, "reportingController"))
-        } else {
-            for message in NameValidation.qualifiedNameErrors(controller) {
-                errors.append(FieldError(.invalid, "reportingController", .string(controller), message))
-            }
-        }
-        for (field, limit) in [
-            ("reportingInstance", Event.reportingInstanceLimit), ("action", Event.actionLimit), ("reason", Event.reasonLimit),
-        ] {
-            let value = string(field)
-            if value.isEmpty { errors.append(FieldError(.required, field)) }
-            if value.count > limit { errors.append(FieldError(.invalid, field, "", "can have at most \(limit) characters")) }
-        }
-        if string("note").count > Event.noteLimit {
-            errors.append(FieldError(.invalid, "note", "", "can have at most \(Event.noteLimit) characters"))
-        }
+        var errors = newStyleEventErrors(reference: "regarding", controller: "reportingController", note: "note")
         if !["Normal", "Warning"].contains(string("type")) {
             errors.append(FieldError(.invalid, "type", "", "has invalid value: \(string("type"))"))
         }
