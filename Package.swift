@@ -44,6 +44,8 @@ let package = Package(
         // Persistent hash maps: an xDS snapshot shares every unchanged resource with the one before it.
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        // Already in the graph through HummingbirdTesting: the CLI's and the control plane's pooled HTTP client.
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         // FilePath, which swift-subprocess's API takes.
         .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
     ],
@@ -121,10 +123,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // A small HTTP/1.1 client on SwiftNIO, shared by the CLI, tests and benchmarks.
+        // HTTP clients: a pooled one on async-http-client (CLI, control plane) and one exact HTTP/1.1 connection on
+        // SwiftNIO (tests, benchmarks).
         .target(
             name: "ApoxyClient",
             dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

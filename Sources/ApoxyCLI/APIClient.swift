@@ -15,29 +15,18 @@ struct APIClient: Sendable {
     /// The media type asking for the server-side Table.
     static let tableMediaType = "application/json;as=Table;v=v1;g=meta.k8s.io"
 
-    /// Opens a connection, runs `body` with it and closes it, whatever happens.
+    /// Runs `body` with a session whose connections are pooled, and closes them afterwards, whatever happens.
     func withSession<T: Sendable>(_ body: (Session) async throws(CLIError) -> T) async throws(CLIError) -> T {
-        let session = try await connect()
-        do {
-            let result = try await body(session)
-            await session.connection.close()
-            return result
-        } catch {
-            await session.connection.close()
-            throw error
-        }
-    }
-
-    /// A new connection to the target (a watch needs one of its own).
-    func connect() async throws(CLIError) -> Session {
         let tls = try tlsConfiguration()
+        let http = PooledHTTPClient(host: target.url.host, port: target.url.port, tls: tls, serverName: target.tls.serverName)
+        let result: Result<T, CLIError>
         do {
-            let connection = try await HTTPConnection.connect(
-                host: target.url.host, port: target.url.port, tls: tls, serverName: target.tls.serverName)
-            return Session(client: self, connection: connection)
+            result = .success(try await body(Session(client: self, http: http)))
         } catch {
-            throw Self.connectionError(error, server: target.url)
+            result = .failure(error)
         }
+        await http.shutdown()
+        return try result.get()
     }
 
     /// The NIOSSL configuration for an https target, or nil for plain http.
@@ -155,7 +144,7 @@ struct APIClient: Sendable {
 
     struct Session: Sendable {
         let client: APIClient
-        let connection: HTTPConnection
+        let http: PooledHTTPClient
 
         /// The request target for `path` with `query` (values percent-encoded), under the server's prefix.
         func requestTarget(_ path: String, _ query: [(String, String)]) -> String {
@@ -186,10 +175,10 @@ struct APIClient: Sendable {
             contentType: String? = nil, body: JSONValue? = nil
         ) async throws(CLIError) -> HTTPClientResponse {
             do {
-                return try await connection.request(
+                return try await http.request(
                     method, requestTarget(path, query),
                     headers: headers(accept: accept, contentType: contentType ?? (body == nil ? nil : "application/json")),
-                    body: body?.serialized())
+                    body: body?.serialized(), timeout: client.target.requestTimeout)
             } catch {
                 throw APIClient.connectionError(error, server: client.target.url)
             }
@@ -203,15 +192,13 @@ struct APIClient: Sendable {
             try APIClient.decode(try await send(method, path, query: query, accept: accept, contentType: contentType, body: body))
         }
 
-        /// Opens a watch on this connection: the response head, then the events line by line.
+        /// Opens a watch: the response head, then the events line by line.
         func watch(
             _ path: String, query: [(String, String)], accept: String
-        ) async throws(CLIError)
-            -> LineSequence<AsyncThrowingStream<ByteBuffer, any Error>>
-        {
-            let result: (response: HTTPClientResponse, lines: LineSequence<AsyncThrowingStream<ByteBuffer, any Error>>)
+        ) async throws(CLIError) -> LineSequence<ResponseBodyChunks> {
+            let result: (response: HTTPClientResponse, lines: LineSequence<ResponseBodyChunks>)
             do {
-                result = try await connection.streamLines(
+                result = try await http.streamLines(
                     "GET", requestTarget(path, query), headers: headers(accept: accept, contentType: nil))
             } catch {
                 throw APIClient.connectionError(error, server: client.target.url)

@@ -1,3 +1,4 @@
+import ApoxyAPI
 import ArgumentParser
 import Foundation
 
@@ -24,11 +25,18 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
     @Flag(help: "Do not verify the server's TLS certificate (insecure; for testing only).")
     var insecureSkipTLSVerify = false
 
+    @Option(
+        help: ArgumentHelp(
+            "How long to wait for one request before giving up, as kubectl's flag: a duration (30s, 2m) or whole seconds; 0 waits without limit. A watch is not cut by it (see --timeout).",
+            valueName: "duration"))
+    var requestTimeout = "0"
+
     /// Creates the options with every flag at its default.
     public init() {}
 
     /// Rejects a `--server` that is not an http(s) URL, as a usage error.
     public func validate() throws {
+        _ = try parsedRequestTimeout()
         if let server {
             do {
                 _ = try ServerURL(parsing: server)
@@ -36,6 +44,23 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
                 throw ValidationError(error.message)
             }
         }
+    }
+
+    /// `--request-timeout` as a Duration, nil for none; as kubectl, a bare number is seconds.
+    func parsedRequestTimeout() throws(ValidationError) -> Duration? {
+        let nanoseconds: Int64
+        if let seconds = Int64(requestTimeout) {
+            let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+            guard !overflow else { throw ValidationError("--request-timeout \(requestTimeout) is too long") }
+            nanoseconds = product
+        } else if let duration = try? GoDuration(parsing: requestTimeout) {
+            nanoseconds = duration.nanoseconds
+        } else {
+            throw ValidationError(
+                "invalid --request-timeout \"\(requestTimeout)\": expected a duration such as 30s or 2m, or whole seconds")
+        }
+        guard nanoseconds >= 0 else { throw ValidationError("--request-timeout must not be negative") }
+        return nanoseconds == 0 ? nil : .nanoseconds(nanoseconds)
     }
 
     /// The address used when neither a flag nor a kubeconfig names one: the local `apoxy server`.
@@ -73,6 +98,8 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
         }
         if let token { target.token = token }
         if insecureSkipTLSVerify { target.tls.insecureSkipVerify = true }
+        // validate() has refused a bad value already.
+        target.requestTimeout = (try? parsedRequestTimeout()) ?? nil
         return target
     }
 }
@@ -131,4 +158,6 @@ struct ServerTarget: Sendable {
     var url: ServerURL
     var token: String?
     var tls = TLSSettings()
+    /// The deadline of each request but a watch (`--request-timeout`); nil: none.
+    var requestTimeout: Duration?
 }

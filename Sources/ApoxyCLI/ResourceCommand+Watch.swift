@@ -63,13 +63,8 @@ extension ResourceCommand {
                     query.append(("resourceVersion", list["metadata"]?["resourceVersion"]?.stringValue ?? "0"))
                 }
                 let table = output == nil || output == .wide
-                let session = try await client.connect()
-                do {
+                try await client.withSession { session throws(CLIError) in
                     try await stream(session, query: query, table: table)
-                    await session.connection.close()
-                } catch {
-                    await session.connection.close()
-                    throw error
                 }
             }
         }

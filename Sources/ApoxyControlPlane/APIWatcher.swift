@@ -37,7 +37,7 @@ public struct APIEndpoint: Sendable {
 /// The current objects of one resource, kept in sync with the API server by list and watch (a Kubernetes
 /// reflector): relists after a 410 or a dropped connection, with a capped backoff.
 final class APIWatcher: Sendable {
-    let api: APIEndpoint
+    let api: APIConnection
     let path: String
     let logger: Logger
     /// The objects (nil before the first list), the names whose translation input changed since `takeChanges`, and
@@ -49,7 +49,7 @@ final class APIWatcher: Sendable {
     private let statusChanges: AsyncStream<Void>.Continuation?
 
     init(
-        api: APIEndpoint, path: String, logger: Logger, changes: AsyncStream<Void>.Continuation,
+        api: APIConnection, path: String, logger: Logger, changes: AsyncStream<Void>.Continuation,
         statusChanges: AsyncStream<Void>.Continuation? = nil
     ) {
         self.api = api
@@ -117,9 +117,7 @@ final class APIWatcher: Sendable {
     }
 
     private func listAndWatch() async throws {
-        let list = try await api.withConnection { connection in
-            try await connection.request("GET", path, headers: api.headers())
-        }
+        let list = try await api.request("GET", path, timeout: .seconds(120))
         guard list.status == 200 else { throw WatchEnded(description: "list returned \(list.status): \(list.text)") }
         let body = try JSONValue.parse(list.text)
         var items: [String: JSONValue] = [:]
@@ -140,15 +138,11 @@ final class APIWatcher: Sendable {
         }
         changes.yield()
 
-        try await api.withConnection { watchConnection in
-            try await self.watch(on: watchConnection, from: resourceVersion)
-        }
+        try await watch(from: resourceVersion)
     }
 
-    private func watch(on watchConnection: HTTPConnection, from resourceVersion: String) async throws {
-        let (response, lines) = try await watchConnection.streamLines(
-            "GET", "\(path)?watch=1&allowWatchBookmarks=true&resourceVersion=\(resourceVersion)",
-            headers: api.headers())
+    private func watch(from resourceVersion: String) async throws {
+        let (response, lines) = try await api.watch("\(path)?watch=1&allowWatchBookmarks=true&resourceVersion=\(resourceVersion)")
         guard response.status == 200 else { throw WatchEnded(description: "watch returned \(response.status)") }
         for try await line in lines where !line.isEmpty {
             let event = try JSONValue.parse(line)
@@ -186,13 +180,31 @@ final class APIWatcher: Sendable {
 }
 
 extension APIEndpoint {
-    /// Runs `body` on a new connection and closes it afterwards, whatever happens.
-    func withConnection<T: Sendable>(_ body: (HTTPConnection) async throws -> T) async throws -> T {
-        let connection = try await HTTPConnection.connect(host: host, port: port, tls: tls, serverName: serverName)
-        return try await withCleanup {
-            try await body(connection)
-        } cleanup: {
-            await connection.close()
+    /// Runs `body` with a connection pool to the API server, and closes it afterwards, whatever happens.
+    func withConnection<T: Sendable>(_ body: (APIConnection) async throws -> T) async throws -> T {
+        try await PooledHTTPClient.withClient(host: host, port: port, tls: tls, serverName: serverName) { http in
+            try await body(APIConnection(endpoint: self, http: http))
         }
+    }
+}
+
+/// Pooled connections to the API server, sending the endpoint's identity and credentials on every request. One per
+/// control plane: watches, lists, status writes and Events share it, instead of a connection per write.
+struct APIConnection: Sendable {
+    let endpoint: APIEndpoint
+    let http: PooledHTTPClient
+
+    /// Sends a request and reads the whole response, within `timeout`.
+    func request(
+        _ method: String, _ path: String, contentType: String? = nil, body: [UInt8]? = nil, timeout: Duration = .seconds(30)
+    ) async throws -> HTTPClientResponse {
+        try await http.request(
+            method, path, headers: endpoint.headers(contentType.map { [("Content-Type", $0)] } ?? []), body: body,
+            timeout: timeout)
+    }
+
+    /// Opens a watch: the response head, then the events line by line, until the server ends it.
+    func watch(_ target: String) async throws -> (response: HTTPClientResponse, lines: LineSequence<ResponseBodyChunks>) {
+        try await http.streamLines("GET", target, headers: endpoint.headers())
     }
 }

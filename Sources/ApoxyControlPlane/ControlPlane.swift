@@ -54,10 +54,19 @@ public struct ControlPlane: Service {
     }
 
     public func run() async throws {
+        try await api.withConnection { connection in
+            await run(on: connection)
+        }
+    }
+
+    /// The watchers, the status writer, the endpoint-health reader and the translation loop, sharing one connection
+    /// pool to the API server; returns on graceful shutdown.
+    private func run(on connection: APIConnection) async {
         let (changes, changed) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let (statusWork, statusNeeded) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        let backends = APIWatcher(api: api, path: Self.backendsPath, logger: logger, changes: changed, statusChanges: statusNeeded)
-        let routes = APIWatcher(api: api, path: Self.routesPath, logger: logger, changes: changed, statusChanges: statusNeeded)
+        let backends = APIWatcher(
+            api: connection, path: Self.backendsPath, logger: logger, changes: changed, statusChanges: statusNeeded)
+        let routes = APIWatcher(api: connection, path: Self.routesPath, logger: logger, changes: changed, statusChanges: statusNeeded)
         let shared = SharedState()
 
         await withDiscardingTaskGroup { group in
@@ -84,7 +93,7 @@ public struct ControlPlane: Service {
             group.addTask {
                 // Status writes need the objects' current status; they run apart so that a slow API server never
                 // delays Envoy's configuration.
-                let writer = StatusWriter(api: api, logger: logger, clock: clock, proxyName: proxyName)
+                let writer = StatusWriter(api: connection, logger: logger, clock: clock, proxyName: proxyName)
                 // A pass looks only at what may have changed: objects the translation changed, objects whose stored
                 // status changed, Backends still waiting for an ACK, and lost races. A proxy connecting or leaving
                 // changes every object's Programmed: then, and on the first pass, it looks at everything.

@@ -26,12 +26,19 @@ struct EndpointHealthMonitor {
 
     /// Polls until cancelled; `changed` gets every cluster's hosts and the names of the clusters that changed.
     func run(_ changed: (_ observed: [String: [ObservedEndpoint]], _ clusters: Set<String>) -> Void) async {
+        // Reads reuse one keep-alive connection to the admin port.
+        let envoy = PooledHTTPClient(host: admin.host, port: admin.port)
+        await poll(envoy, changed)
+        await envoy.shutdown()
+    }
+
+    private func poll(_ envoy: PooledHTTPClient, _ changed: ([String: [ObservedEndpoint]], Set<String>) -> Void) async {
         var last: [String: [ObservedEndpoint]] = [:]
         var reachable = true
         while !Task.isCancelled {
             let started = ContinuousClock.now
             do {
-                let observed = try await read()
+                let observed = try await read(envoy)
                 reachable = true
                 let names = Set(observed.keys).union(last.keys).filter { observed[$0] != last[$0] }
                 if !names.isEmpty {
@@ -58,13 +65,8 @@ struct EndpointHealthMonitor {
     }
 
     /// One read of every cluster's hosts.
-    func read() async throws -> [String: [ObservedEndpoint]] {
-        let connection = try await HTTPConnection.connect(host: admin.host, port: admin.port)
-        let response = try await withCleanup {
-            try await connection.request("GET", "/clusters?format=json")
-        } cleanup: {
-            await connection.close()
-        }
+    func read(_ envoy: PooledHTTPClient) async throws -> [String: [ObservedEndpoint]] {
+        let response = try await envoy.request("GET", "/clusters?format=json", timeout: .seconds(30))
         guard response.status == 200 else {
             throw UnexpectedResponse(description: "GET /clusters answered \(response.status)")
         }

@@ -56,7 +56,7 @@ extension StatusWriter {
 
     /// Creates the Events (at most `maxEventsPerPass`); a failure is logged, never retried (Events are best effort,
     /// as kube's recorder treats them).
-    func record(_ events: [JSONValue], on connection: HTTPConnection) async {
+    func record(_ events: [JSONValue]) async {
         if events.count > Self.maxEventsPerPass {
             logger.notice(
                 "too many Events at once; recorded the first ones only",
@@ -64,9 +64,9 @@ extension StatusWriter {
         }
         for event in events.prefix(Self.maxEventsPerPass) {
             do {
-                let response = try await connection.request(
-                    "POST", Event.descriptor.collectionPath(namespace: Namespace.default),
-                    headers: api.headers([("Content-Type", "application/json")]), body: event.serialized())
+                let response = try await api.request(
+                    "POST", Event.descriptor.collectionPath(namespace: Namespace.default), contentType: "application/json",
+                    body: event.serialized(), timeout: .seconds(10))
                 if response.status != 201 {
                     logger.debug("event not recorded", metadata: ["status": "\(response.status)", "body": "\(response.text)"])
                 }

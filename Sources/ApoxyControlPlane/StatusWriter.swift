@@ -7,10 +7,38 @@ import Logging
 
 /// Writes Backend and HTTPRoute conditions through `/status` when they differ from what is stored.
 struct StatusWriter {
-    let api: APIEndpoint
+    let api: APIConnection
     let logger: Logger
     let clock: @Sendable () -> Int64
     let proxyName: String
+
+    /// One `/status` merge patch of a pass, with the Events it records once written.
+    typealias StatusPatch = (path: String, body: JSONValue, backend: String?, route: String?, events: [JSONValue])
+
+    /// Sends the patches, then the Events of those that landed; returns the objects that changed meanwhile (409).
+    private func write(_ patches: [StatusPatch]) async throws -> Scope {
+        var conflicted = Scope()
+        var events: [JSONValue] = []
+        for patch in patches {
+            let response = try await api.request(
+                "PATCH", patch.path, contentType: "application/merge-patch+json", body: patch.body.serialized())
+            // 404: deleted meanwhile; the next watch event drops it. 409: changed meanwhile (another backplane's
+            // entry): retried.
+            if response.status == 409 {
+                if let name = patch.backend { conflicted.backends.insert(name) }
+                if let name = patch.route { conflicted.routes.insert(name) }
+            } else if response.status == 200 {
+                events += patch.events
+            } else if response.status != 404 {
+                logger.warning(
+                    "status write failed",
+                    metadata: ["path": "\(patch.path)", "status": "\(response.status)", "body": "\(response.text)"])
+            }
+        }
+        // After every status write of the pass, so Events never delay status.
+        await record(events)
+        return conflicted
+    }
 
     /// Conditions are compared without `lastTransitionTime`, which is kept while the status stays the same.
     static func sameCondition(_ a: JSONValue, _ b: JSONValue) -> Bool {
@@ -139,7 +167,7 @@ struct StatusWriter {
     ) async -> Outcome {
         let now = clock()
         var reconciled = Outcome()
-        var patches: [(path: String, body: JSONValue, backend: String?, route: String?, events: [JSONValue])] = []
+        var patches: [StatusPatch] = []
         func objects(_ all: [String: JSONValue], _ names: Set<String>?) -> [(key: String, value: JSONValue)] {
             guard let names else { return all.sorted { $0.key < $1.key } }
             return names.sorted().compactMap { name in all[name].map { (name, $0) } }
@@ -203,31 +231,7 @@ struct StatusWriter {
         }
         guard !patches.isEmpty else { return reconciled }
         do {
-            reconciled.conflicted = try await api.withConnection { connection in
-                var conflicted = Scope()
-                var events: [JSONValue] = []
-                for patch in patches {
-                    let response = try await connection.request(
-                        "PATCH", patch.path,
-                        headers: api.headers([("Content-Type", "application/merge-patch+json")]),
-                        body: patch.body.serialized())
-                    // 404: deleted meanwhile; the next watch event drops it. 409: changed meanwhile (another
-                    // backplane's entry): retried.
-                    if response.status == 409 {
-                        if let name = patch.backend { conflicted.backends.insert(name) }
-                        if let name = patch.route { conflicted.routes.insert(name) }
-                    } else if response.status == 200 {
-                        events += patch.events
-                    } else if response.status != 404 {
-                        logger.warning(
-                            "status write failed",
-                            metadata: ["path": "\(patch.path)", "status": "\(response.status)", "body": "\(response.text)"])
-                    }
-                }
-                // After every status write of the pass, so Events never delay status.
-                await record(events, on: connection)
-                return conflicted
-            }
+            reconciled.conflicted = try await write(patches)
         } catch {
             logger.warning("cannot reach the API server to write status", metadata: ["error": "\(error)"])
             // Nothing was written for sure: every object of the pass is tried again on the next one.

@@ -149,6 +149,15 @@ public func withRefusingPort<T>(_ body: (Int) async throws -> T) async throws ->
     return try await body(port)
 }
 
+/// Runs `body` with a loopback port that accepts connections (into the kernel's backlog) but never answers: a
+/// server that hangs.
+public func withSilentPort<T>(_ body: (Int) async throws -> T) async throws -> T {
+    let (fd, port) = try boundUnlistenedSocket()
+    defer { close(fd) }
+    guard listen(fd, 16) == 0 else { throw TestSetupError(message: "listen failed") }
+    return try await body(port)
+}
+
 private func boundUnlistenedSocket() throws -> (Int32, Int) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     guard fd >= 0 else { throw TestSetupError(message: "socket failed") }

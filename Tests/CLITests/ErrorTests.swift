@@ -102,6 +102,22 @@ import Testing
         #expect(version.stdout == "Client Version: v0.1.0\n")
     }
 
+    @Test func requestTimeoutEndsARequestTheServerNeverAnswers() async throws {
+        try await withSilentPort { port in
+            let url = "http://127.0.0.1:\(port)"
+            for (flag, verb) in [("1s", ["backend", "list"]), ("1", ["backend", "get", "web"])] {
+                let started = ContinuousClock.now
+                let result = try await runProcess(
+                    apoxyBinary, verb + ["--server", url, "--request-timeout", flag], environment: ["KUBECONFIG": ""])
+                let took = ContinuousClock.now - started
+                expectFailure(result, 6, "\(verb)")
+                #expect(result.stderr == "error: cannot connect to the server at \(url): the request timed out\n", "\(verb)")
+                // A second, whatever the process start costs; without the flag it would wait for ever.
+                #expect(took >= .seconds(1) && took < .seconds(30), "\(verb) took \(took)")
+            }
+        }
+    }
+
     @Test func usageErrorsExitWithTwo() async throws {
         let cases: [([String], String)] = [
             (["backend", "list", "--bogus"], "Unknown option '--bogus'"),
@@ -113,6 +129,8 @@ import Testing
             (["backend", "delete", "web", "--all"], "names, -f and --all/-l/--field-selector exclude each other"),
             (["backend", "watch", "--timeout", "0"], "--timeout must be a positive number of seconds"),
             (["backend", "list", "--server", "ftp://example.com"], "invalid server URL \"ftp://example.com\""),
+            (["backend", "list", "--request-timeout", "soon"], "invalid --request-timeout \"soon\""),
+            (["backend", "list", "--request-timeout=-1s"], "--request-timeout must not be negative"),
             (["backend", "frobnicate"], "Unexpected argument 'frobnicate'"),
             (["version", "-o", "name"], "-o must be json or yaml"),
         ]

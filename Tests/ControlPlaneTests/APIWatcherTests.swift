@@ -14,15 +14,16 @@ struct APIWatcherTests {
     ) async throws {
         try await InProcessAPI.run { port, client in
             try await InProcessAPI.send(client, "POST", Backend.descriptor.collectionPath, InProcessAPI.backend("before"))
-            let (changes, continuation) = AsyncStream.makeStream(of: Void.self)
-            let watcher = APIWatcher(
-                api: APIEndpoint(host: "127.0.0.1", port: port), path: Backend.descriptor.collectionPath,
-                logger: InProcessAPI.logger, changes: continuation)
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await watcher.run() }
-                var changed = changes.makeAsyncIterator()
-                defer { group.cancelAll() }
-                try await body(client, watcher, &changed)
+            try await APIEndpoint(host: "127.0.0.1", port: port).withConnection { api in
+                let (changes, continuation) = AsyncStream.makeStream(of: Void.self)
+                let watcher = APIWatcher(
+                    api: api, path: Backend.descriptor.collectionPath, logger: InProcessAPI.logger, changes: continuation)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await watcher.run() }
+                    var changed = changes.makeAsyncIterator()
+                    defer { group.cancelAll() }
+                    try await body(client, watcher, &changed)
+                }
             }
         }
     }

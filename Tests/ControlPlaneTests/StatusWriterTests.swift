@@ -1,4 +1,5 @@
 import ApoxyAPI
+import ApoxyClient
 import HashTreeCollections
 import Logging
 import Testing
@@ -10,9 +11,13 @@ import Testing
 /// Several backplanes on one Backend: each writes only its own `status.proxies` entry; the top level is their
 /// aggregate, so two backplanes compute the same value instead of overwriting each other.
 struct StatusWriterTests {
+    /// A client of a port nothing listens on: writes fail as with an API server that is down. It lives as long as
+    /// the test process, so it is never shut down (async-http-client traps on a client dropped before shutdown).
+    static let unreachable = APIConnection(
+        endpoint: APIEndpoint(host: "127.0.0.1", port: 1), http: PooledHTTPClient(host: "127.0.0.1", port: 1))
+
     func writer(_ proxyName: String) -> StatusWriter {
-        StatusWriter(
-            api: APIEndpoint(host: "127.0.0.1", port: 1), logger: Logger(label: "test"), clock: { 1_800_000_000 }, proxyName: proxyName)
+        StatusWriter(api: Self.unreachable, logger: Logger(label: "test"), clock: { 1_800_000_000 }, proxyName: proxyName)
     }
 
     func entry(
@@ -119,7 +124,7 @@ struct StatusWriterTests {
 /// Unknown (every generation passes through it), Warnings for False with the condition's message.
 struct StatusEventTests {
     let writer = StatusWriter(
-        api: APIEndpoint(host: "127.0.0.1", port: 1), logger: Logger(label: "test"), clock: { 1_800_000_000 }, proxyName: "edge-1")
+        api: StatusWriterTests.unreachable, logger: Logger(label: "test"), clock: { 1_800_000_000 }, proxyName: "edge-1")
 
     func condition(_ type: String, _ status: String, _ reason: String, _ message: String = "m") -> JSONValue {
         ["type": .string(type), "status": .string(status), "reason": .string(reason), "message": .string(message)]
