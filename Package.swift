@@ -137,6 +137,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Long-running child processes with a log file on swift-subprocess, for the tests and the benchmark.
+        .target(
+            name: "ApoxyProcess",
+            dependencies: [
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // YAML documents to and from JSONValue (Yams), for request bodies and the CLI's manifests.
         .target(
             name: "ApoxyYAML",
@@ -149,6 +158,8 @@ let package = Package(
             dependencies: [
                 "ApoxyAPI", "ApoxyClient", "ApoxyYAML",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -227,6 +238,7 @@ let package = Package(
             name: "apoxy-bench",
             dependencies: [
                 "ApoxyAPI", "ApoxyClient", "ApoxyStorage", "ApoxyEtcd", "ApoxyTranslation", "ApoxyXDS", "ApoxyServer", "CEpoll",
+                "ApoxyProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -265,7 +277,7 @@ let package = Package(
         .target(
             name: "ApoxyTestSupport",
             dependencies: [
-                "ApoxyClient", .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                "ApoxyClient", "ApoxyProcess", .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
@@ -276,7 +288,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "ApoxyServer", "ApoxyClient", "ApoxyAPI", "ApoxyStorage", "ApoxyTestSupport",
+                "ApoxyServer", "ApoxyClient", "ApoxyAPI", "ApoxyStorage", "ApoxyTestSupport", "ApoxyProcess",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

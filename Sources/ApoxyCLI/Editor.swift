@@ -1,4 +1,6 @@
 import Foundation
+import Subprocess
+import SystemPackage
 
 /// Runs the user's editor on a file, as kubectl does: `$KUBE_EDITOR`, else `$EDITOR`, else `vi`, through `sh` so
 /// an editor given with arguments (`code --wait`) works.
@@ -14,26 +16,25 @@ enum Editor {
     /// Opens `path` in the editor on this terminal and waits for it to exit.
     static func edit(path: String) async throws(CLIError) {
         let editor = command()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        // The path travels as "$1", so no quoting of it is needed.
-        process.arguments = ["-c", "\(editor) \"$1\"", "apoxy-edit", path]
-        let status: Int32
+        let status: TerminationStatus
         do {
-            status = try await withCheckedThrowingContinuation { continuation in
-                process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-                do {
-                    try process.run()
-                } catch {
-                    process.terminationHandler = nil
-                    continuation.resume(throwing: error)
-                }
-            }
+            // The editor gets this terminal: the CLI's own standard input, output and error, left open afterwards.
+            // The path travels as "$1", so no quoting of it is needed.
+            status = try await Subprocess.run(
+                .path("/bin/sh"), arguments: ["-c", "\(editor) \"$1\"", "apoxy-edit", path],
+                input: .fileDescriptor(.standardInput, closeAfterSpawningProcess: false), output: .currentStandardOutput,
+                error: .currentStandardError
+            ).terminationStatus
         } catch {
-            throw .client(.failure, "cannot start the editor \"\(editor)\": \(error.localizedDescription)")
+            throw .client(.failure, "cannot start the editor \"\(editor)\": \(error)")
         }
-        guard status == 0 else {
-            throw .client(.failure, "the editor \"\(editor)\" exited with status \(status); no changes were saved")
+        guard case .exited(0) = status else {
+            let how: String
+            switch status {
+            case .exited(let code): how = "exited with status \(code)"
+            case .signaled(let signal): how = "was killed by signal \(signal)"
+            }
+            throw .client(.failure, "the editor \"\(editor)\" \(how); no changes were saved")
         }
     }
 }

@@ -99,75 +99,77 @@ struct Bench: AsyncParsableCommand {
             results += raw
         }
 
-        let runner = try await ServerRunner.sqlite(binary: serverPath, dataDir: workspace.appendingPathComponent("server").path)
-        defer { runner.stop() }
-        StepCPU.serverPID = runner.pid
-        var memory: [String: Int] = ["empty_kib": residentKiB(pid: runner.pid)]
-        for level in levels {
-            let api = try await APIBench.crud(port: runner.port, concurrency: level, operations: operations, prefix: "c\(level)")
-            results += api
-            for kind in ["insert", "update"] {
-                let rawName = "raw sqlite \(kind) c=\(level)"
-                let apiName = "api \(kind == "insert" ? "create" : "update (PUT)") c=\(level)"
-                if let r = results.first(where: { $0.name == rawName }), let a = results.first(where: { $0.name == apiName }),
-                    r.throughput > 0
-                {
-                    ratios.append(
-                        Ratio(
-                            storage: "sqlite", operation: kind == "insert" ? "create" : "update", concurrency: level,
-                            value: a.throughput / r.throughput))
+        var memory: [String: Int] = [:]
+        let listSizes = quick ? [200, 1_000] : [1_000, 10_000]
+        var overloadDocument: [String: Any] = [:]
+        let serverData = workspace.appendingPathComponent("server").path
+        try await ServerRunner.with(binary: serverPath, logPath: serverData + ".log", arguments: ["--data-dir", serverData]) { runner in
+            StepCPU.serverPID = runner.pid
+            memory["empty_kib"] = residentKiB(pid: runner.pid)
+            for level in levels {
+                let api = try await APIBench.crud(port: runner.port, concurrency: level, operations: operations, prefix: "c\(level)")
+                results += api
+                for kind in ["insert", "update"] {
+                    let rawName = "raw sqlite \(kind) c=\(level)"
+                    let apiName = "api \(kind == "insert" ? "create" : "update (PUT)") c=\(level)"
+                    if let r = results.first(where: { $0.name == rawName }), let a = results.first(where: { $0.name == apiName }),
+                        r.throughput > 0
+                    {
+                        ratios.append(
+                            Ratio(
+                                storage: "sqlite", operation: kind == "insert" ? "create" : "update", concurrency: level,
+                                value: a.throughput / r.throughput))
+                    }
                 }
             }
-        }
-        let getP99 = try await APIBench.getLatency(port: runner.port, concurrency: 32, operations: operations)
-        results.append(getP99)
+            let getP99 = try await APIBench.getLatency(port: runner.port, concurrency: 32, operations: operations)
+            results.append(getP99)
 
-        let listSizes = quick ? [200, 1_000] : [1_000, 10_000]
-        for count in listSizes {
-            try await APIBench.populate(port: runner.port, to: count)
-            results.append(try await APIBench.list(port: runner.port, expected: count, iterations: quick ? 3 : 10))
-            if count == listSizes.last { memory["with_\(count)_kib"] = residentKiB(pid: runner.pid) }
+            for count in listSizes {
+                try await APIBench.populate(port: runner.port, to: count)
+                results.append(try await APIBench.list(port: runner.port, expected: count, iterations: quick ? 3 : 10))
+                if count == listSizes.last { memory["with_\(count)_kib"] = residentKiB(pid: runner.pid) }
+            }
+            let watchUpdates = quick ? 40 : 200
+            let watch = try await withTimeLimit("watch delivery", StepLimit.limit) { [port = runner.port] in
+                try await WatchBench.run(port: port, watchers: watcherCount, updates: watchUpdates, rate: 50)
+            }
+            results.append(watch)
+            // Overload: few clients, then many more than --max-requests-inflight (400), in the same run on one object.
+            try await OverloadBench.seed(port: runner.port)
+            let overloadDuration: Duration = quick ? .seconds(1) : .seconds(5)
+            let unloaded = try await OverloadBench.run(port: runner.port, serverPID: runner.pid, clients: 32, duration: overloadDuration)
+            let overloaded = try await OverloadBench.run(
+                port: runner.port, serverPID: runner.pid, clients: quick ? 600 : 2_000, duration: overloadDuration)
+            for (label, outcome) in [("unloaded", unloaded), ("overloaded", overloaded)] {
+                let measurement = Measurement(
+                    name: "api get, \(outcome.clients) clients (\(label))", operations: outcome.admitted, seconds: outcome.seconds,
+                    latenciesMicros: outcome.admittedLatenciesMicros, cpu: nil)
+                results.append(measurement)
+                overloadDocument[label] = [
+                    "clients": outcome.clients, "admitted_per_second": outcome.admittedPerSecond, "refused_429": outcome.refused,
+                    "refused_share": outcome.refusedShare, "other_errors": outcome.errors,
+                    "admitted_p99_ms": measurement.percentile(99) / 1000,
+                    "peak_rss_kib": outcome.peakRSSKiB,
+                ]
+            }
+            let admittedRatio = unloaded.admittedPerSecond > 0 ? overloaded.admittedPerSecond / unloaded.admittedPerSecond : 0
+            overloadDocument["admitted_ratio"] = admittedRatio
+            let overloadP99 =
+                Measurement(
+                    name: "", operations: 0, seconds: 1, latenciesMicros: overloaded.admittedLatenciesMicros, cpu: nil
+                ).percentile(99) / 1000
+            print(
+                "overload: \(overloaded.clients) clients: admitted \(format(overloaded.admittedPerSecond, 0))/s "
+                    + "(\(format(admittedRatio, 2))x of \(unloaded.clients) clients' \(format(unloaded.admittedPerSecond, 0))/s), "
+                    + "\(format(overloaded.refusedShare * 100, 1))% answered 429, admitted p99 \(format(overloadP99, 1)) ms, "
+                    + "server peak RSS \(overloaded.peakRSSKiB / 1024) MiB, other errors \(overloaded.errors) "
+                    + "(targets: >= 0.9x, p99 < 50 ms, RSS < 512 MiB, no errors but 429)")
+            if !quick {
+                try await APIBench.populate(port: runner.port, to: 100_000)
+                memory["with_100000_kib"] = residentKiB(pid: runner.pid)
+            }
         }
-        let watchUpdates = quick ? 40 : 200
-        let watch = try await withTimeLimit("watch delivery", StepLimit.limit) { [port = runner.port] in
-            try await WatchBench.run(port: port, watchers: watcherCount, updates: watchUpdates, rate: 50)
-        }
-        results.append(watch)
-        // Overload: few clients, then many more than --max-requests-inflight (400), in the same run on one object.
-        try await OverloadBench.seed(port: runner.port)
-        let overloadDuration: Duration = quick ? .seconds(1) : .seconds(5)
-        let unloaded = try await OverloadBench.run(port: runner.port, serverPID: runner.pid, clients: 32, duration: overloadDuration)
-        let overloaded = try await OverloadBench.run(
-            port: runner.port, serverPID: runner.pid, clients: quick ? 600 : 2_000, duration: overloadDuration)
-        var overloadDocument: [String: Any] = [:]
-        for (label, outcome) in [("unloaded", unloaded), ("overloaded", overloaded)] {
-            let measurement = Measurement(
-                name: "api get, \(outcome.clients) clients (\(label))", operations: outcome.admitted, seconds: outcome.seconds,
-                latenciesMicros: outcome.admittedLatenciesMicros, cpu: nil)
-            results.append(measurement)
-            overloadDocument[label] = [
-                "clients": outcome.clients, "admitted_per_second": outcome.admittedPerSecond, "refused_429": outcome.refused,
-                "refused_share": outcome.refusedShare, "other_errors": outcome.errors, "admitted_p99_ms": measurement.percentile(99) / 1000,
-                "peak_rss_kib": outcome.peakRSSKiB,
-            ]
-        }
-        let admittedRatio = unloaded.admittedPerSecond > 0 ? overloaded.admittedPerSecond / unloaded.admittedPerSecond : 0
-        overloadDocument["admitted_ratio"] = admittedRatio
-        let overloadP99 =
-            Measurement(
-                name: "", operations: 0, seconds: 1, latenciesMicros: overloaded.admittedLatenciesMicros, cpu: nil
-            ).percentile(99) / 1000
-        print(
-            "overload: \(overloaded.clients) clients: admitted \(format(overloaded.admittedPerSecond, 0))/s "
-                + "(\(format(admittedRatio, 2))x of \(unloaded.clients) clients' \(format(unloaded.admittedPerSecond, 0))/s), "
-                + "\(format(overloaded.refusedShare * 100, 1))% answered 429, admitted p99 \(format(overloadP99, 1)) ms, "
-                + "server peak RSS \(overloaded.peakRSSKiB / 1024) MiB, other errors \(overloaded.errors) "
-                + "(targets: >= 0.9x, p99 < 50 ms, RSS < 512 MiB, no errors but 429)")
-        if !quick {
-            try await APIBench.populate(port: runner.port, to: 100_000)
-            memory["with_100000_kib"] = residentKiB(pid: runner.pid)
-        }
-        runner.stop()
         StepCPU.serverPID = nil
 
         // The target is at concurrency 16 (as the etcd one); quick runs use the first level only.

@@ -1,4 +1,5 @@
 import ApoxyClient
+import ApoxyProcess
 import Foundation
 import NIOSSL
 import Synchronization
@@ -7,68 +8,28 @@ import Synchronization
     import Glibc
 #endif
 
-/// A child process of the benchmark (the server under test, etcd) writing to a log file. `stop()` ends it whatever
-/// it does: SIGTERM, then SIGKILL after a grace period; the benchmark stops its children on success and on error.
-final class ChildProcess: @unchecked Sendable {
-    let process: Process
-    let logPath: String
-    let what: String
-    private let stopped = Mutex(false)
-
-    init(_ what: String, executable: String, arguments: [String], logPath: String) throws {
-        self.what = what
-        self.logPath = logPath
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        process = Process()
-        // Not `setpriv --pdeathsig`: the parent-death signal follows the spawning *thread*, and an idle thread of
-        // Swift's concurrency pool may exit while the child should live on. The benchmark stops children itself.
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-    }
-
-    /// The child's pid.
-    var pid: Int32 { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
-    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
-
-    /// Stops the child (once; later calls return at once): SIGTERM, then SIGKILL if it is still there after `grace`.
-    func stop(grace: Duration = .seconds(10)) {
-        let first = stopped.withLock { stopped in
-            defer { stopped = true }
-            return !stopped
-        }
-        guard first, process.isRunning else { return }
-        kill(pid, SIGTERM)
-        let deadline = ContinuousClock.now + grace
-        while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
-        if process.isRunning {
-            print("apoxy-bench: \(what) (pid \(pid)) ignored SIGTERM for \(grace); killing it")
-            kill(pid, SIGKILL)
-        }
-        process.waitUntilExit()
-    }
-}
-
 /// The `apoxy server` child process under test.
 final class ServerRunner: Sendable {
     let child: ChildProcess
     let port: Int
 
-    var pid: Int32 { child.pid }
+    var pid: Int32 { child.processIdentifier }
 
     private init(child: ChildProcess, port: Int) {
         self.child = child
         self.port = port
     }
 
-    /// `apoxy server` on embedded SQLite in `dataDir`.
-    static func sqlite(binary: String, dataDir: String) async throws -> ServerRunner {
-        try await start(binary: binary, logPath: dataDir + ".log", arguments: ["--data-dir", dataDir])
+    /// Runs `body` with `apoxy server` started as `start` does, and stops the server afterwards, whatever happens.
+    static func with<T>(
+        binary: String, logPath: String, arguments: [String], tls: TLSConfiguration? = nil, _ body: (ServerRunner) async throws -> T
+    ) async throws -> T {
+        let runner = try await start(binary: binary, logPath: logPath, arguments: arguments, tls: tls)
+        return try await withCleanup {
+            try await body(runner)
+        } cleanup: {
+            await runner.stop()
+        }
     }
 
     /// Starts `apoxy server` with `arguments` (the storage flags) on a port the kernel picks (`--listen 127.0.0.1:0`,
@@ -78,8 +39,9 @@ final class ServerRunner: Sendable {
     static func start(
         binary: String, logPath: String, arguments: [String], tls: TLSConfiguration? = nil, timeout: Duration = .seconds(30)
     ) async throws -> ServerRunner {
-        // Notice level logs the listening address and nothing per request.
-        let child = try ChildProcess(
+        // Notice level logs the listening address and nothing per request. A fresh log: the port is read from it.
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
+        let child = try await ChildProcess.spawn(
             "apoxy server", executable: binary,
             arguments: ["server", "--listen", "127.0.0.1:0", "--log-level", "notice"] + arguments, logPath: logPath)
         let deadline = ContinuousClock.now + timeout
@@ -94,13 +56,14 @@ final class ServerRunner: Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         let running = child.isRunning
-        child.stop()
+        await child.stop()
         throw BenchError(
             message: "apoxy server at \(binary) \(arguments.joined(separator: " ")) "
                 + (running ? "was not ready within \(timeout)" : "exited during startup") + ": \(child.log.suffix(3000))")
     }
 
-    func stop() { child.stop() }
+    /// Stops the server: SIGTERM, then SIGKILL after 10 s.
+    func stop() async { await child.stop() }
 }
 
 /// A single-member etcd child with its data on disk in the benchmark's workspace, etcd's default settings
@@ -110,7 +73,7 @@ final class EtcdRunner: Sendable {
     let child: ChildProcess
     let port: Int
 
-    var pid: Int32 { child.pid }
+    var pid: Int32 { child.processIdentifier }
     var url: String { "http://127.0.0.1:\(port)" }
 
     private init(child: ChildProcess, port: Int) {
@@ -135,17 +98,23 @@ final class EtcdRunner: Sendable {
     }
 
     /// `etcd --version`'s first line's version, e.g. "3.5.1".
-    static func version(binary: String) -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--version"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return "unknown" }
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return output.firstMatch(of: /etcd Version: ([0-9A-Za-z.\-]+)/).map { String($0.1) } ?? "unknown"
+    static func version(binary: String) async -> String {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("apoxy-bench-etcd-version-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        guard let child = try? await ChildProcess.spawn("etcd --version", executable: binary, arguments: ["--version"], logPath: output)
+        else { return "unknown" }
+        await child.waitForExit(killingAfter: .seconds(10))
+        return child.log.firstMatch(of: /etcd Version: ([0-9A-Za-z.\-]+)/).map { String($0.1) } ?? "unknown"
+    }
+
+    /// Runs `body` with etcd started as `start` does, and stops it afterwards, whatever happens.
+    static func with<T>(binary: String, dataDir: String, _ body: (EtcdRunner) async throws -> T) async throws -> T {
+        let runner = try await start(binary: binary, dataDir: dataDir)
+        return try await withCleanup {
+            try await body(runner)
+        } cleanup: {
+            await runner.stop()
+        }
     }
 
     /// Starts etcd with its data in `dataDir` and returns once `/health` says it has a leader.
@@ -155,7 +124,8 @@ final class EtcdRunner: Sendable {
         // own gRPC gateway keeps dialling 127.0.0.1:0 and logging the failure, and its advertised URL is wrong. The
         // peer URL of a single member is never dialled, so it stays on port 0.
         let client = "http://127.0.0.1:\(try freePort())"
-        let child = try ChildProcess(
+        _ = FileManager.default.createFile(atPath: dataDir + ".log", contents: nil)
+        let child = try await ChildProcess.spawn(
             "etcd", executable: binary,
             arguments: [
                 "--name", "bench", "--data-dir", dataDir,
@@ -178,13 +148,14 @@ final class EtcdRunner: Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         let running = child.isRunning
-        child.stop()
+        await child.stop()
         throw BenchError(
             message: "etcd at \(binary) " + (running ? "was not healthy within \(timeout)" : "exited during startup")
                 + ": \(child.log.suffix(3000))")
     }
 
-    func stop() { child.stop() }
+    /// Stops etcd: SIGTERM, then SIGKILL after 10 s.
+    func stop() async { await child.stop() }
 }
 
 /// Runs `body` and returns its result, or throws once `limit` has passed (cancelling `body`, which is then left to

@@ -1,4 +1,5 @@
 import ApoxyEtcd
+import ApoxyProcess
 import ApoxyStorage
 import Foundation
 import Logging
@@ -18,37 +19,36 @@ enum EtcdSection {
     }
 
     static func run(etcdBinary: String, serverBinary: String, workspace: URL, levels: [Int], operations: Int) async throws -> Outcome {
-        let version = EtcdRunner.version(binary: etcdBinary)
+        let version = await EtcdRunner.version(binary: etcdBinary)
         print("etcd section: etcd \(version) at \(etcdBinary), single member, data in the workspace")
-        let etcd = try await EtcdRunner.start(binary: etcdBinary, dataDir: workspace.appendingPathComponent("etcd").path)
-        defer { etcd.stop() }
-        StepCPU.storagePID = etcd.pid
-        defer { StepCPU.storagePID = nil }
-        let server = try await ServerRunner.start(
-            binary: serverBinary, logPath: workspace.appendingPathComponent("server-etcd.log").path,
-            arguments: ["--storage", "etcd", "--etcd-servers", etcd.url])
-        defer { server.stop() }
-
-        // Raw etcd: the same client code as the server's, under its own prefix (the server's is /registry).
-        // The server's defaults (5 s request timeout), minus its compactor: the server runs one on the same etcd.
-        let configuration = EtcdConfiguration(
-            endpoints: try EtcdConfiguration.parseServers(etcd.url), prefix: "/apoxy-bench-raw", compactionInterval: nil)
-        var logger = Logger(label: "apoxy-bench.etcd")
-        logger.logLevel = .warning
-        let storage = try EtcdStorage(configuration: configuration, logger: logger)
-        let port = server.port
-        let serverPID = server.pid
-        let results: [Measurement]
-        do {
-            results = try await measureAll(storage, levels: levels, operations: operations, port: port, serverPID: serverPID)
-        } catch {
-            // What the children said, before their logs go with the workspace.
-            print("apoxy-bench: the etcd section failed: \(error)")
-            print("etcd log (end):\n\(etcd.child.log.suffix(2500))")
-            print("apoxy server (etcd) log (end):\n\(server.child.log.suffix(2500))")
-            throw error
+        return try await EtcdRunner.with(binary: etcdBinary, dataDir: workspace.appendingPathComponent("etcd").path) { etcd in
+            StepCPU.storagePID = etcd.pid
+            defer { StepCPU.storagePID = nil }
+            return try await ServerRunner.with(
+                binary: serverBinary, logPath: workspace.appendingPathComponent("server-etcd.log").path,
+                arguments: ["--storage", "etcd", "--etcd-servers", etcd.url]
+            ) { server in
+                // Raw etcd: the same client code as the server's, under its own prefix (the server's is /registry).
+                // The server's defaults (5 s request timeout), minus its compactor: the server runs one on the same etcd.
+                let configuration = EtcdConfiguration(
+                    endpoints: try EtcdConfiguration.parseServers(etcd.url), prefix: "/apoxy-bench-raw", compactionInterval: nil)
+                var logger = Logger(label: "apoxy-bench.etcd")
+                logger.logLevel = .warning
+                let storage = try EtcdStorage(configuration: configuration, logger: logger)
+                let results: [Measurement]
+                do {
+                    results = try await measureAll(
+                        storage, levels: levels, operations: operations, port: server.port, serverPID: server.pid)
+                } catch {
+                    // What the children said, before their logs go with the workspace.
+                    print("apoxy-bench: the etcd section failed: \(error)")
+                    print("etcd log (end):\n\(etcd.child.log.suffix(2500))")
+                    print("apoxy server (etcd) log (end):\n\(server.child.log.suffix(2500))")
+                    throw error
+                }
+                return Outcome(results: results, ratios: ratios(results, levels: levels), version: version, url: etcd.url)
+            }
         }
-        return Outcome(results: results, ratios: ratios(results, levels: levels), version: version, url: etcd.url)
     }
 
     /// Raw etcd then the API over etcd, level by level, so that both see the machine in the same state.

@@ -20,29 +20,31 @@ enum SecureBench {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(pki.caCertificate)
 
-        let plain = try await ServerRunner.start(
+        return try await ServerRunner.with(
             binary: serverBinary, logPath: folder.appendingPathComponent("plain.log").path,
-            arguments: ["--data-dir", folder.appendingPathComponent("plain").path])
-        defer { plain.stop() }
-        let secure = try await ServerRunner.start(
-            binary: serverBinary, logPath: folder.appendingPathComponent("secure.log").path,
-            arguments: [
-                "--data-dir", folder.appendingPathComponent("secure").path, "--tls-cert-file", pki.servingCertificate,
-                "--tls-private-key-file", pki.servingKey, "--token-auth-file", tokens, "--authorization-mode", "RBAC",
-            ],
-            tls: tls)
-        defer { secure.stop() }
-        try await grant(port: secure.port, tls: tls)
-
-        let plainClients = try await APIBench.connections(plain.port, concurrency)
-        let secureClients = try await APIBench.connections(secure.port, concurrency, tls: tls)
-        let outcome = try await SideBySide.createAndGet(
-            baseline: .init(label: "plain", clients: plainClients, pid: plain.pid),
-            candidate: .init(
-                label: "tls+token+rbac", clients: secureClients, headers: [("Authorization", "Bearer bench-token")], pid: secure.pid),
-            concurrency: concurrency, operations: operations)
-        for client in plainClients + secureClients { await client.close() }
-        return outcome
+            arguments: ["--data-dir", folder.appendingPathComponent("plain").path]
+        ) { plain in
+            try await ServerRunner.with(
+                binary: serverBinary, logPath: folder.appendingPathComponent("secure.log").path,
+                arguments: [
+                    "--data-dir", folder.appendingPathComponent("secure").path, "--tls-cert-file", pki.servingCertificate,
+                    "--tls-private-key-file", pki.servingKey, "--token-auth-file", tokens, "--authorization-mode", "RBAC",
+                ],
+                tls: tls
+            ) { secure in
+                try await grant(port: secure.port, tls: tls)
+                let plainClients = try await APIBench.connections(plain.port, concurrency)
+                let secureClients = try await APIBench.connections(secure.port, concurrency, tls: tls)
+                let outcome = try await SideBySide.createAndGet(
+                    baseline: .init(label: "plain", clients: plainClients, pid: plain.pid),
+                    candidate: .init(
+                        label: "tls+token+rbac", clients: secureClients, headers: [("Authorization", "Bearer bench-token")],
+                        pid: secure.pid),
+                    concurrency: concurrency, operations: operations)
+                for client in plainClients + secureClients { await client.close() }
+                return outcome
+            }
+        }
     }
 
     /// As an admin: a ClusterRole allowing what the steps do on Backends, bound to the bench user; then waits until

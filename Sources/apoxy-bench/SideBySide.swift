@@ -49,27 +49,29 @@ enum MetricsBench {
     static func run(serverBinary: String, workspace: URL, concurrency: Int, operations: Int) async throws -> SideBySide.Outcome {
         let folder = workspace.appendingPathComponent("metrics")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let off = try await ServerRunner.start(
+        return try await ServerRunner.with(
             binary: serverBinary, logPath: folder.appendingPathComponent("off.log").path,
-            arguments: ["--data-dir", folder.appendingPathComponent("off").path, "--disable-metrics"])
-        defer { off.stop() }
-        let on = try await ServerRunner.start(
-            binary: serverBinary, logPath: folder.appendingPathComponent("on.log").path,
-            arguments: ["--data-dir", folder.appendingPathComponent("on").path])
-        defer { on.stop() }
-        let offClients = try await APIBench.connections(off.port, concurrency)
-        let onClients = try await APIBench.connections(on.port, concurrency)
-        let outcome = try await SideBySide.createAndGet(
-            baseline: .init(label: "metrics off", clients: offClients, pid: off.pid),
-            candidate: .init(label: "metrics on", clients: onClients, pid: on.pid),
-            concurrency: concurrency, operations: operations)
-        // The candidate really kept metrics: its exposition counts every create.
-        let scrape = try await onClients[0].request("GET", "/metrics")
-        try APIBench.expect(scrape, 200, "scrape /metrics")
-        guard String(decoding: scrape.body, as: UTF8.self).contains("apiserver_request_total{verb=\"POST\"") else {
-            throw BenchError(message: "the metrics-on server's /metrics has no POST count")
+            arguments: ["--data-dir", folder.appendingPathComponent("off").path, "--disable-metrics"]
+        ) { off in
+            try await ServerRunner.with(
+                binary: serverBinary, logPath: folder.appendingPathComponent("on.log").path,
+                arguments: ["--data-dir", folder.appendingPathComponent("on").path]
+            ) { on in
+                let offClients = try await APIBench.connections(off.port, concurrency)
+                let onClients = try await APIBench.connections(on.port, concurrency)
+                let outcome = try await SideBySide.createAndGet(
+                    baseline: .init(label: "metrics off", clients: offClients, pid: off.pid),
+                    candidate: .init(label: "metrics on", clients: onClients, pid: on.pid),
+                    concurrency: concurrency, operations: operations)
+                // The candidate really kept metrics: its exposition counts every create.
+                let scrape = try await onClients[0].request("GET", "/metrics")
+                try APIBench.expect(scrape, 200, "scrape /metrics")
+                guard String(decoding: scrape.body, as: UTF8.self).contains("apiserver_request_total{verb=\"POST\"") else {
+                    throw BenchError(message: "the metrics-on server's /metrics has no POST count")
+                }
+                for client in offClients + onClients { await client.close() }
+                return outcome
+            }
         }
-        for client in offClients + onClients { await client.close() }
-        return outcome
     }
 }

@@ -1,4 +1,5 @@
 import ApoxyStorage
+import ApoxyTestSupport
 import Foundation
 import Logging
 import Testing
@@ -413,12 +414,8 @@ struct SQLiteDurabilityTests {
         let path = directory.appendingPathComponent("apoxy.sqlite").path
         let storage = try SQLiteStorage(path: path)
         await storage.close()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["sqlite3", path, "PRAGMA user_version = 99;"]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let result = try await runProcess("/usr/bin/env", ["sqlite3", path, "PRAGMA user_version = 99;"])
+        #expect(result.status == 0, "\(result.stderr)")
         #expect(throws: StorageError.self) { _ = try SQLiteStorage(path: path) }
     }
 }

@@ -1,3 +1,4 @@
+import ApoxyProcess
 import Foundation
 
 #if canImport(Glibc)
@@ -21,7 +22,7 @@ public final class EtcdCluster: @unchecked Sendable {
 
     public let members: [Member]
     private let lock = NSLock()
-    private var processes: [Int: Process] = [:]
+    private var processes: [Int: ChildProcess] = [:]
     private let directory: URL
     private let initialCluster: String
 
@@ -53,12 +54,12 @@ public final class EtcdCluster: @unchecked Sendable {
             }
             let cluster = EtcdCluster(members: members, directory: directory)
             do {
-                for index in members.indices { try cluster.launch(index, state: "new") }
+                for index in members.indices { try await cluster.launch(index, state: "new") }
                 try await cluster.waitHealthy(timeout: timeout)
                 return cluster
             } catch {
                 lastError = error
-                cluster.stop()
+                await cluster.stop()
             }
         }
         throw lastError ?? TestSetupError(message: "etcd did not start")
@@ -72,13 +73,9 @@ public final class EtcdCluster: @unchecked Sendable {
         (try? String(contentsOf: directory.appendingPathComponent("m\(index).log"), encoding: .utf8)) ?? ""
     }
 
-    private func launch(_ index: Int, state: String) throws {
+    private func launch(_ index: Int, state: String) async throws {
         let member = members[index]
         let logURL = directory.appendingPathComponent("\(member.name).log")
-        if !FileManager.default.fileExists(atPath: logURL.path) { _ = FileManager.default.createFile(atPath: logURL.path, contents: nil) }
-        let log = try FileHandle(forWritingTo: logURL)
-        log.seekToEndOfFile()
-        let process = Process()
         let etcdArguments = [
             etcdBinary, "--name", member.name, "--data-dir", member.dataDir,
             "--listen-client-urls", member.clientURL, "--advertise-client-urls", member.clientURL,
@@ -90,18 +87,17 @@ public final class EtcdCluster: @unchecked Sendable {
             "--heartbeat-interval", "50", "--election-timeout", "500",
             "--log-level", "warn",
         ]
+        // A restarted member appends to its log.
+        let child: ChildProcess
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--pdeathsig", "SIGKILL", "--"] + etcdArguments
+            child = try await ChildProcess.spawn(
+                "etcd \(member.name)", executable: "/usr/bin/setpriv", arguments: ["--pdeathsig", "SIGKILL", "--"] + etcdArguments,
+                logPath: logURL.path)
         } else {
-            process.executableURL = URL(fileURLWithPath: etcdBinary)
-            process.arguments = Array(etcdArguments.dropFirst())
+            child = try await ChildProcess.spawn(
+                "etcd \(member.name)", executable: etcdBinary, arguments: Array(etcdArguments.dropFirst()), logPath: logURL.path)
         }
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        lock.withLock { processes[index] = process }
+        lock.withLock { processes[index] = child }
     }
 
     /// Waits until every running member answers `/health` with a leader.
@@ -148,24 +144,21 @@ public final class EtcdCluster: @unchecked Sendable {
     }
 
     /// Sends `signal` to member `index` (SIGKILL by default) and waits for it to exit.
-    public func kill(_ index: Int, signal: Int32 = SIGKILL) {
-        guard let process = lock.withLock({ processes[index] }) else { return }
-        Glibc.kill(process.processIdentifier, signal)
-        process.waitUntilExit()
+    public func kill(_ index: Int, signal: Int32 = SIGKILL) async {
+        guard let child = lock.withLock({ processes[index] }) else { return }
+        child.send(signal)
+        await child.waitForExit()
     }
 
     /// Starts member `index` again with its data (after `kill`).
-    public func restart(_ index: Int) throws {
-        try launch(index, state: "existing")
+    public func restart(_ index: Int) async throws {
+        try await launch(index, state: "existing")
     }
 
     /// Stops every member and removes the data.
-    public func stop() {
+    public func stop() async {
         let all = lock.withLock { Array(processes.values) }
-        for process in all where process.isRunning {
-            Glibc.kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
+        for child in all { await child.stop(signal: SIGKILL) }
         try? FileManager.default.removeItem(at: directory)
     }
 }

@@ -1,4 +1,5 @@
 import ApoxyClient
+public import ApoxyProcess
 import Foundation
 import NIOSSL
 import Subprocess
@@ -65,13 +66,14 @@ public func runProcess(
 }
 
 /// A running `apoxy server` child process.
-public final class ServerProcess: @unchecked Sendable {
-    public let process: Process
+public final class ServerProcess: Sendable {
+    /// The child (its pid, its log, its exit).
+    public let child: ChildProcess
     public let port: Int
     public let logURL: URL
 
-    private init(process: Process, port: Int, logURL: URL) {
-        self.process = process
+    private init(child: ChildProcess, port: Int, logURL: URL) {
+        self.child = child
         self.port = port
         self.logURL = logURL
     }
@@ -86,44 +88,32 @@ public final class ServerProcess: @unchecked Sendable {
 
     /// Starts `apoxy server` with `arguments` (after `--listen 127.0.0.1:0 --log-level notice`), its output in `logURL`.
     public static func start(arguments: [String], logURL: URL, tls: TLSConfiguration? = nil) async throws -> ServerProcess {
+        // A fresh log: the port is read from it.
         _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: apoxyBinary)
-        process.arguments = ["server", "--listen", "127.0.0.1:0", "--log-level", "notice"] + arguments
-        let log = try FileHandle(forWritingTo: logURL)
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let child = try await ChildProcess.spawn(
+            "apoxy server", executable: apoxyBinary,
+            arguments: ["server", "--listen", "127.0.0.1:0", "--log-level", "notice"] + arguments, logPath: logURL.path)
         for _ in 0..<300 {
-            if !process.isRunning { break }
-            let output = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
-            if let match = output.firstMatch(of: /address=127\.0\.0\.1:([0-9]+)/), let port = Int(match.1),
+            if !child.isRunning { break }
+            if let match = child.log.firstMatch(of: /address=127\.0\.0\.1:([0-9]+)/), let port = Int(match.1),
                 await isReady(port: port, tls: tls)
             {
-                return ServerProcess(process: process, port: port, logURL: logURL)
+                return ServerProcess(child: child, port: port, logURL: logURL)
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        let output = (try? String(contentsOf: logURL, encoding: .utf8)) ?? ""
-        process.terminate()
-        throw TestSetupError(message: "apoxy server did not become ready: \(output)")
+        await child.stop(grace: .seconds(5))
+        throw TestSetupError(message: "apoxy server did not become ready: \(child.log)")
     }
 
-    /// Sends `signal` (SIGTERM by default; SIGKILL if it lingers) and waits for the exit; returns the exit status.
+    /// Sends `signal` (SIGTERM by default; SIGKILL if it lingers 5 s) and waits for the exit; returns the exit status.
     @discardableResult
     public func stop(signal: Int32 = SIGTERM) async -> Int32 {
-        kill(process.processIdentifier, signal)
-        for _ in 0..<200 where process.isRunning {
-            try? await Task.sleep(for: .milliseconds(25))
-        }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        return process.terminationStatus
+        await child.stop(signal: signal, grace: .seconds(5))
     }
 
     /// What the server logged.
-    public var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+    public var log: String { child.log }
 }
 
 public struct TestSetupError: Error, CustomStringConvertible {

@@ -30,11 +30,11 @@ struct EtcdReplicaTests {
             try await body(cluster, servers)
         } catch {
             for server in servers { await server.stop() }
-            cluster.stop()
+            await cluster.stop()
             throw error
         }
         for server in servers { await server.stop() }
-        cluster.stop()
+        await cluster.stop()
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -240,14 +240,14 @@ struct EtcdFaultTests {
             let leader = try #require(await cluster.leader())
             let follower = leader == 0 ? 1 : 0
             let first = try await Self.writeStream(to: servers[0], prefix: "follower", count: 60, faultAfter: 20) {
-                cluster.kill(follower)
+                await cluster.kill(follower)
             }
             print("etcd fault: kill -9 of follower m\(follower) (the replicas' preferred member: \(follower == 0)): \(first)")
-            try cluster.restart(follower)
+            try await cluster.restart(follower)
             try await cluster.waitHealthy()
             let currentLeader = try #require(await cluster.leader())
             let second = try await Self.writeStream(to: servers[0], prefix: "leader", count: 60, faultAfter: 20) {
-                cluster.kill(currentLeader)
+                await cluster.kill(currentLeader)
             }
             print("etcd fault: kill -9 of leader m\(currentLeader): \(second)")
             let reader = try await EtcdReplicaTests.connect(servers[1])
@@ -283,7 +283,7 @@ struct EtcdFaultTests {
             let client = try await EtcdReplicaTests.connect(servers[0])
             #expect(try await EtcdReplicaTests.create(client, "before").status == 201)
             #expect(try await client.request("GET", "/readyz").status == 200)
-            cluster.kill(0)
+            await cluster.kill(0)
             let clock = ContinuousClock()
             let started = clock.now
             let down = try await request(client, within: .seconds(10)) { try await EtcdReplicaTests.create($0, "during") }
@@ -299,7 +299,7 @@ struct EtcdFaultTests {
             // A watch stays open or ends; reads fail fast too.
             let read = try await request(client, within: .seconds(10)) { try await $0.request("GET", LiveServer.collection + "/before") }
             #expect(read.status == 503 || read.status == 200)
-            try cluster.restart(0)
+            try await cluster.restart(0)
             try await cluster.waitHealthy()
             let restarted = clock.now
             var recovered = false

@@ -1,5 +1,6 @@
 import ApoxyAPI
 import ApoxyClient
+import ApoxyProcess
 import ApoxyTestSupport
 import Foundation
 import Synchronization
@@ -180,7 +181,7 @@ struct ServerProcessTests {
         let dataDir = try Self.temporaryDataDir()
         let server = try await ServerProcess.start(dataDir: dataDir)
         func openDescriptors() -> Int {
-            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.process.processIdentifier)/fd").count) ?? -1
+            (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.child.processIdentifier)/fd").count) ?? -1
         }
         // The start-up readiness probe's connection may still be closing: take the settled count.
         var before = openDescriptors()
