@@ -46,8 +46,8 @@ struct Server: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Address and port to listen on (host:port; port 0 picks a free one).")
-    var listen = "127.0.0.1:8080"
+    @Option(help: ArgumentHelp("Address and port to listen on (port 0 picks a free one).", valueName: "host:port"))
+    var listen = HostPort("127.0.0.1", 8080)
 
     @OptionGroup(title: "Storage")
     var storage: StorageOptions
@@ -58,39 +58,17 @@ struct Server: AsyncParsableCommand {
     @Flag(inversion: .prefixedEnableDisable, help: "Serve kube-apiserver's metrics at /metrics (Prometheus text format).")
     var metrics = true
 
-    @Option(name: .customLong("event-ttl"), help: "How long an Event is kept after it was last seen (a duration; kube's --event-ttl).")
-    var eventTTL = "1h0m0s"
+    @OptionGroup(title: "Events")
+    var events: EventOptions
 
     @OptionGroup var security: SecurityOptions
 
     @OptionGroup(title: "Limits")
     var limits: LimitOptions
 
-    func validate() throws {
-        guard Self.parseListen(listen) != nil else {
-            throw ValidationError("--listen must be host:port, e.g. 127.0.0.1:8080 or [::1]:8080")
-        }
-        _ = try Self.eventTTL(eventTTL)
-    }
-
-    /// `--event-ttl` as a positive duration.
-    static func eventTTL(_ text: String) throws -> Duration {
-        let ttl = try StorageOptions.duration(text, flag: "--event-ttl")
-        guard ttl > .zero else { throw ValidationError("--event-ttl must be more than 0") }
-        return ttl
-    }
-
-    static func parseListen(_ text: String) -> (host: String, port: Int)? {
-        guard let colon = text.lastIndex(of: ":") else { return nil }
-        var host = String(text[..<colon])
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port), !host.isEmpty else { return nil }
-        return (host, port)
-    }
-
     func run() async throws {
         let logger = log.logger
-        let (host, port) = Self.parseListen(listen)!
+        let (host, port) = (listen.host, listen.port)
         let registry = metrics ? MetricsRegistry() : nil
         let opened = try storage.open(logger: logger, metrics: registry)
         // The certificate folder (kube's --cert-dir) is the data folder, whatever the storage.
@@ -98,7 +76,7 @@ struct Server: AsyncParsableCommand {
         var configuration = try security.configuration(host: host, port: port, dataDir: storage.dataDir, logger: logger)
         configuration.limits = try limits.limits()
         configuration.metrics = registry
-        configuration.eventTTL = try Self.eventTTL(eventTTL)
+        configuration.eventTTL = try events.ttl()
         let scheme = configuration.tls == nil ? "http" : "https"
         let mode = configuration.authorizationMode.rawValue
         let application = try APIServer.application(

@@ -15,11 +15,12 @@ import UnixSignals
 
 /// Options shared by `apoxy dev` and `apoxy backplane`: what the control plane tells Envoy.
 struct DataPlaneOptions: ParsableArguments {
-    @Option(help: "Where the control plane serves ADS (gRPC, plaintext HTTP/2), host:port.")
-    var xdsListen = "127.0.0.1:18000"
+    @Option(help: ArgumentHelp("Where the control plane serves ADS (gRPC, HTTP/2).", valueName: "host:port"))
+    var xdsListen = HostPort("127.0.0.1", 18000)
 
-    @Option(help: "Where Envoy's HTTP listener accepts traffic, host:port (an IP literal).")
-    var proxyListen = "127.0.0.1:10000"
+    @Option(
+        help: ArgumentHelp("Where Envoy's HTTP listener accepts traffic (an IP literal).", valueName: "host:port"))
+    var proxyListen = HostPort("127.0.0.1", 10000)
 
     @Option(
         help:
@@ -27,8 +28,9 @@ struct DataPlaneOptions: ParsableArguments {
     )
     var xdsProtocol: EnvoyBootstrap.XDSProtocol = .delta
 
-    @Option(help: "DNS server (IP:port) for FQDN endpoints and dynamic-proxy caches; default: the system resolver.")
-    var dnsResolver: String?
+    @Option(
+        help: ArgumentHelp("DNS server for FQDN endpoints and dynamic-proxy caches; default: the system resolver.", valueName: "ip:port"))
+    var dnsResolver: HostPort?
 
     @Option(help: "Extra PEM CA file trusted for upstream TLS, in addition to the system bundle.")
     var caFile: String?
@@ -52,12 +54,6 @@ struct DataPlaneOptions: ParsableArguments {
     var log: LogOptions
 
     func validate() throws {
-        for (flag, value) in [
-            ("--xds-listen", xdsListen), ("--proxy-listen", proxyListen), ("--dns-resolver", dnsResolver ?? "127.0.0.1:53"),
-        ]
-        where Server.parseListen(value) == nil {
-            throw ValidationError("\(flag) must be host:port, e.g. 127.0.0.1:10000")
-        }
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw ValidationError("--ca-file \(caFile) cannot be read")
         }
@@ -92,12 +88,11 @@ struct DataPlaneOptions: ParsableArguments {
     }
 
     func translatorOptions(caFolder: String) throws -> TranslatorOptions {
-        let listener = Server.parseListen(proxyListen)!
-        var options = TranslatorOptions(listener: .init(host: listener.host, port: listener.port))
+        var options = TranslatorOptions(listener: .init(host: proxyListen.host, port: proxyListen.port))
         options.trustedCAFile = systemCAFile
         options.tcpHealthCheckInterval = try healthCheckInterval()
-        if let dnsResolver, let resolver = Server.parseListen(dnsResolver) {
-            options.dnsResolver = .init(host: resolver.host, port: resolver.port)
+        if let dnsResolver {
+            options.dnsResolver = .init(host: dnsResolver.host, port: dnsResolver.port)
         }
         if let caFile {
             var bundle = (try? Data(contentsOf: URL(fileURLWithPath: systemCAFile))) ?? Data()
@@ -142,11 +137,11 @@ struct DevCommand: AsyncParsableCommand {
     @Option(help: "Folder for the SQLite database, Envoy's bootstrap and log (created if missing).")
     var dataDir = "apoxy-dev-data"
 
-    @Option(help: "Where the API server listens, host:port.")
-    var apiListen = "127.0.0.1:8080"
+    @Option(help: ArgumentHelp("Where the API server listens.", valueName: "host:port"))
+    var apiListen = HostPort("127.0.0.1", 8080)
 
-    @Option(help: "Envoy's admin interface, host:port (keep it on loopback).")
-    var envoyAdmin = "127.0.0.1:19000"
+    @Option(help: ArgumentHelp("Envoy's admin interface (keep it on loopback).", valueName: "host:port"))
+    var envoyAdmin = HostPort("127.0.0.1", 19000)
 
     @Option(help: "The Envoy binary (default: $APOXY_ENVOY, envoy on PATH, or ./.venv/bin/envoy).")
     var envoy: String?
@@ -158,19 +153,15 @@ struct DevCommand: AsyncParsableCommand {
             """)
     var insecure = false
 
-    @Option(name: .customLong("event-ttl"), help: "How long an Event is kept after it was last seen (a duration; kube's --event-ttl).")
-    var eventTTL = "1h0m0s"
+    @OptionGroup(title: "Events")
+    var events: EventOptions
 
     @OptionGroup var dataPlane: DataPlaneOptions
 
     func validate() throws {
-        for (flag, value) in [("--api-listen", apiListen), ("--envoy-admin", envoyAdmin)] where Server.parseListen(value) == nil {
-            throw ValidationError("\(flag) must be host:port, e.g. 127.0.0.1:8080")
-        }
-        _ = try Server.eventTTL(eventTTL)
         if insecure {
             for (flag, value) in [("--api-listen", apiListen), ("--xds-listen", dataPlane.xdsListen)]
-            where !ServingTLS.isLoopback(Server.parseListen(value)!.host) {
+            where !ServingTLS.isLoopback(value.host) {
                 throw ValidationError("--insecure serves \(flag) \(value) without TLS or authentication: use a loopback address")
             }
         }
@@ -181,9 +172,9 @@ struct DevCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = dataPlane.logger
-        let api = Server.parseListen(apiListen)!
-        let xds = Server.parseListen(dataPlane.xdsListen)!
-        let admin = Server.parseListen(envoyAdmin)!
+        let api = apiListen
+        let xds = dataPlane.xdsListen
+        let admin = envoyAdmin
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let options = try dataPlane.translatorOptions(caFolder: dataDir)
 
@@ -193,7 +184,7 @@ struct DevCommand: AsyncParsableCommand {
         let storage = try SQLiteStorage(path: databasePath, metrics: StorageMetrics(registry: registry))
         var configuration = APIServerConfiguration(host: api.host, port: api.port)
         configuration.metrics = registry
-        configuration.eventTTL = try Server.eventTTL(eventTTL)
+        configuration.eventTTL = try events.ttl()
         var controlPlaneTLS: TLSConfiguration?
         var kubeconfig: (path: String, certificates: DevCertificates)?
         var xdsServerTLS: XDSServerTLS?
@@ -330,14 +321,17 @@ struct BackplaneCommand: AsyncParsableCommand {
     @Option(help: "For --print-bootstrap with mutual TLS: the CA that signed --xds-tls-cert-file.")
     var envoyCAFile: String?
 
-    @Option(help: "Serve the control plane's metrics (Prometheus text format) at http://host:port/metrics; off when not given.")
-    var metricsListen: String?
+    @Option(
+        help: ArgumentHelp(
+            "Serve the control plane's metrics (Prometheus text format) at http://host:port/metrics; off when not given.",
+            valueName: "host:port"))
+    var metricsListen: HostPort?
 
     @Option(
-        help:
-            "The admin interface (host:port) of this backplane's Envoy: its view of each Backend's endpoints goes into status.proxies[].endpoints, and --print-bootstrap uses it. Not read when not given."
-    )
-    var envoyAdmin: String?
+        help: ArgumentHelp(
+            "The admin interface of this backplane's Envoy: its view of each Backend's endpoints goes into status.proxies[].endpoints, and --print-bootstrap uses it. Not read when not given.",
+            valueName: "host:port"))
+    var envoyAdmin: HostPort?
 
     @OptionGroup var dataPlane: DataPlaneOptions
 
@@ -348,12 +342,6 @@ struct BackplaneCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        if let metricsListen, Server.parseListen(metricsListen) == nil {
-            throw ValidationError("--metrics-listen must be host:port, e.g. 127.0.0.1:18001")
-        }
-        if let envoyAdmin, Server.parseListen(envoyAdmin) == nil {
-            throw ValidationError("--envoy-admin must be host:port, e.g. 127.0.0.1:19000")
-        }
         let serving = [
             ("--xds-tls-cert-file", xdsTLSCertFile), ("--xds-tls-private-key-file", xdsTLSPrivateKeyFile),
             ("--xds-client-ca-file", xdsClientCAFile),
@@ -368,7 +356,7 @@ struct BackplaneCommand: AsyncParsableCommand {
             throw ValidationError(
                 "the ADS port serves mutual TLS: --print-bootstrap needs --envoy-cert-file, --envoy-key-file and --envoy-ca-file")
         }
-        if xdsTLS == nil, !ServingTLS.isLoopback(Server.parseListen(dataPlane.xdsListen)!.host) {
+        if xdsTLS == nil, !ServingTLS.isLoopback(dataPlane.xdsListen.host) {
             // As kube-apiserver's secure port: configuration pushed to proxies is not served in the clear to a network.
             throw ValidationError(
                 "--xds-listen \(dataPlane.xdsListen) is not loopback: serve it with --xds-tls-cert-file, --xds-tls-private-key-file and --xds-client-ca-file"
@@ -378,8 +366,8 @@ struct BackplaneCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = dataPlane.logger
-        let xds = Server.parseListen(dataPlane.xdsListen)!
-        let admin = envoyAdmin.flatMap(Server.parseListen)
+        let xds = dataPlane.xdsListen
+        let admin = envoyAdmin
         if printBootstrap {
             let envoyTLS = envoyCertFile.map {
                 EnvoyBootstrap.ClientTLS(certificateFile: $0, privateKeyFile: envoyKeyFile!, caFile: envoyCAFile!)
@@ -411,7 +399,7 @@ struct BackplaneCommand: AsyncParsableCommand {
             options: options, snapshots: snapshots, tracker: tracker, proxyName: proxyName, metrics: registry,
             envoyAdmin: admin.flatMap { dataPlane.endpointHealth(host: $0.host, port: $0.port) }, logger: logger)
         var services: [any Service] = [xdsServer, controlPlane]
-        if let metricsListen, let address = Server.parseListen(metricsListen) {
+        if let address = metricsListen {
             services.append(
                 MetricsServer.application(registry: registry, host: address.host, port: address.port, logger: logger) { port in
                     logger.notice("metrics listening", metadata: ["address": "\(address.host):\(port)", "path": "/metrics"])

@@ -210,9 +210,20 @@ struct ServerProcessTests {
     }
 
     @Test func badFlagsAreRejectedWithAMessage() async throws {
-        let result = try await runProcess(apoxyBinary, ["server", "--listen", "nonsense"])
-        #expect(result.status != 0)
-        #expect(result.stderr.contains("--listen must be host:port"))
+        // Every host:port flag of every command is parsed by one type, with the same usage error (exit code 2).
+        let cases: [[String]] = [
+            ["server", "--listen", "nonsense"], ["server", "--listen", "127.0.0.1:65536"], ["dev", "--api-listen", ":80"],
+            ["dev", "--xds-listen", "[::1]"], ["backplane", "--proxy-listen", "host:port"], ["backplane", "--metrics-listen", "9090"],
+            ["backplane", "--dns-resolver", "1.1.1.1"],
+        ]
+        for arguments in cases {
+            let result = try await runProcess(apoxyBinary, arguments)
+            #expect(result.status == 2, "\(arguments): \(result.stderr)")
+            #expect(
+                result.stderr.contains("The value '\(arguments[2])' is invalid for '\(arguments[1]) <"), "\(arguments): \(result.stderr)")
+        }
+        let ttl = try await runProcess(apoxyBinary, ["dev", "--event-ttl", "0s"])
+        #expect(ttl.status == 2 && ttl.stderr.contains("--event-ttl must be more than 0"), "\(ttl.stderr)")
     }
 }
 
