@@ -83,10 +83,23 @@ struct RouterModeTests {
             #expect(asV1["regarding"]?["name"] == "web" && asV1["involvedObject"] == nil)
             let (namespace, ns) = try await Self.send(client, .get, "/api/v1/namespaces/default")
             #expect(namespace == 200 && ns["status"]?["phase"] == "Active")
-            // Only get, list and watch are routed for Namespaces.
-            let (refused, _) = try await Self.send(
+            // Only get, list and watch are served for Namespaces: other methods on their paths are 405, as kube
+            // answers a method a resource does not serve; a path nothing serves stays 404.
+            let (refused, why) = try await Self.send(
                 client, .post, "/api/v1/namespaces", ["apiVersion": "v1", "kind": "Namespace", "metadata": ["name": "team"]])
-            #expect(refused == 405 || refused == 404)
+            #expect(refused == 405 && why["reason"] == "MethodNotAllowed")
+            #expect(why["message"] == "the server does not allow this method on the requested resource")
+            let backends = Backend.descriptor.collectionPath
+            let notAllowed: [(HTTPRequest.Method, String)] = [
+                (.delete, "/api/v1/namespaces/default"), (.patch, backends), (.put, backends), (.post, "\(backends)/web"),
+                (.delete, "\(backends)/web/status"), (.post, "/api/v1/namespaces/default/events/e1"), (.put, "/api/v1/events"),
+            ]
+            for (method, path) in notAllowed {
+                let (code, body) = try await Self.send(client, method, path, [:])
+                #expect(code == 405 && body["reason"] == "MethodNotAllowed", "\(method) \(path): \(code)")
+            }
+            let (unknown, _) = try await Self.send(client, .post, "/apis/core.apoxy.dev/v1alpha2/nothings", [:])
+            #expect(unknown == 404)
         }
     }
 

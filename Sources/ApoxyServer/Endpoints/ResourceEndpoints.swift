@@ -34,13 +34,15 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
     var nameParameter: String { descriptor.group.isEmpty && descriptor.plural == Namespace.descriptor.plural ? "namespace" : "name" }
 
     /// Registers the collection, item and status routes of the resource's verbs: for a namespaced resource under
-    /// `namespaces/<namespace>/`, plus the list and watch across every namespace.
+    /// `namespaces/<namespace>/`, plus the list and watch across every namespace. Any other method on one of these
+    /// paths answers 405 MethodNotAllowed, as kube-apiserver does (an unknown path stays 404).
     func register(on router: Router<APIRequestContext>) {
+        var routes = RouteTable(router: router)
         let verbs = Set(descriptor.verbs)
         let collection: String
         if descriptor.namespaced {
             collection = descriptor.collectionPath(namespace: ":namespace")
-            router.get(RouterPath(descriptor.collectionPath)) { request, context in
+            routes.on(.get, descriptor.collectionPath) { request, context in
                 try await self.list(request, namespace: nil, channel: context.channel)
             }
         } else {
@@ -54,51 +56,52 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
             return name
         }
         if verbs.contains("list") || verbs.contains("watch") {
-            router.get(RouterPath(collection)) { request, context in
+            routes.on(.get, collection) { request, context in
                 try await self.list(request, namespace: namespace(context), channel: context.channel)
             }
         }
         if verbs.contains("create") {
-            router.post(RouterPath(collection)) { request, context in try await self.create(request, namespace: namespace(context)) }
+            routes.on(.post, collection) { request, context in try await self.create(request, namespace: namespace(context)) }
         }
         if verbs.contains("deletecollection") {
-            router.delete(RouterPath(collection)) { request, context in
+            routes.on(.delete, collection) { request, context in
                 try await self.deleteCollection(request, namespace: namespace(context))
             }
         }
         let item = collection + "/:" + nameParameter
         if verbs.contains("get") {
-            router.get(RouterPath(item)) { request, context in
+            routes.on(.get, item) { request, context in
                 try await self.get(request, name: try name(context), namespace: namespace(context))
             }
         }
         if verbs.contains("update") {
-            router.put(RouterPath(item)) { request, context in
+            routes.on(.put, item) { request, context in
                 try await self.update(request, name: try name(context), namespace: namespace(context), subresource: .main)
             }
         }
         if verbs.contains("patch") {
-            router.patch(RouterPath(item)) { request, context in
+            routes.on(.patch, item) { request, context in
                 try await self.patch(request, name: try name(context), namespace: namespace(context), subresource: .main)
             }
         }
         if verbs.contains("delete") {
-            router.delete(RouterPath(item)) { request, context in
+            routes.on(.delete, item) { request, context in
                 try await self.delete(request, name: try name(context), namespace: namespace(context))
             }
         }
         if descriptor.hasStatusSubresource {
             let status = item + "/status"
-            router.get(RouterPath(status)) { request, context in
+            routes.on(.get, status) { request, context in
                 try await self.get(request, name: try name(context), namespace: namespace(context))
             }
-            router.put(RouterPath(status)) { request, context in
+            routes.on(.put, status) { request, context in
                 try await self.update(request, name: try name(context), namespace: namespace(context), subresource: .status)
             }
-            router.patch(RouterPath(status)) { request, context in
+            routes.on(.patch, status) { request, context in
                 try await self.patch(request, name: try name(context), namespace: namespace(context), subresource: .status)
             }
         }
+        routes.refuseOtherMethods()
     }
 
     // MARK: Reads
@@ -381,5 +384,42 @@ extension RequestContext {
     func name() throws -> String {
         guard let name = parameters.get("name") else { throw StatusError.badRequest("missing name") }
         return name
+    }
+}
+
+/// The routes of one resource as they are registered, so that every other method on their paths can be refused with
+/// 405: Hummingbird's router answers a known path with an unknown method as it answers an unknown path.
+struct RouteTable {
+    let router: Router<APIRequestContext>
+    /// The methods registered on each path, in registration order of the paths.
+    private var methods: [(path: String, methods: Set<HTTPRequest.Method>)] = []
+
+    init(router: Router<APIRequestContext>) { self.router = router }
+
+    /// Registers `handler` for `method` on `path`.
+    mutating func on(
+        _ method: HTTPRequest.Method, _ path: String,
+        _ handler: @escaping @Sendable (Request, APIRequestContext) async throws -> Response
+    ) {
+        router.on(RouterPath(path), method: method, use: handler)
+        if let index = methods.firstIndex(where: { $0.path == path }) {
+            methods[index].methods.insert(method)
+        } else {
+            methods.append((path, [method]))
+        }
+    }
+
+    /// The methods kube-apiserver routes for resources; any of them not registered on a path answers 405 there.
+    static let resourceMethods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete]
+
+    /// Registers a 405 MethodNotAllowed for every resource method a path does not serve.
+    func refuseOtherMethods() {
+        for (path, served) in methods {
+            for method in Self.resourceMethods where !served.contains(method) {
+                router.on(RouterPath(path), method: method) { _, _ -> Response in
+                    throw StatusError.methodNotAllowed("the server does not allow this method on the requested resource")
+                }
+            }
+        }
     }
 }
