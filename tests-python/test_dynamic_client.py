@@ -568,6 +568,25 @@ def test_delete_collection_by_label_selector(backends):
 # --- watch -------------------------------------------------------------------------------------------------
 
 
+def open_watches(base, kind):
+    """The server's open watches of `kind`: apiserver_registered_watchers, summed over its label sets."""
+    with urllib.request.urlopen(base + "/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("apiserver_registered_watchers{") and f'kind="{kind}"' in line)
+
+
+def wait_for_watch(base, kind, before, timeout=10):
+    """Until the server has more open watches of `kind` than `before`, so a write after it takes the live path.
+
+    The watches these tests open start from a resourceVersion, so they see every write either way; the wait only
+    makes the live path the one tested (a watch of an earlier test closing meanwhile can hide the new one: then
+    it gives up after `timeout` without failing)."""
+    deadline = time.monotonic() + timeout
+    while open_watches(base, kind) <= before and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def _collect_events(backends, resource_version, name, want, timeout=5, **kwargs):
     """Watch from resource_version until `want` events for `name` arrived (or the server ends the stream)."""
     watcher = k8s_watch.Watch()
@@ -582,14 +601,15 @@ def _collect_events(backends, resource_version, name, want, timeout=5, **kwargs)
     return seen
 
 
-def test_watch_live_events_from_background_writes(backends):
+def test_watch_live_events_from_background_writes(backends, server):
     name = unique("watch")
     start_rv = backends.get().metadata.resourceVersion
     errors = []
+    before = open_watches(server["base"], "Backend")
 
     def writer():
         try:
-            time.sleep(0.3)  # let the watch request reach the server first
+            wait_for_watch(server["base"], "Backend", before)
             backends.create(body=backend(name, protocol="tls"))
             backends.patch(name=name, body={"spec": {"protocol": "h2"}},
                            content_type="application/merge-patch+json")
@@ -664,7 +684,7 @@ def api_client(server):
     client.close()
 
 
-def test_events_through_the_typed_core_and_events_v1_clients(api_client, backends, dyn):
+def test_events_through_the_typed_core_and_events_v1_clients(api_client, backends, dyn, server):
     """The official client's typed APIs for Events (core v1 and events.k8s.io v1) on one storage: a create through
     either reads through both, field selectors find them, a watch in the namespace sees new ones, and Namespaces
     list `default` only (read-only)."""
@@ -707,9 +727,10 @@ def test_events_through_the_typed_core_and_events_v1_clients(api_client, backend
                 results.append((event["type"], event["object"].reason))
                 watcher.stop()
 
+        before = open_watches(server["base"], "Event")
         thread = threading.Thread(target=watch)
         thread.start()
-        time.sleep(0.5)  # the watch is established by then; if not, it still replays from `version`
+        wait_for_watch(server["base"], "Event", before)
         core.create_namespaced_event("default", k8s_client.CoreV1Event(
             metadata=k8s_client.V1ObjectMeta(name=f"{name}.later"), involved_object=reference, reason="Later", type="Normal"))
         thread.join(timeout=15)
