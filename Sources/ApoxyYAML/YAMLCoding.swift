@@ -62,10 +62,12 @@ public enum YAMLCoding {
         return documents
     }
 
-    /// `value` as a YAML document (keys sorted, two-space indent, strings quoted where YAML would misread them).
+    /// `value` as a YAML document (keys sorted by their bytes, two-space indent, strings quoted where YAML would misread them).
     public static func serialize(_ value: JSONValue) -> String {
-        // Emitting a tree we built ourselves cannot fail; fall back to JSON (valid YAML) if it ever does.
-        (try? Yams.serialize(node: node(value), indent: 2, width: -1, allowUnicode: true, sortKeys: true))
+        // Emitting a tree we built ourselves cannot fail; fall back to JSON (valid YAML) if it ever does. The tree's
+        // mappings are sorted already: Yams' own sorting looks values up by key with String equality, which would
+        // give two canonically equivalent keys one value.
+        (try? Yams.serialize(node: node(value), indent: 2, width: -1, allowUnicode: true, sortKeys: false))
             ?? String(decoding: value.prettySerialized(), as: UTF8.self)
     }
 
@@ -158,7 +160,7 @@ public enum YAMLCoding {
             for element in sequence { elements.append(try jsonValue(element, budget: &budget, depth: depth + 1)) }
             return .array(elements)
         case .mapping(let mapping):
-            var members: [String: JSONValue] = [:]
+            var members = JSONObject()
             for (key, value) in mapping {
                 guard case .scalar(let keyScalar) = key else {
                     throw DocumentParseError(
@@ -185,7 +187,7 @@ public enum YAMLCoding {
         case .array(let elements):
             return .sequence(Node.Sequence(elements.map(node), Tag(.seq), .block))
         case .object(let members):
-            let pairs = members.sorted { $0.key < $1.key }.map { (Node($0.key), node($0.value)) }
+            let pairs = members.sortedByKey.map { (Node($0.key), node($0.value)) }
             return .mapping(Node.Mapping(pairs, Tag(.map), .block))
         }
     }

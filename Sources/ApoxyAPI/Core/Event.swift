@@ -2,9 +2,9 @@
 /// server stores but does not interpret.
 public protocol JSONBackedObject: APIObject {
     /// The members other than `apiVersion`, `kind` and `metadata`.
-    var body: [String: JSONValue] { get set }
+    var body: JSONObject { get set }
     /// Creates the object from its metadata and other members.
-    init(metadata: ObjectMeta, body: [String: JSONValue])
+    init(metadata: ObjectMeta, body: JSONObject)
 }
 
 extension JSONBackedObject {
@@ -31,10 +31,10 @@ extension JSONBackedObject {
 /// as sent, as the schema checked it.
 public struct Event: JSONBackedObject, Sendable {
     public var metadata: ObjectMeta
-    public var body: [String: JSONValue]
+    public var body: JSONObject
 
     /// Creates an event from its members (other than `metadata`).
-    public init(metadata: ObjectMeta, body: [String: JSONValue]) {
+    public init(metadata: ObjectMeta, body: JSONObject) {
         self.metadata = metadata
         self.body = body
     }
@@ -58,10 +58,10 @@ public struct Event: JSONBackedObject, Sendable {
 /// newer names (`regarding`, `note`, `reportingController`, `deprecated*`).
 public struct EventV1: JSONBackedObject, Sendable {
     public var metadata: ObjectMeta
-    public var body: [String: JSONValue]
+    public var body: JSONObject
 
     /// Creates an event from its members (other than `metadata`).
-    public init(metadata: ObjectMeta, body: [String: JSONValue]) {
+    public init(metadata: ObjectMeta, body: JSONObject) {
         self.metadata = metadata
         self.body = body
     }
@@ -87,7 +87,7 @@ public struct EventV1: JSONBackedObject, Sendable {
         _ json: inout JSONValue, from: KeyPath<(String, String), String>, to: KeyPath<(String, String), String>, apiVersion: String
     ) {
         guard case .object(var members) = json else { return }
-        var renamed: [String: JSONValue] = [:]
+        var renamed = JSONObject()
         for pair in renamedMembers {
             if let value = members.removeValue(forKey: pair[keyPath: from]) { renamed[pair[keyPath: to]] = value }
         }

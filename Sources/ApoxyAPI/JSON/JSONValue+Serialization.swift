@@ -50,13 +50,13 @@ extension JSONValue {
                 return
             }
             out.append(UInt8(ascii: "{"))
-            for (i, key) in members.keys.sorted().enumerated() {
+            for (i, member) in members.storage.sorted(by: { $0.key < $1.key }).enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
                 Self.newline(&out, indent: indent, level: level + 1)
-                Self.writeString(key, to: &out)
+                Self.writeString(member.key.string, to: &out)
                 out.append(UInt8(ascii: ":"))
                 if indent != nil { out.append(UInt8(ascii: " ")) }
-                members[key]!.write(to: &out, indent: indent, level: level + 1)
+                member.value.write(to: &out, indent: indent, level: level + 1)
             }
             Self.newline(&out, indent: indent, level: level)
             out.append(UInt8(ascii: "}"))

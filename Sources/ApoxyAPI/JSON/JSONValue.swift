@@ -10,12 +10,13 @@ public enum JSONValue: Sendable, Hashable {
     case string(String)
     case array([JSONValue])
     /// Objects keep no key order; serialisation sorts keys, which yields kube's `apiVersion, kind, metadata, spec, status`.
-    case object([String: JSONValue])
+    /// Member names compare by their UTF-8 bytes (see `JSONObject`).
+    case object(JSONObject)
 }
 
 extension JSONValue {
     /// The object's members, or nil if this is not an object.
-    public var objectValue: [String: JSONValue]? {
+    public var objectValue: JSONObject? {
         if case .object(let members) = self { return members }
         return nil
     }
@@ -111,6 +112,6 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
     public init(nilLiteral: ()) { self = .null }
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
-        self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+        self = .object(JSONObject(elements))
     }
 }

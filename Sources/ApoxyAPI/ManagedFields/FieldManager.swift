@@ -32,7 +32,7 @@ public struct ManagedFieldsEntry: Sendable, Equatable {
 
     /// The JSON form.
     public var json: JSONValue {
-        var m: [String: JSONValue] = [
+        var m: JSONObject = [
             "manager": .string(manager), "operation": .string(operation), "apiVersion": .string(apiVersion),
             "time": .string(RFC3339.format(time)), "fieldsType": "FieldsV1", "fieldsV1": fields.fieldsV1,
         ]

@@ -27,7 +27,7 @@ public struct FieldSet: Sendable, Equatable {
 
     /// The FieldsV1 JSON.
     public var fieldsV1: JSONValue {
-        var members: [String: JSONValue] = [:]
+        var members = JSONObject()
         for (key, child) in children where !child.isEmpty {
             members[key] = child.fieldsV1
         }

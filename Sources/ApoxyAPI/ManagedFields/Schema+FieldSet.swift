@@ -29,7 +29,7 @@ extension Schema {
 
     /// The `k:` path element of an associative-list entry.
     static func keyElement(_ entry: JSONValue, keys: [String]) -> String {
-        var fields: [String: JSONValue] = [:]
+        var fields = JSONObject()
         for key in keys { fields[key] = entry[key] ?? .null }
         return "k:" + JSONValue.object(fields).jsonString
     }

@@ -42,7 +42,7 @@ public struct ObjectMeta: Sendable, Hashable {
 
     /// The JSON form; empty members are omitted as Go's `omitempty` does.
     public var json: JSONValue {
-        var m: [String: JSONValue] = [:]
+        var m = JSONObject()
         if !name.isEmpty { m["name"] = .string(name) }
         if !generateName.isEmpty { m["generateName"] = .string(generateName) }
         if !namespace.isEmpty { m["namespace"] = .string(namespace) }

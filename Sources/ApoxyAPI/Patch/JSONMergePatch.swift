@@ -4,7 +4,7 @@ public enum JSONMergePatch {
     /// member, and anything else (arrays included) replaces the target value whole.
     public static func apply(_ patch: JSONValue, to target: JSONValue) -> JSONValue {
         guard case .object(let patchMembers) = patch else { return patch }
-        var result: [String: JSONValue]
+        var result: JSONObject
         if case .object(let members) = target {
             result = members
         } else {
@@ -28,7 +28,7 @@ public enum JSONMergePatch {
     /// `modified` comes out as a deletion. Values are compared exactly, so `1` versus `1.0` counts as a change.
     public static func diff(from original: JSONValue, to modified: JSONValue) -> JSONValue {
         guard case .object(let old) = original, case .object(let new) = modified else { return modified }
-        var patch: [String: JSONValue] = [:]
+        var patch = JSONObject()
         for key in old.keys where new[key] == nil {
             patch[key] = .null
         }

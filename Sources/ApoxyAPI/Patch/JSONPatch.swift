@@ -282,11 +282,11 @@ extension JSONPatch {
         let rest = tokens.dropFirst()
         switch value {
         case .object(var members):
-            guard let index = members.index(forKey: token) else { return nil }
+            guard let index = members.storage.index(forKey: .init(token)) else { return nil }
             // Drop the enum's reference first so the storage is uniquely owned and edited without a copy.
             value = .null
             defer { value = .object(members) }
-            return try withParent(of: rest, in: &members.values[index], body)
+            return try withParent(of: rest, in: &members.storage.values[index], body)
         case .array(var elements):
             guard let index = JSONPointer.arrayIndex(token), index < elements.count else { return nil }
             value = .null
@@ -362,9 +362,9 @@ extension JSONPatch {
         let done: Void? = try withParent(of: pointer.tokens[...], in: &document) { container, token throws(Failure) in
             switch container {
             case .object(var members):
-                guard let index = members.index(forKey: token) else { throw .missing }
+                guard let index = members.storage.index(forKey: .init(token)) else { throw .missing }
                 container = .null
-                members.values[index] = new
+                members.storage.values[index] = new
                 container = .object(members)
             case .array(var elements):
                 guard let index = JSONPointer.arrayIndex(token), index < elements.count else {

@@ -62,7 +62,7 @@ extension Schema {
             errors.append(typeError(value, path))
             return value
         }
-        var result: [String: JSONValue] = [:]
+        var result = JSONObject()
         result.reserveCapacity(members.count)
         for (name, member) in members {
             if let propertySchema = property(name) {

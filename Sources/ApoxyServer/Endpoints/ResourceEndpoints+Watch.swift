@@ -41,7 +41,7 @@ extension ResourceEndpoints {
         }
 
         func bookmark(_ revision: Int64, initialEventsEnd: Bool) -> ByteBuffer {
-            var metadata: [String: JSONValue] = ["resourceVersion": .string(String(revision))]
+            var metadata: JSONObject = ["resourceVersion": .string(String(revision))]
             if initialEventsEnd { metadata["annotations"] = ["k8s.io/initial-events-end": "true"] }
             let object: JSONValue = [
                 "kind": .string(endpoints.descriptor.kind), "apiVersion": .string(endpoints.descriptor.apiVersion),

@@ -166,7 +166,7 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
     /// The list document, serialised item by item so a large list is not built as one tree first, straight into
     /// the response buffer so a 10,000-item list is copied once.
     func listDocument(_ result: ObjectList<Object>) -> ByteBuffer {
-        var metadata: [String: JSONValue] = ["resourceVersion": .string(result.resourceVersion)]
+        var metadata: JSONObject = ["resourceVersion": .string(result.resourceVersion)]
         if let token = result.continueToken { metadata["continue"] = .string(token) }
         if let remaining = result.remainingItemCount { metadata["remainingItemCount"] = .integer(remaining) }
         var head: [UInt8] = Array("{\"apiVersion\":".utf8)
@@ -360,7 +360,7 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
                 cells += store.tableCells(object)
                 cells.append(.string(object.metadata.creationTimestamp.map { humanDuration(seconds: current - $0) } ?? "<unknown>"))
             }
-            var row: [String: JSONValue] = ["cells": .array(cells)]
+            var row: JSONObject = ["cells": .array(cells)]
             switch includeObject {
             case "Object":
                 row["object"] = object.json
@@ -371,7 +371,7 @@ struct ResourceEndpoints<Strategy: ResourceStrategy>: Sendable {
             }
             return .object(row)
         }
-        var metadata: [String: JSONValue] = ["resourceVersion": .string(resourceVersion)]
+        var metadata: JSONObject = ["resourceVersion": .string(resourceVersion)]
         if let continueToken { metadata["continue"] = .string(continueToken) }
         return [
             "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": .object(metadata), "columnDefinitions": .array(columns),

@@ -103,7 +103,7 @@ enum KubeProtobuf {
 
     static func render(_ bytes: ArraySlice<UInt8>, _ message: Message) throws -> JSONValue {
         var reader = Reader(bytes: bytes)
-        var members: [String: JSONValue] = [:]
+        var members = JSONObject()
         while let (number, value) = try reader.next() {
             guard let (name, field) = message.fields[number] else { continue }
             switch (field, value) {
