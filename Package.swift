@@ -312,7 +312,7 @@ let package = Package(
             name: "ControlPlaneTests",
             dependencies: [
                 "ApoxyAPI", "ApoxyXDS", "ApoxyControlPlane", "ApoxyTranslation", "EnvoyAPI", "ApoxyServer", "ApoxyStorage",
-                "ApoxyClient",
+                "ApoxyClient", "ApoxyMetrics",
                 .product(name: "HashTreeCollections", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

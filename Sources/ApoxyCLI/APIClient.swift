@@ -192,6 +192,39 @@ struct APIClient: Sendable {
             try APIClient.decode(try await send(method, path, query: query, accept: accept, contentType: contentType, body: body))
         }
 
+        /// A whole list (or server-side Table) read in pages of `chunkSize` (0: one request), as kubectl reads one: every
+        /// page is at the first page's revision, and the pages are joined into one list (`items`, or a Table's
+        /// `rows`) without a continue token.
+        func list(
+            _ path: String, query: [(String, String)], chunkSize: Int, accept: String = "application/json"
+        ) async throws(CLIError) -> JSONValue {
+            guard chunkSize > 0 else { return try await call("GET", path, query: query, accept: accept).body }
+            var first: JSONValue?
+            var member = "items"
+            var entries: [JSONValue] = []
+            var continueToken: String?
+            repeat {
+                var pageQuery = query + [("limit", String(chunkSize))]
+                if let continueToken { pageQuery.append(("continue", continueToken)) }
+                let page = try await call("GET", path, query: pageQuery, accept: accept).body
+                if first == nil {
+                    first = page
+                    member = page["rows"] != nil ? "rows" : "items"
+                }
+                entries += page[member]?.arrayValue ?? []
+                let next = page["metadata"]?["continue"]?.stringValue ?? ""
+                continueToken = next.isEmpty ? nil : next
+            } while continueToken != nil
+            var whole = first ?? .object([:])
+            whole[member] = .array(entries)
+            if case .object(var metadata)? = whole["metadata"] {
+                metadata["continue"] = nil
+                metadata["remainingItemCount"] = nil
+                whole["metadata"] = .object(metadata)
+            }
+            return whole
+        }
+
         /// Opens a watch: the response head, then the events line by line.
         func watch(
             _ path: String, query: [(String, String)], accept: String

@@ -32,15 +32,21 @@ extension ResourceCommand {
 
         @OptionGroup var format: ReadOutputOptions
 
+        @Option(help: "Read the list in pages of this many objects, as kubectl's --chunk-size; 0 reads it in one response.")
+        var chunkSize = 500
+
+        func validate() throws {
+            if chunkSize < 0 { throw ValidationError("--chunk-size must be 0 or more") }
+        }
+
         func run() async throws {
             try await reportingErrors {
                 let client = APIClient(target: try connection.resolve())
                 try await client.withSession { session throws(CLIError) in
                     switch format.output {
                     case nil, .wide:
-                        let table = try await session.call(
-                            "GET", R.collectionPath, query: selectors.query, accept: APIClient.tableMediaType
-                        ).body
+                        let table = try await session.list(
+                            R.collectionPath, query: selectors.query, chunkSize: chunkSize, accept: APIClient.tableMediaType)
                         let text = TextTable(serverTable: table, wide: format.output == .wide, showLabels: format.showLabels)
                         if text.rows.isEmpty {
                             Console.error(["No resources found"])
@@ -48,10 +54,10 @@ extension ResourceCommand {
                             Console.print(text.lines())
                         }
                     case .name:
-                        let list = try await session.call("GET", R.collectionPath, query: selectors.query).body
+                        let list = try await session.list(R.collectionPath, query: selectors.query, chunkSize: chunkSize)
                         Console.print((list["items"]?.arrayValue ?? []).map(ObjectPrinter.qualifiedName))
                     case .json, .yaml:
-                        let list = try await session.call("GET", R.collectionPath, query: selectors.query).body
+                        let list = try await session.list(R.collectionPath, query: selectors.query, chunkSize: chunkSize)
                         Console.write(ObjectPrinter.document(format.shown(list), format.output!))
                     }
                 }

@@ -1,5 +1,6 @@
 import ApoxyAPI
 import ApoxyClient
+import Foundation
 import Logging
 import NIOSSL
 import Synchronization
@@ -116,15 +117,38 @@ final class APIWatcher: Sendable {
         var description: String
     }
 
-    private func listAndWatch() async throws {
-        let list = try await api.request("GET", path, timeout: .seconds(120))
-        guard list.status == 200 else { throw WatchEnded(description: "list returned \(list.status): \(list.text)") }
-        let body = try JSONValue.parse(list.text)
+    /// The objects a list asks for, in pages as client-go's reflector reads them (`limit=500`), so a large collection is
+    /// never one response body; every page is at the first one's revision, which the watch starts from.
+    private func list() async throws -> (items: [String: JSONValue], resourceVersion: String) {
         var items: [String: JSONValue] = [:]
-        for item in body["items"]?.arrayValue ?? [] {
-            if let name = item["metadata"]?["name"]?.stringValue { items[name] = item }
+        var continueToken: String?
+        while true {
+            var target = "\(path)?limit=\(Self.pageSize)"
+            if let continueToken { target += "&continue=\(Self.queryValue(continueToken))" }
+            let page = try await api.request("GET", target, timeout: .seconds(60))
+            guard page.status == 200 else { throw WatchEnded(description: "list returned \(page.status): \(page.text)") }
+            let body = try JSONValue.parse(page.body).value
+            for item in body["items"]?.arrayValue ?? [] {
+                if let name = item["metadata"]?["name"]?.stringValue { items[name] = item }
+            }
+            let next = body["metadata"]?["continue"]?.stringValue ?? ""
+            if next.isEmpty { return (items, body["metadata"]?["resourceVersion"]?.stringValue ?? "0") }
+            continueToken = next
         }
-        let resourceVersion = body["metadata"]?["resourceVersion"]?.stringValue ?? "0"
+    }
+
+    /// Objects per list page, client-go's reflector default.
+    static let pageSize = 500
+
+    /// `value` percent-encoded for a query (a continue token is base64, with `=`, `+` and `/`).
+    static func queryValue(_ value: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
+    }
+
+    private func listAndWatch() async throws {
+        let (items, resourceVersion) = try await list()
         state.withLock { state in
             // A relist after a gap: what changed meanwhile, and what was deleted, is not known from events.
             let previous = state.objects ?? [:]

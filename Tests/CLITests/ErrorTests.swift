@@ -131,6 +131,7 @@ import Testing
             (["backend", "list", "--server", "ftp://example.com"], "invalid server URL \"ftp://example.com\""),
             (["backend", "list", "--request-timeout", "soon"], "invalid --request-timeout \"soon\""),
             (["backend", "list", "--request-timeout=-1s"], "--request-timeout must not be negative"),
+            (["backend", "list", "--chunk-size=-1"], "--chunk-size must be 0 or more"),
             (["backend", "frobnicate"], "Unexpected argument 'frobnicate'"),
             (["version", "-o", "name"], "-o must be json or yaml"),
         ]

@@ -176,6 +176,26 @@ import Testing
             #expect(parsed.count == 1)
             #expect(parsed.first?["items"] == listJSON["items"])
 
+            // --chunk-size (kubectl's, 500 by default): pages of one object read the same list as one response.
+            func lists() async throws -> Double {
+                let client = try await HTTPConnection.connect(host: "127.0.0.1", port: session.server.port)
+                let text = try await withCleanup {
+                    try await client.request("GET", "/metrics").text
+                } cleanup: {
+                    await client.close()
+                }
+                return metricValue("apiserver_request_total", labels: [#"verb="LIST""#, #"resource="backends""#], in: text) ?? 0
+            }
+            let listsBefore = try await lists()
+            let pagedNames = try await session.apoxy("backend", "list", "-o", "name", "--chunk-size", "1")
+            #expect(try await lists() - listsBefore == 3, "three pages of one")
+            #expect(pagedNames.stdout == before.stdout, "\(pagedNames.stderr)")
+            let pagedJSON = try await session.apoxy("backend", "list", "-o", "json", "--chunk-size", "1")
+            let wholeJSON = try await session.apoxy("backend", "list", "-o", "json", "--chunk-size", "0")
+            #expect(pagedJSON.stdout == wholeJSON.stdout, "the joined pages carry no continue token")
+            let pagedTable = try await session.apoxy("backend", "list", "--chunk-size", "2")
+            #expect(lines(pagedTable.stdout).map { $0.prefix(14) } == rows.map { $0.prefix(14) }, "\(pagedTable.stdout)")
+
             // -o wide and --show-labels.
             let wide = try await session.apoxy("backend", "list", "-o", "wide", "--show-labels")
             let wideRows = lines(wide.stdout)

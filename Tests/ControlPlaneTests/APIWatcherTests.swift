@@ -10,10 +10,13 @@ import Testing
 struct APIWatcherTests {
     /// Runs `body` with a client of a fresh in-process server and a running watcher of Backends.
     static func withWatcher(
-        _ body: @Sendable (HTTPConnection, APIWatcher, inout AsyncStream<Void>.Iterator) async throws -> Void
+        seeding count: Int = 0, _ body: @Sendable (HTTPConnection, APIWatcher, inout AsyncStream<Void>.Iterator) async throws -> Void
     ) async throws {
         try await InProcessAPI.run { port, client in
             try await InProcessAPI.send(client, "POST", Backend.descriptor.collectionPath, InProcessAPI.backend("before"))
+            for index in 0..<count {
+                try await InProcessAPI.send(client, "POST", Backend.descriptor.collectionPath, InProcessAPI.backend("seed-\(index)"))
+            }
             try await APIEndpoint(host: "127.0.0.1", port: port).withConnection { api in
                 let (changes, continuation) = AsyncStream.makeStream(of: Void.self)
                 let watcher = APIWatcher(
@@ -84,6 +87,23 @@ struct APIWatcherTests {
             let deleted = try await Self.next(&changed, watcher) { $0.keys.contains("later") && $0["later"]! == nil }
             #expect(deleted["later"]! == nil)
             #expect(watcher.current?.keys.sorted() == ["before"])
+        }
+    }
+
+    @Test func aLargeCollectionIsListedInPagesAtOneRevision() async throws {
+        // More than two pages of 500.
+        try await Self.withWatcher(seeding: 1_100) { client, watcher, changed in
+            let listed = try await Self.next(&changed, watcher) { $0.count == 1_101 }
+            #expect(listed.count == 1_101)
+            #expect(watcher.current?.count == 1_101)
+            #expect(watcher.current?["seed-1099"]?["metadata"]?["name"] == "seed-1099")
+            // In three pages of at most 500, not one response of 1,101 objects.
+            let lists = try await InProcessAPI.requests(client, [#"verb="LIST""#, #"resource="backends""#])
+            #expect(lists == 3)
+            // The watch starts where the pages ended: nothing is missed or replayed.
+            try await InProcessAPI.send(client, "POST", Backend.descriptor.collectionPath, InProcessAPI.backend("after"))
+            let added = try await Self.next(&changed, watcher) { $0["after"] != nil }
+            #expect(added.keys.sorted() == ["after"])
         }
     }
 }

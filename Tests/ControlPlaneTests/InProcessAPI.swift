@@ -1,5 +1,6 @@
 import ApoxyAPI
 import ApoxyClient
+import ApoxyMetrics
 import ApoxyServer
 import ApoxyStorage
 import Logging
@@ -19,6 +20,8 @@ enum InProcessAPI {
         let (ports, port) = AsyncStream.makeStream(of: Int.self)
         var configuration = APIServerConfiguration(host: "127.0.0.1", port: 0, bookmarkInterval: .milliseconds(200))
         configuration.accessLog = false
+        // /metrics, so a test can count the requests the control plane made.
+        configuration.metrics = MetricsRegistry()
         let app = try APIServer.application(
             storage: MemoryStorage(), configuration: configuration, logger: logger, onListening: { port.yield($0) })
         let serviceGroup = ServiceGroup(configuration: .init(services: [app], logger: logger))
@@ -55,5 +58,12 @@ enum InProcessAPI {
             "apiVersion": "core.apoxy.dev/v1alpha2", "kind": "Backend", "metadata": ["name": .string(name)],
             "spec": ["protocol": .string(p), "endpoints": [["ip": "10.0.0.1"]]],
         ]
+    }
+
+    /// The sum of `apiserver_request_total` over the samples whose labels include every one of `labels`.
+    static func requests(_ client: HTTPConnection, _ labels: [String]) async throws -> Double {
+        let text = try await client.request("GET", "/metrics").text
+        return text.split(separator: "\n").filter { $0.hasPrefix("apiserver_request_total{") && labels.allSatisfy($0.contains) }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
     }
 }
