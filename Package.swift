@@ -4,6 +4,7 @@ import PackageDescription
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
     // The generic registry (ResourceStore<Strategy>, WatchCache<Object>) is instantiated in another module than the
     // one defining it; the profile showed a third of the server's CPU in run-time generic metadata lookups. Release
     // builds only, so debug builds stay quick.

@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 
 /// The entry point for the `apoxy` root command: ArgumentParser's, except that usage errors exit with 2 (as
 /// kubectl and most Unix tools do) instead of 64.

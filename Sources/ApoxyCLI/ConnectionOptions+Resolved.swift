@@ -1,4 +1,4 @@
-import NIOSSL
+public import NIOSSL
 
 /// An API server resolved from the connection flags and kubeconfig, for long-running clients outside the CLI's
 /// own commands (`apoxy backplane`): where it is, how to trust it, and which credentials to present.

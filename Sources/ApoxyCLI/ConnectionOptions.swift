@@ -1,5 +1,5 @@
 import ApoxyAPI
-import ArgumentParser
+public import ArgumentParser
 import Foundation
 
 /// The flags that say which server to talk to and how; shared by every client command.

@@ -1,4 +1,4 @@
-import ArgumentParser
+public import ArgumentParser
 
 /// `apoxy backend`, `apoxy route`: read and write one resource's objects on an API server, as kubectl would; every
 /// verb is one generic implementation, so each resource gets all of them.

@@ -1,5 +1,5 @@
 import ApoxyAPI
-import ArgumentParser
+public import ArgumentParser
 
 /// `apoxy version`: the client's version and the server's.
 public struct VersionCommand: AsyncParsableCommand {

@@ -1,7 +1,7 @@
-import NIOCore
+public import NIOCore
 import NIOHTTP1
-import NIOPosix
-import NIOSSL
+public import NIOPosix
+public import NIOSSL
 import NIOTLS
 
 /// A response read in full.

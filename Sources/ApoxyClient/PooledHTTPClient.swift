@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import NIOCore
+public import NIOCore
 import NIOHTTP1
 public import NIOSSL
 

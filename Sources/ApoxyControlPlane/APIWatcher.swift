@@ -2,7 +2,7 @@ import ApoxyAPI
 import ApoxyClient
 import Foundation
 import Logging
-import NIOSSL
+public import NIOSSL
 import Synchronization
 
 /// Where the control plane finds the API server, and how it proves who it is there.

@@ -1,14 +1,14 @@
 import ApoxyAPI
 import ApoxyClient
 public import ApoxyMetrics
-import ApoxyTranslation
-import ApoxyXDS
+public import ApoxyTranslation
+public import ApoxyXDS
 import EnvoyAPI
-import Foundation
+public import Foundation
 import HashTreeCollections
-import Logging
+public import Logging
 import Prometheus
-import ServiceLifecycle
+public import ServiceLifecycle
 import SwiftProtobuf
 import Synchronization
 

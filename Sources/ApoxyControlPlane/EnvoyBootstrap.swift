@@ -1,4 +1,4 @@
-import ApoxyAPI
+public import ApoxyAPI
 import ApoxyClient
 
 /// The static bootstrap of an Envoy that takes everything else from our ADS server.

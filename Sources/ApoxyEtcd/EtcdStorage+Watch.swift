@@ -1,4 +1,4 @@
-import ApoxyStorage
+public import ApoxyStorage
 import EtcdAPI
 import Foundation
 import GRPCCore

@@ -1,10 +1,10 @@
-import ApoxyStorage
+public import ApoxyStorage
 import EtcdAPI
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 import SwiftProtobuf
 import Synchronization
 

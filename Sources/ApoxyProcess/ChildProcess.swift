@@ -1,7 +1,7 @@
 import Foundation
 import Subprocess
 import Synchronization
-public import SystemPackage
+import SystemPackage
 
 #if canImport(Glibc)
     public import Glibc
@@ -16,7 +16,7 @@ public import SystemPackage
 /// dropping the object without stopping it tears the child down (SIGTERM, then SIGKILL 5 s later).
 public final class ChildProcess: Sendable {
     /// The child's process id.
-    public let processIdentifier: pid_t
+    public let processIdentifier: Int32
     /// The file its standard output and error are appended to.
     public let logPath: String
     /// What the child is, for messages ("apoxy server").
@@ -29,7 +29,7 @@ public final class ChildProcess: Sendable {
         let value = Mutex<Int32?>(nil)
     }
 
-    private init(processIdentifier: pid_t, logPath: String, what: String, run: Task<Int32, any Error>, exitStatus: ExitStatus) {
+    private init(processIdentifier: Int32, logPath: String, what: String, run: Task<Int32, any Error>, exitStatus: ExitStatus) {
         self.processIdentifier = processIdentifier
         self.logPath = logPath
         self.what = what

@@ -1,16 +1,16 @@
-import ApoxyAPI
+public import ApoxyAPI
 public import ApoxyMetrics
 import ApoxyRegistry
-import ApoxyStorage
+public import ApoxyStorage
 import Foundation
 import HTTPTypes
-import Hummingbird
+public import Hummingbird
 import HummingbirdCore
 import HummingbirdHTTP2
-import Logging
+public import Logging
 import NIOCore
 import Prometheus
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// Settings of the API server.
 public struct APIServerConfiguration: Sendable {

@@ -1,4 +1,4 @@
-import ApoxyAPI
+public import ApoxyAPI
 public import HashTreeCollections
 
 /// The intermediate model between API objects and Envoy: what to build, already resolved and checked.

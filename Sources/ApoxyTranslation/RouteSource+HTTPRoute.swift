@@ -1,4 +1,4 @@
-import ApoxyAPI
+public import ApoxyAPI
 
 extension RouteSource {
     /// Reads the routing part of a stored `HTTPRoute` (gateway.apoxy.dev/v1); the API server has already validated

@@ -1,4 +1,4 @@
-import ApoxyAPI
+public import ApoxyAPI
 
 /// A route as the translator reads it: the routing part of an HTTPRoute, free of API machinery.
 public struct RouteSource: Sendable, Hashable {

@@ -1,5 +1,5 @@
-import ApoxyAPI
-import EnvoyAPI
+public import ApoxyAPI
+public import EnvoyAPI
 public import SwiftProtobuf
 
 /// Envoy resources of one translation, by xDS type.

@@ -1,4 +1,4 @@
-import ApoxyAPI
+public import ApoxyAPI
 import HashTreeCollections
 
 /// Pure functions from API objects to Envoy configuration: `buildIR` (API -> IR), then `envoyResources` (IR -> Envoy).

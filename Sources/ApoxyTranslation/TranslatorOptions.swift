@@ -1,4 +1,4 @@
-import ApoxyAPI
+public import ApoxyAPI
 
 /// Settings of the translation that do not come from API objects: where Envoy listens, whom it trusts, which DNS.
 public struct TranslatorOptions: Sendable, Hashable {

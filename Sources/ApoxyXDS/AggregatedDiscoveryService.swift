@@ -1,6 +1,6 @@
 import EnvoyAPI
-import GRPCCore
-import Logging
+public import GRPCCore
+public import Logging
 import SwiftProtobuf
 import Synchronization
 

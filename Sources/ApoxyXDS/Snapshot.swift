@@ -1,4 +1,4 @@
-import EnvoyAPI
+public import EnvoyAPI
 import Foundation
 public import HashTreeCollections
 public import SwiftProtobuf

@@ -1,7 +1,7 @@
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 
 /// Mutual TLS for the ADS port: the server's certificate, and the CA that every connecting Envoy's client
 /// certificate must chain to (a connection without one fails the handshake).

@@ -6,7 +6,7 @@ import ApoxyServer
 import ApoxyStorage
 import ApoxyTranslation
 import ApoxyXDS
-import ArgumentParser
+public import ArgumentParser
 import Foundation
 import Logging
 import NIOSSL

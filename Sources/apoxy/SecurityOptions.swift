@@ -1,5 +1,5 @@
 import ApoxyServer
-import ArgumentParser
+public import ArgumentParser
 import Foundation
 import Logging
 

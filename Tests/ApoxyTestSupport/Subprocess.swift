@@ -1,7 +1,7 @@
 import ApoxyClient
 public import ApoxyProcess
-import Foundation
-import NIOSSL
+public import Foundation
+public import NIOSSL
 import Subprocess
 import SystemPackage
 

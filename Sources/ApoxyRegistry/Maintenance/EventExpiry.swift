@@ -1,6 +1,6 @@
 import ApoxyAPI
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 
 /// Deletes Events older than the event TTL (kube's `--event-ttl`, 1 h by default), measured from when each was last
 /// seen. kube attaches an etcd lease to every Event write; a periodic sweep over the watch cache gives the same

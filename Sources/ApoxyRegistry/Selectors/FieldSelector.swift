@@ -1,4 +1,4 @@
-import ApoxyAPI
+public import ApoxyAPI
 import Foundation
 
 /// A parsed field selector: `field=value`, `field==value`, `field!=value`, comma-joined.

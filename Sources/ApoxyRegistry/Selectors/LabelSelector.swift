@@ -1,4 +1,4 @@
-import ApoxyAPI
+public import ApoxyAPI
 
 /// A parsed label selector in kube's string syntax: `a=b`, `a==b`, `a!=b`, `a in (x,y)`, `a notin (x)`,
 /// `a`, `!a`, comma-joined (all must hold).

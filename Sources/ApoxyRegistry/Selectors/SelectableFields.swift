@@ -1,4 +1,4 @@
-import ApoxyAPI
+public import ApoxyAPI
 
 /// A resource's selectable fields, as kube's CRD `selectableFields` define them: dotted JSON paths whose values field
 /// selectors compare. The one definition of a field's value, so lists from storage and from the watch cache agree.

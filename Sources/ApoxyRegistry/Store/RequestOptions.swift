@@ -1,4 +1,4 @@
-import ApoxyAPI
+public import ApoxyAPI
 
 /// `fieldValidation`: what to do with unknown or duplicate fields in a request body.
 public enum FieldValidation: String, Sendable {

@@ -1,6 +1,6 @@
-import ApoxyAPI
-import ApoxyStorage
-import Foundation
+public import ApoxyAPI
+public import ApoxyStorage
+public import Foundation
 
 /// The outcome of a write: the object as stored (or as it would be, for a dry run) and warnings for the client.
 public struct WriteResult<Object: APIObject>: Sendable {

@@ -1,4 +1,4 @@
-import ApoxyAPI
+public import ApoxyAPI
 
 /// One column of the server-side table (`kubectl get`).
 public struct TableColumn: Sendable {

@@ -1,4 +1,4 @@
-import ApoxyAPI
+public import ApoxyAPI
 
 /// How the generic store serves Backends.
 public struct BackendStrategy: ResourceStrategy {

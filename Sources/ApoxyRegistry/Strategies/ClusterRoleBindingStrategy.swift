@@ -1,4 +1,4 @@
-import ApoxyAPI
+public import ApoxyAPI
 
 /// How the generic store serves ClusterRoleBindings (`rbac.authorization.k8s.io/v1`).
 public struct ClusterRoleBindingStrategy: ResourceStrategy {

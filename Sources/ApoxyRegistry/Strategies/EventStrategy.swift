@@ -1,4 +1,4 @@
-import ApoxyAPI
+public import ApoxyAPI
 
 /// How the generic store serves core `v1` Events: kube's validation, its field selectors (`involvedObject.*`,
 /// `reason`, `type`, ... as `kubectl describe` asks for them) and its printed columns.

@@ -1,4 +1,4 @@
-import ApoxyAPI
+public import ApoxyAPI
 
 /// How the generic store serves HTTPRoutes.
 public struct HTTPRouteStrategy: ResourceStrategy {

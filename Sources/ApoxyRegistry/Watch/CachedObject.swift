@@ -1,4 +1,4 @@
-import ApoxyAPI
+public import ApoxyAPI
 
 /// One object as the watch cache holds it: the serialisation clients receive plus what selectors read. The cache
 /// keeps no decoded model, because a decoded object (its metadata strings, managedFields tree and spec) takes

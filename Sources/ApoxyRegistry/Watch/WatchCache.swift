@@ -1,7 +1,7 @@
-import ApoxyAPI
-import ApoxyStorage
-import Logging
-import ServiceLifecycle
+public import ApoxyAPI
+public import ApoxyStorage
+public import Logging
+public import ServiceLifecycle
 import Synchronization
 
 /// What happened to an object.

@@ -1,5 +1,5 @@
-import Hummingbird
-import NIOCore
+public import Hummingbird
+public import NIOCore
 import Synchronization
 
 /// The request context of the API server: Hummingbird's core context plus the connection's channel, which a long

@@ -1,7 +1,7 @@
 public import ApoxyMetrics
 import HTTPTypes
 public import Hummingbird
-import Logging
+public import Logging
 import NIOCore
 
 /// A plain-HTTP `/metrics` endpoint for processes without an API server (`apoxy backplane --metrics-listen`).

@@ -1,5 +1,5 @@
 import ApoxyAPI
-import Hummingbird
+public import Hummingbird
 import NIOCore
 import NIOSSL
 import SwiftASN1

@@ -1,4 +1,4 @@
-import ApoxyAPI
+public import ApoxyAPI
 import Hummingbird
 
 /// What an authorizer decided.

@@ -1,4 +1,4 @@
-import ApoxyAPI
+public import ApoxyAPI
 import Crypto
 import Foundation
 import NIOCore

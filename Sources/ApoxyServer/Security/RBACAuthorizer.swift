@@ -1,7 +1,7 @@
-import ApoxyAPI
+public import ApoxyAPI
 import ApoxyRegistry
 import Logging
-import ServiceLifecycle
+public import ServiceLifecycle
 import Synchronization
 
 /// Roles and bindings the authorizer knows without storing them; a stored object of the same name replaces one.

@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import Logging
+public import Logging
 import NIOCore
 import NIOSSL
 import SwiftASN1

@@ -1,5 +1,5 @@
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 
 /// How much change history a store keeps for watches and lists at older revisions.
 public enum HistoryRetention: Sendable, Equatable, CustomStringConvertible {
