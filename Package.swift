@@ -171,6 +171,8 @@ let package = Package(
         .target(
             name: "EnvoyAPI",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            // The checksum of the upstream sources the generated files came from (scripts/proto/), not a resource.
+            exclude: ["Generated/PROTOS.sha256"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         // etcd's v3 API messages (etcdserverpb, mvccpb): a minimal subset generated from upstream sources
@@ -178,6 +180,8 @@ let package = Package(
         .target(
             name: "EtcdAPI",
             dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            // The checksum of the upstream sources the generated files came from (scripts/proto/), not a resource.
+            exclude: ["Generated/PROTOS.sha256"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         // Translation: API objects -> intermediate model -> Envoy resources. Pure functions, no I/O.

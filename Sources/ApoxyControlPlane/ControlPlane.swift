@@ -131,7 +131,7 @@ public struct ControlPlane: Service {
                 }
             }
             // The translation loop runs here; when graceful shutdown ends it, the watchers and writers stop too.
-            try? await cancelOnGracefulShutdown {
+            await cancelWhenGracefulShutdown {
                 var translator = IncrementalTranslator(options: options)
                 for await _ in changes {
                     // Both lists must have arrived, or the first snapshot would drop every route or Backend.

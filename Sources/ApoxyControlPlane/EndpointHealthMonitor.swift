@@ -1,4 +1,4 @@
-public import ApoxyAPI
+import ApoxyAPI
 import ApoxyClient
 import Logging
 

@@ -79,7 +79,7 @@ final class EtcdUnaryClient: Sendable {
             if let caFile = configuration.tls.caFile { tls.trustRoots = .file(caFile) }
             if let certFile = configuration.tls.certFile, let keyFile = configuration.tls.keyFile {
                 tls.certificateChain = try NIOSSLCertificate.fromPEMFile(certFile).map { .certificate($0) }
-                tls.privateKey = .file(keyFile)
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: keyFile, format: .pem))
             }
             sslContext = try NIOSSLContext(configuration: tls)
         } else {

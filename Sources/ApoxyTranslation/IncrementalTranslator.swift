@@ -1,7 +1,7 @@
 public import ApoxyAPI
 public import EnvoyAPI
 import Foundation
-public import HashTreeCollections
+import HashTreeCollections
 public import SwiftProtobuf
 
 /// Changes to the translation's inputs since the last `apply`: objects created or changed (by name), and deleted names.

@@ -50,7 +50,7 @@ public func runProcess(
             // As shells report it.
             case .signaled(let signal): status = 128 + signal
             }
-            return ProcessResult(status: status, stdout: result.standardOutput ?? "", stderr: result.standardError ?? "")
+            return ProcessResult(status: status, stdout: result.standardOutput, stderr: result.standardError)
         }
         group.addTask {
             try await Task.sleep(for: timeout)

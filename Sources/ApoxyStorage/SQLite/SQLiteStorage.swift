@@ -250,7 +250,7 @@ extension SQLiteStorage {
 
         private let queue = Mutex(Queue())
         /// Touched only on the writer thread (inside `drain`).
-        private nonisolated(unsafe) let connection: SQLiteConnection
+        private let connection: SQLiteConnection
         private nonisolated(unsafe) var revision: Int64
         private let broadcaster: ChangeBroadcaster
         private let metrics: StorageMetrics?
