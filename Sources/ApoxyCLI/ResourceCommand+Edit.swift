@@ -133,7 +133,7 @@ extension ResourceCommand {
                 if original.semanticallyEquals(edited) { return nil }
                 return edited
             }
-            var patch: [String: JSONValue] = [:]
+            var patch = JSONObject()
             for (key, value) in after {
                 if let old = before[key] {
                     if let change = mergePatch(from: old, to: value) { patch[key] = change }

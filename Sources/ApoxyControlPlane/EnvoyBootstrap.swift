@@ -57,7 +57,7 @@ public struct EnvoyBootstrap: Sendable {
     /// and against `xdsHost` (an IP SAN for an address, a DNS SAN for a name), and Envoy's client certificate.
     func transportSocket(_ tls: ClientTLS) -> JSONValue {
         let isAddress = HTTPConnection.isIPAddress(xdsHost)
-        var context: [String: JSONValue] = [
+        var context: JSONObject = [
             "common_tls_context": [
                 "alpn_protocols": ["h2"],
                 "tls_params": ["tls_minimum_protocol_version": "TLSv1_2"],

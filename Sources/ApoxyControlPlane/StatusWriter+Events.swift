@@ -20,7 +20,7 @@ extension StatusWriter {
             let old = stored.first { $0["type"]?.stringValue == type }
             guard status != "Unknown", old?["status"]?.stringValue != status || old?["reason"]?.stringValue != reason else { continue }
             let name = object["metadata"]?["name"]?.stringValue ?? ""
-            var involved: [String: JSONValue] = ["apiVersion": .string(apiVersion), "kind": .string(kind), "name": .string(name)]
+            var involved: JSONObject = ["apiVersion": .string(apiVersion), "kind": .string(kind), "name": .string(name)]
             for member in ["uid", "resourceVersion"] {
                 if let value = object["metadata"]?[member] { involved[member] = value }
             }

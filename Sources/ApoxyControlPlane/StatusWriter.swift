@@ -187,7 +187,7 @@ struct StatusWriter {
             {
                 // With other backplanes' entries, the stored resourceVersion is a precondition, so one written meanwhile
                 // is not lost (409, retried with the newer object). Alone, the write needs none and never waits.
-                var body: [String: JSONValue] = ["status": status]
+                var body: JSONObject = ["status": status]
                 let shared = (object["status"]?["proxies"]?.arrayValue ?? []).contains { $0["name"]?.stringValue != proxyName }
                 if shared, let version = object["metadata"]?["resourceVersion"] { body["metadata"] = ["resourceVersion": version] }
                 patches.append(
@@ -217,7 +217,7 @@ struct StatusWriter {
                 ]
                 let others = parents.filter { !isMine($0) }
                 // As for Backends: with other backplanes' parents, a resourceVersion precondition keeps theirs.
-                var body: [String: JSONValue] = ["status": ["parents": .array(others + [parent])]]
+                var body: JSONObject = ["status": ["parents": .array(others + [parent])]]
                 if others.contains(where: { $0["controllerName"]?.stringValue == ControlPlane.controllerName }),
                     let version = object["metadata"]?["resourceVersion"]
                 {
@@ -278,7 +278,7 @@ struct StatusWriter {
                 observedGeneration: measured.generation, latency: Self.format(measured.latency), proxies: Int64(measured.proxies))
         }
         let own = backendConditions(outcome, programmed: result, propagation: propagation, now: now)
-        var entry: [String: JSONValue] = [
+        var entry: JSONObject = [
             "name": .string(proxyName), "conditions": .array(conditions([own[1]], existing: mine?["conditions"]?.arrayValue ?? [])),
         ]
         if let propagation { entry["propagation"] = propagation.json }
@@ -293,7 +293,7 @@ struct StatusWriter {
             .sorted { ($0["name"]?.stringValue ?? "") < ($1["name"]?.stringValue ?? "") }
         let top: (programmed: Condition, propagation: Propagation?) =
             proxies.count == 1 ? (own[1], propagation) : Self.aggregate(proxies, generation: outcome.generation, now: now)
-        var status: [String: JSONValue] = [
+        var status: JSONObject = [
             "conditions": .array(conditions([own[0], top.programmed], existing: stored["conditions"]?.arrayValue ?? [])),
             "proxies": .array(proxies),
             // null removes a stored value in a merge patch.

@@ -18,7 +18,7 @@ public struct Backend: APIObject, Hashable {
     }
 
     public var json: JSONValue {
-        var object: [String: JSONValue] = [
+        var object: JSONObject = [
             "apiVersion": .string(Self.descriptor.apiVersion), "kind": .string(Self.descriptor.kind),
             "metadata": metadata.json, "spec": spec.json,
         ]
@@ -50,7 +50,7 @@ public struct BackendSpec: Sendable, Hashable {
     }
 
     var json: JSONValue {
-        var m: [String: JSONValue] = ["endpoints": .array(endpoints.map(\.json)), "protocol": .string(`protocol`)]
+        var m: JSONObject = ["endpoints": .array(endpoints.map(\.json)), "protocol": .string(`protocol`)]
         if let dynamicProxy { m["dynamicProxy"] = dynamicProxy.json }
         return .object(m)
     }
@@ -73,7 +73,7 @@ public struct BackendEndpoint: Sendable, Hashable {
     }
 
     var json: JSONValue {
-        var m: [String: JSONValue] = [:]
+        var m = JSONObject()
         if let fqdn { m["fqdn"] = .string(fqdn) }
         if let ip { m["ip"] = .string(ip) }
         return .object(m)
@@ -95,7 +95,7 @@ public struct DynamicProxySpec: Sendable, Hashable {
     }
 
     var json: JSONValue {
-        var m: [String: JSONValue] = [:]
+        var m = JSONObject()
         if let dnsCacheConfig { m["dnsCacheConfig"] = dnsCacheConfig.json }
         return .object(m)
     }
@@ -133,7 +133,7 @@ public struct DynamicProxyDnsCacheConfig: Sendable, Hashable {
     }
 
     var json: JSONValue {
-        var m: [String: JSONValue] = [:]
+        var m = JSONObject()
         if let dnsLookupFamily { m["dnsLookupFamily"] = .string(dnsLookupFamily) }
         if let dnsRefreshRate { m["dnsRefreshRate"] = .string(dnsRefreshRate) }
         if let dnsMinRefreshRate { m["dnsMinRefreshRate"] = .string(dnsMinRefreshRate) }
@@ -166,7 +166,7 @@ public struct BackendStatus: Sendable, Hashable {
     }
 
     var json: JSONValue {
-        var m: [String: JSONValue] = ["conditions": .array(conditions.map(\.json))]
+        var m: JSONObject = ["conditions": .array(conditions.map(\.json))]
         if let propagation { m["propagation"] = propagation.json }
         if !proxies.isEmpty { m["proxies"] = .array(proxies.map(\.json)) }
         return .object(m)
@@ -199,7 +199,7 @@ public struct ProxyStatus: Sendable, Hashable {
 
     /// The status member.
     public var json: JSONValue {
-        var m: [String: JSONValue] = ["name": .string(name), "conditions": .array(conditions.map(\.json))]
+        var m: JSONObject = ["name": .string(name), "conditions": .array(conditions.map(\.json))]
         if let propagation { m["propagation"] = propagation.json }
         if !endpoints.isEmpty { m["endpoints"] = .array(endpoints.map(\.json)) }
         return .object(m)
@@ -247,7 +247,7 @@ public struct ObservedEndpoint: Sendable, Hashable {
 
     /// The status member.
     public var json: JSONValue {
-        var m: [String: JSONValue] = [
+        var m: JSONObject = [
             "cluster": .string(cluster), "address": .string(address), "port": .integer(port), "health": .string(health),
         ]
         if let hostname { m["hostname"] = .string(hostname) }

@@ -19,7 +19,7 @@ public struct HTTPRoute: APIObject, Hashable {
     }
 
     public var json: JSONValue {
-        var object: [String: JSONValue] = [
+        var object: JSONObject = [
             "apiVersion": .string(Self.descriptor.apiVersion), "kind": .string(Self.descriptor.kind),
             "metadata": metadata.json, "spec": spec.json,
         ]
@@ -47,7 +47,7 @@ public struct HTTPRouteSpec: Sendable, Hashable {
     }
 
     var json: JSONValue {
-        var m: [String: JSONValue] = ["rules": .array(rules.map(\.json))]
+        var m: JSONObject = ["rules": .array(rules.map(\.json))]
         if !hostnames.isEmpty { m["hostnames"] = .array(hostnames.map { .string($0) }) }
         return .object(m)
     }
@@ -74,7 +74,7 @@ public struct HTTPRouteRule: Sendable, Hashable {
     }
 
     var json: JSONValue {
-        var m: [String: JSONValue] = ["matches": .array(matches.map(\.json)), "backendRefs": .array(backendRefs.map(\.json))]
+        var m: JSONObject = ["matches": .array(matches.map(\.json)), "backendRefs": .array(backendRefs.map(\.json))]
         if let timeouts { m["timeouts"] = timeouts.json }
         return .object(m)
     }
@@ -103,7 +103,7 @@ public struct HTTPRouteMatch: Sendable, Hashable {
     }
 
     var json: JSONValue {
-        var m: [String: JSONValue] = ["path": path.json]
+        var m: JSONObject = ["path": path.json]
         if !headers.isEmpty { m["headers"] = .array(headers.map(\.json)) }
         if let method { m["method"] = .string(method) }
         return .object(m)
@@ -197,7 +197,7 @@ public struct HTTPBackendRef: Sendable, Hashable {
     }
 
     var json: JSONValue {
-        var m: [String: JSONValue] = [
+        var m: JSONObject = [
             "group": .string(group), "kind": .string(kind), "name": .string(name), "weight": .integer(Int64(weight)),
         ]
         if let port { m["port"] = .integer(Int64(port)) }
@@ -216,7 +216,7 @@ public struct HTTPRouteTimeouts: Sendable, Hashable {
     init(json: JSONValue) { request = json["request"]?.stringValue }
 
     var json: JSONValue {
-        var m: [String: JSONValue] = [:]
+        var m = JSONObject()
         if let request { m["request"] = .string(request) }
         return .object(m)
     }

@@ -32,7 +32,7 @@ public struct Condition: Sendable, Hashable {
 
     /// The JSON form.
     public var json: JSONValue {
-        var m: [String: JSONValue] = [
+        var m: JSONObject = [
             "type": .string(type), "status": .string(status), "lastTransitionTime": .string(RFC3339.format(lastTransitionTime)),
             "reason": .string(reason), "message": .string(message),
         ]

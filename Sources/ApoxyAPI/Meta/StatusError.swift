@@ -82,18 +82,18 @@ public struct StatusError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// The `Status` object sent to clients.
     public var json: JSONValue {
-        var status: [String: JSONValue] = [
+        var status: JSONObject = [
             "kind": "Status", "apiVersion": "v1", "metadata": .object([:]), "status": "Failure",
             "message": .string(message), "reason": .string(reason.rawValue), "code": .integer(Int64(code)),
         ]
-        var details: [String: JSONValue] = [:]
+        var details = JSONObject()
         if let name { details["name"] = .string(name) }
         if let group { details["group"] = .string(group) }
         if let kind { details["kind"] = .string(kind) }
         if !causes.isEmpty {
             details["causes"] = .array(
                 causes.map { cause in
-                    var c: [String: JSONValue] = ["reason": .string(cause.kind.rawValue), "message": .string(cause.causeMessage)]
+                    var c: JSONObject = ["reason": .string(cause.kind.rawValue), "message": .string(cause.causeMessage)]
                     if !cause.field.isEmpty { c["field"] = .string(cause.field) }
                     return .object(c)
                 })

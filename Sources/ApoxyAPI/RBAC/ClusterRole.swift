@@ -15,7 +15,7 @@ public struct ClusterRole: APIObject, Hashable {
     }
 
     public var json: JSONValue {
-        var object: [String: JSONValue] = [
+        var object: JSONObject = [
             "apiVersion": .string(Self.descriptor.apiVersion), "kind": .string(Self.descriptor.kind), "metadata": metadata.json,
         ]
         if !rules.isEmpty { object["rules"] = .array(rules.map(\.json)) }
@@ -55,7 +55,7 @@ public struct PolicyRule: Sendable, Hashable {
     }
 
     var json: JSONValue {
-        var m: [String: JSONValue] = ["verbs": .array(verbs.map { .string($0) })]
+        var m: JSONObject = ["verbs": .array(verbs.map { .string($0) })]
         for (name, values) in [
             ("apiGroups", apiGroups), ("resources", resources), ("resourceNames", resourceNames), ("nonResourceURLs", nonResourceURLs),
         ]

@@ -24,14 +24,14 @@ public struct ClusterRoleBinding: APIObject, Hashable {
     }
 
     public var json: JSONValue {
-        var object: [String: JSONValue] = [
+        var object: JSONObject = [
             "apiVersion": .string(Self.descriptor.apiVersion), "kind": .string(Self.descriptor.kind), "metadata": metadata.json,
             "roleRef": ["apiGroup": .string(roleRef.apiGroup), "kind": .string(roleRef.kind), "name": .string(roleRef.name)],
         ]
         if !subjects.isEmpty {
             object["subjects"] = .array(
                 subjects.map { subject in
-                    var m: [String: JSONValue] = ["kind": .string(subject.kind), "name": .string(subject.name)]
+                    var m: JSONObject = ["kind": .string(subject.kind), "name": .string(subject.name)]
                     if !subject.apiGroup.isEmpty { m["apiGroup"] = .string(subject.apiGroup) }
                     if !subject.namespace.isEmpty { m["namespace"] = .string(subject.namespace) }
                     return .object(m)

@@ -7,14 +7,14 @@ extension Schema {
             collect[componentName] = self
             return .object(["$ref": .string(refPrefix + componentName)])
         }
-        var m: [String: JSONValue] = ["type": .string(kind.rawValue)]
+        var m: JSONObject = ["type": .string(kind.rawValue)]
         if let description { m["description"] = .string(description) }
         if !properties.isEmpty {
-            var props: [String: JSONValue] = [:]
+            var props = JSONObject()
             for (name, schema) in properties {
                 if let component = schema.componentName {
                     collect[component] = schema
-                    var wrapper: [String: JSONValue] = ["allOf": [["$ref": .string(refPrefix + component)]]]
+                    var wrapper: JSONObject = ["allOf": [["$ref": .string(refPrefix + component)]]]
                     if let defaultValue = schema.defaultValue { wrapper["default"] = defaultValue }
                     props[name] = .object(wrapper)
                 } else {

@@ -100,7 +100,7 @@ extension Discovery {
                 let served = resources.filter { $0.group == group && $0.version == v }
                 let entries: [JSONValue] = served.map { r in
                     let kind: JSONValue = ["group": .string(r.group), "version": .string(r.version), "kind": .string(r.kind)]
-                    var entry: [String: JSONValue] = [
+                    var entry: JSONObject = [
                         "resource": .string(r.plural), "responseKind": kind, "scope": r.namespaced ? "Namespaced" : "Cluster",
                         "singularResource": .string(r.singular),
                         "verbs": .array(r.verbs.map { .string($0) }),

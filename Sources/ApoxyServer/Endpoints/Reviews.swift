@@ -61,7 +61,7 @@ struct Reviews: Sendable {
                         "exactly one of nonResourceAttributes or resourceAttributes must be specified")
                 ])
         }
-        var status: [String: JSONValue] = ["allowed": false]
+        var status: JSONObject = ["allowed": false]
         if authorizer.authorize(user, attributes) == .allow { status["allowed"] = true }
         let review: JSONValue = [
             "kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
@@ -71,7 +71,7 @@ struct Reviews: Sendable {
     }
 
     func subjectReview(user: UserInfo) -> Response {
-        var info: [String: JSONValue] = ["username": .string(user.name), "groups": .array(user.groups.map { .string($0) })]
+        var info: JSONObject = ["username": .string(user.name), "groups": .array(user.groups.map { .string($0) })]
         if !user.uid.isEmpty { info["uid"] = .string(user.uid) }
         let review: JSONValue = [
             "kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",

@@ -46,7 +46,7 @@ public struct JSONLogHandler: LogHandler {
 
     /// One line for `event` (newline included).
     static func line(event: LogEvent, handlerMetadata: Logger.Metadata, label: String, now: Date) -> [UInt8] {
-        var object: [String: JSONValue] = [
+        var object: JSONObject = [
             "ts": .double(now.timeIntervalSince1970), "msg": .string(event.message.description), "logger": .string(label),
         ]
         // klog prints errors without a verbosity and everything else as V(n); warnings keep a level so they can be found.

@@ -58,7 +58,7 @@ struct AuditMiddleware: RouterMiddleware {
     static func event(
         request: Request, context: Context, access: AccessAttributes, user: UserInfo?, code: Int, received: Date
     ) -> JSONValue {
-        var event: [String: JSONValue] = [
+        var event: JSONObject = [
             "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata",
             "auditID": .string(UUID().uuidString.lowercased()), "stage": "ResponseComplete",
             "requestURI": .string(request.uri.string), "verb": .string(access.verb),
@@ -70,7 +70,7 @@ struct AuditMiddleware: RouterMiddleware {
         ]
         if let agent = request.headers[.userAgent] { event["userAgent"] = .string(agent) }
         if access.isResourceRequest {
-            var ref: [String: JSONValue] = ["resource": .string(access.resource), "apiVersion": .string(access.apiVersion)]
+            var ref: JSONObject = ["resource": .string(access.resource), "apiVersion": .string(access.apiVersion)]
             if !access.apiGroup.isEmpty { ref["apiGroup"] = .string(access.apiGroup) }
             if !access.name.isEmpty { ref["name"] = .string(access.name) }
             if !access.namespace.isEmpty { ref["namespace"] = .string(access.namespace) }
@@ -81,7 +81,7 @@ struct AuditMiddleware: RouterMiddleware {
     }
 
     static func userJSON(_ user: UserInfo) -> JSONValue {
-        var m: [String: JSONValue] = ["username": .string(user.name), "groups": .array(user.groups.map { .string($0) })]
+        var m: JSONObject = ["username": .string(user.name), "groups": .array(user.groups.map { .string($0) })]
         if !user.uid.isEmpty { m["uid"] = .string(user.uid) }
         return .object(m)
     }
