@@ -47,12 +47,14 @@ public struct JSONObject: Sendable, Hashable {
 
     /// The members of a dictionary (whose keys Swift has already compared by canonical equivalence).
     public init(_ members: [String: JSONValue]) {
-        storage = Dictionary(uniqueKeysWithValues: members.map { (MemberName($0.key), $0.value) })
+        storage = Dictionary(minimumCapacity: members.count)
+        for (key, value) in members { storage[MemberName(key)] = value }
     }
 
     /// The members of `pairs`; a repeated key keeps its last value.
     public init<S: Sequence>(_ pairs: S) where S.Element == (String, JSONValue) {
-        storage = Dictionary(pairs.map { (MemberName($0.0), $0.1) }, uniquingKeysWith: { _, last in last })
+        storage = Dictionary(minimumCapacity: pairs.underestimatedCount)
+        for (key, value) in pairs { storage[MemberName(key)] = value }
     }
 
     /// The member named `key`.
