@@ -317,7 +317,7 @@ let package = Package(
             name: "ControlPlaneTests",
             dependencies: [
                 "ApoxyAPI", "ApoxyXDS", "ApoxyControlPlane", "ApoxyTranslation", "EnvoyAPI", "ApoxyServer", "ApoxyStorage",
-                "ApoxyClient", "ApoxyMetrics",
+                "ApoxyClient", "ApoxyMetrics", "ApoxyTestSupport",
                 .product(name: "HashTreeCollections", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

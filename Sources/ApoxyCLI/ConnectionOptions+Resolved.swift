@@ -13,6 +13,8 @@ public struct ResolvedServer: Sendable {
     public var serverName: String?
     /// Bearer token (`--token`, kubeconfig's `token` or `tokenFile`).
     public var bearerToken: String?
+    /// `--request-timeout`: the deadline of each request but a watch; nil when not given (0).
+    public var requestTimeout: Duration?
     /// The server address as text, for logs.
     public var description: String
 }
@@ -29,6 +31,7 @@ extension ConnectionOptions {
         let tls = try APIClient(target: target).tlsConfiguration()
         return ResolvedServer(
             host: target.url.host, port: target.url.port, tls: tls,
-            serverName: target.tls.serverName, bearerToken: target.token, description: target.url.description)
+            serverName: target.tls.serverName, bearerToken: target.token, requestTimeout: target.requestTimeout,
+            description: target.url.description)
     }
 }

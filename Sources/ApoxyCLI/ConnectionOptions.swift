@@ -27,7 +27,7 @@ public struct ConnectionOptions: ParsableArguments, Sendable {
 
     @Option(
         help: ArgumentHelp(
-            "How long to wait for one request before giving up, as kubectl's flag: a duration (30s, 2m) or whole seconds; 0 waits without limit. A watch is not cut by it (see --timeout).",
+            "How long to wait for one request before giving up, as kubectl's flag: a duration (30s, 2m) or whole seconds; 0 waits without limit (apoxy backplane: its own limits, 30s a write and 60s a list page). A watch is not cut by it.",
             valueName: "duration"))
     var requestTimeout = "0"
 

@@ -395,7 +395,7 @@ struct BackplaneCommand: AsyncParsableCommand {
         let controlPlane = ControlPlane(
             api: APIEndpoint(
                 host: server.host, port: server.port, tls: server.tls, serverName: server.serverName,
-                bearerToken: server.bearerToken),
+                bearerToken: server.bearerToken, requestTimeout: server.requestTimeout),
             options: options, snapshots: snapshots, tracker: tracker, proxyName: proxyName, metrics: registry,
             envoyAdmin: admin.flatMap { dataPlane.endpointHealth(host: $0.host, port: $0.port) }, logger: logger)
         var services: [any Service] = [xdsServer, controlPlane]

@@ -1,6 +1,9 @@
 import ApoxyAPI
 import ApoxyClient
+import ApoxyTestSupport
 import Testing
+
+@testable import ApoxyControlPlane
 
 /// The pooled client the control plane and the CLI share, against an in-process API server.
 @Suite("Pooled HTTP client", .timeLimit(.minutes(1)))
@@ -45,6 +48,22 @@ struct PooledHTTPClientTests {
                 let event = try JSONValue.parse(line ?? "")
                 #expect(event["type"]?.stringValue == "ADDED")
                 #expect(event["object"]?["metadata"]?["name"]?.stringValue == "streamed")
+            }
+        }
+    }
+
+    @Test func theBackplanesRequestTimeoutEndsARequestTheServerNeverAnswers() async throws {
+        // `apoxy backplane --request-timeout 1s`: lists and writes to an API server that accepts and never answers.
+        try await withSilentPort { port in
+            try await APIEndpoint(host: "127.0.0.1", port: port, requestTimeout: .seconds(1)).withConnection { api in
+                let started = ContinuousClock.now
+                await #expect {
+                    _ = try await api.request("GET", Backend.descriptor.collectionPath)
+                } throws: { error in
+                    (error as? HTTPClientError)?.message == "the request timed out"
+                }
+                let took = ContinuousClock.now - started
+                #expect(took >= .seconds(1) && took < .seconds(10), "took \(took)")
             }
         }
     }
