@@ -148,17 +148,7 @@ struct APIClient: Sendable {
 
         /// The request target for `path` with `query` (values percent-encoded), under the server's prefix.
         func requestTarget(_ path: String, _ query: [(String, String)]) -> String {
-            var target = client.target.url.pathPrefix + path
-            if !query.isEmpty {
-                var allowed = CharacterSet.alphanumerics
-                allowed.insert(charactersIn: "-._~")
-                target +=
-                    "?"
-                    + query.map { name, value in
-                        "\(name)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value)"
-                    }.joined(separator: "&")
-            }
-            return target
+            client.target.url.pathPrefix + path + RequestTarget.query(query)
         }
 
         /// The headers every request carries.

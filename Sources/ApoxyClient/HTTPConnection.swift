@@ -83,7 +83,7 @@ public final class HTTPConnection: Sendable {
                 throw error
             }
         }
-        return HTTPConnection(channel: channel, host: host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)")
+        return HTTPConnection(channel: channel, host: RequestTarget.authority(host: host, port: port))
     }
 
     /// Whether `host` is an IPv4 or IPv6 literal rather than a name (no SNI for it; its certificate has IP SANs).

@@ -43,8 +43,7 @@ public final class PooledHTTPClient: Sendable {
             name = serverName
             configuration.dnsOverride = [serverName: host]
         }
-        let hostPart = name.contains(":") ? "[\(name)]" : name
-        origin = "\(tls == nil ? "http" : "https")://\(hostPart):\(port)"
+        origin = "\(tls == nil ? "http" : "https")://\(RequestTarget.authority(host: name, port: port))"
         client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
         maxResponseBytes = limits.maxResponseBytes
     }

@@ -1,6 +1,5 @@
 import ApoxyAPI
 import ApoxyClient
-import Foundation
 import Logging
 public import NIOSSL
 import Synchronization
@@ -129,9 +128,8 @@ final class APIWatcher: Sendable {
         var items: [String: JSONValue] = [:]
         var continueToken: String?
         while true {
-            var target = "\(path)?limit=\(Self.pageSize)"
-            if let continueToken { target += "&continue=\(Self.queryValue(continueToken))" }
-            let page = try await api.request("GET", target, timeout: .seconds(60))
+            let query = [("limit", String(Self.pageSize))] + (continueToken.map { [("continue", $0)] } ?? [])
+            let page = try await api.request("GET", path + RequestTarget.query(query), timeout: .seconds(60))
             guard page.status == 200 else { throw WatchEnded(description: "list returned \(page.status): \(page.text)") }
             let body = try JSONValue.parse(page.body).value
             for item in body["items"]?.arrayValue ?? [] {
@@ -145,13 +143,6 @@ final class APIWatcher: Sendable {
 
     /// Objects per list page, client-go's reflector default.
     static let pageSize = 500
-
-    /// `value` percent-encoded for a query (a continue token is base64, with `=`, `+` and `/`).
-    static func queryValue(_ value: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
-    }
 
     private func listAndWatch() async throws {
         let (items, resourceVersion) = try await list()

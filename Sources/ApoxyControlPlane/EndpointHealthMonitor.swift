@@ -26,10 +26,8 @@ struct EndpointHealthMonitor {
 
     /// Polls until cancelled; `changed` gets every cluster's hosts and the names of the clusters that changed.
     func run(_ changed: (_ observed: [String: [ObservedEndpoint]], _ clusters: Set<String>) -> Void) async {
-        // Reads reuse one keep-alive connection to the admin port.
-        let envoy = PooledHTTPClient(host: admin.host, port: admin.port)
-        await poll(envoy, changed)
-        await envoy.shutdown()
+        // Reads reuse one keep-alive connection to the admin port. `poll` throws nothing; `withClient` may rethrow.
+        try? await PooledHTTPClient.withClient(host: admin.host, port: admin.port) { envoy in await poll(envoy, changed) }
     }
 
     private func poll(_ envoy: PooledHTTPClient, _ changed: ([String: [ObservedEndpoint]], Set<String>) -> Void) async {

@@ -189,11 +189,26 @@ public func httpStatus(port: Int, path: String) async throws -> Int {
 
 /// Open watches of `kind` a server reports (the sum of its `apiserver_registered_watchers` samples for the kind).
 public func registeredWatchers(kind: String, metrics: String) -> Int {
+    Int(metricSum("apiserver_registered_watchers", labels: ["kind=\"\(kind)\""], in: metrics))
+}
+
+/// The sum of every sample of `metric` whose line contains every one of `labels` (0 when none does).
+public func metricSum(_ metric: String, labels: [String] = [], in metrics: String) -> Double {
     metrics.split(separator: "\n").reduce(0) { total, line in
-        guard line.hasPrefix("apiserver_registered_watchers{"), line.contains("kind=\"\(kind)\""),
+        guard line.hasPrefix(metric + "{") || line.hasPrefix(metric + " "), labels.allSatisfy({ line.contains($0) }),
             let value = line.split(separator: " ").last.flatMap({ Double($0) })
         else { return total }
-        return total + Int(value)
+        return total + value
+    }
+}
+
+/// The plain-HTTP server's `/metrics` on `port`, read once on a fresh connection.
+public func metrics(port: Int) async throws -> String {
+    let client = try await HTTPConnection.connect(host: "127.0.0.1", port: port)
+    return try await withCleanup {
+        try await client.request("GET", "/metrics").text
+    } cleanup: {
+        await client.close()
     }
 }
 
@@ -215,11 +230,7 @@ public func waitForMetrics(
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
-        if let client = try? await HTTPConnection.connect(host: "127.0.0.1", port: port) {
-            let text = (try? await client.request("GET", "/metrics").text) ?? ""
-            await client.close()
-            if condition(text) { return }
-        }
+        if let text = try? await metrics(port: port), condition(text) { return }
         try await Task.sleep(for: .milliseconds(50))
     }
     throw TestSetupError(message: "server on port \(port): \(what) not seen within \(timeout)")

@@ -178,13 +178,9 @@ import Testing
 
             // --chunk-size (kubectl's, 500 by default): pages of one object read the same list as one response.
             func lists() async throws -> Double {
-                let client = try await HTTPConnection.connect(host: "127.0.0.1", port: session.server.port)
-                let text = try await withCleanup {
-                    try await client.request("GET", "/metrics").text
-                } cleanup: {
-                    await client.close()
-                }
-                return metricValue("apiserver_request_total", labels: [#"verb="LIST""#, #"resource="backends""#], in: text) ?? 0
+                metricSum(
+                    "apiserver_request_total", labels: [#"verb="LIST""#, #"resource="backends""#],
+                    in: try await metrics(port: session.server.port))
             }
             let listsBefore = try await lists()
             let pagedNames = try await session.apoxy("backend", "list", "-o", "name", "--chunk-size", "1")

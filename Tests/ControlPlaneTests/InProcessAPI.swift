@@ -3,6 +3,7 @@ import ApoxyClient
 import ApoxyMetrics
 import ApoxyServer
 import ApoxyStorage
+import ApoxyTestSupport
 import Logging
 import ServiceLifecycle
 
@@ -62,8 +63,6 @@ enum InProcessAPI {
 
     /// The sum of `apiserver_request_total` over the samples whose labels include every one of `labels`.
     static func requests(_ client: HTTPConnection, _ labels: [String]) async throws -> Double {
-        let text = try await client.request("GET", "/metrics").text
-        return text.split(separator: "\n").filter { $0.hasPrefix("apiserver_request_total{") && labels.allSatisfy($0.contains) }
-            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }.reduce(0, +)
+        metricSum("apiserver_request_total", labels: labels, in: try await client.request("GET", "/metrics").text)
     }
 }

@@ -39,8 +39,7 @@ struct DevSecureTests {
             for _ in 0..<300 where !FileManager.default.fileExists(atPath: kubeconfig) && dev.isRunning {
                 try await Task.sleep(for: .milliseconds(100))
             }
-            let logText = { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
-            try #require(FileManager.default.fileExists(atPath: kubeconfig), "no kubeconfig: \(logText())")
+            try #require(FileManager.default.fileExists(atPath: kubeconfig), "no kubeconfig: \(dev.log)")
 
             func kubectl(_ arguments: [String], stdin: String? = nil) async throws -> ProcessResult {
                 try await runProcess(
@@ -77,7 +76,7 @@ struct DevSecureTests {
                 }
                 try await Task.sleep(for: .milliseconds(100))
             }
-            #expect(accepted, "the control plane wrote no status: \(logText())")
+            #expect(accepted, "the control plane wrote no status: \(dev.log)")
 
             // Its identity may not change a spec, nor write anything else.
             let pki = "\(data)/pki"
