@@ -32,6 +32,7 @@ from dataplane.stack import (ApoxyDev, curl_proxy, find_apoxy, find_kubectl, pro
                              servers_reached, wait_until)
 from dataplane.tools import require  # noqa: E402
 from dataplane.world import World  # noqa: E402
+from prometheus_samples import samples as samples_of, value as metric_value  # noqa: E402
 
 CONVERGE = 20  # seconds allowed for an applied change to show up in Envoy or in status
 
@@ -521,27 +522,15 @@ def test_an_active_health_check_shows_a_stopped_upstream_unhealthy_in_status(wor
         stack.stop()
 
 
-def _samples(text):
-    """{(name, labels): value}, through prometheus-client's parser (which raises on a malformed exposition)."""
-    from prometheus_client.parser import text_string_to_metric_families
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
-
-
-def _metric(samples, name, **labels):
-    values = [v for (n, ls), v in samples.items() if n == name and set(labels.items()) <= ls]
-    return sum(values) if values else None
-
-
 def _assert_control_plane_metrics(samples):
-    assert _metric(samples, "apoxy_xds_connected_proxies") == 1
+    assert metric_value(samples, "apoxy_xds_connected_proxies") == 1
     for xds_type in ("cds", "lds", "rds"):
-        assert _metric(samples, "apoxy_xds_pushes_total", type=xds_type) >= 1, xds_type
-        assert _metric(samples, "apoxy_xds_rejects_total", type=xds_type) == 0, xds_type
+        assert metric_value(samples, "apoxy_xds_pushes_total", type=xds_type) >= 1, xds_type
+        assert metric_value(samples, "apoxy_xds_rejects_total", type=xds_type) == 0, xds_type
     # A Backend was applied after Envoy connected, so at least its CDS push was acknowledged and timed.
-    assert _metric(samples, "apoxy_xds_propagation_seconds_count", type="cds") >= 1
-    assert _metric(samples, "apoxy_xds_propagation_seconds_sum", type="cds") > 0
-    assert _metric(samples, "apoxy_translation_duration_seconds_count") >= 1
+    assert metric_value(samples, "apoxy_xds_propagation_seconds_count", type="cds") >= 1
+    assert metric_value(samples, "apoxy_xds_propagation_seconds_sum", type="cds") > 0
+    assert metric_value(samples, "apoxy_translation_duration_seconds_count") >= 1
 
 
 def test_dev_serves_api_and_control_plane_metrics_to_kubectl(dev, world, objs):
@@ -549,16 +538,16 @@ def test_dev_serves_api_and_control_plane_metrics_to_kubectl(dev, world, objs):
                     route("metrics-be", ["metrics.test"], "metrics-be", port=world.plain_port)))
     served_by(dev, "metrics.test", "plain-a")
     wait_until(lambda: _programmed_at(objs, "metrics-be", 1), timeout=CONVERGE, message="Programmed=True")
-    samples = _samples(dev.kubectl.run("get", "--raw", "/metrics").stdout)
+    samples = samples_of(dev.kubectl.run("get", "--raw", "/metrics").stdout)
     _assert_control_plane_metrics(samples)
     # kubectl's own requests (client-side apply creates with POST), over TLS as the admin, counted by kube's names.
-    assert _metric(samples, "apiserver_request_total", verb="POST", resource="backends", code="201") >= 1
+    assert metric_value(samples, "apiserver_request_total", verb="POST", resource="backends", code="201") >= 1
     # The control plane's status writes.
-    assert _metric(samples, "apiserver_request_total", verb="PATCH", resource="backends", subresource="status") >= 1
-    assert _metric(samples, "apiserver_storage_objects", resource="backends.core.apoxy.dev") >= 1
+    assert metric_value(samples, "apiserver_request_total", verb="PATCH", resource="backends", subresource="status") >= 1
+    assert metric_value(samples, "apiserver_storage_objects", resource="backends.core.apoxy.dev") >= 1
     # The control plane watches Backends and HTTPRoutes.
-    assert _metric(samples, "apiserver_registered_watchers", kind="Backend") >= 1
-    assert _metric(samples, "apoxy_storage_commit_batch_size_count") >= 1
+    assert metric_value(samples, "apiserver_registered_watchers", kind="Backend") >= 1
+    assert metric_value(samples, "apoxy_storage_commit_batch_size_count") >= 1
 
 
 def test_a_stopped_envoy_never_delays_the_others(dev, world, objs, tmp_path):
@@ -575,7 +564,7 @@ def test_a_stopped_envoy_never_delays_the_others(dev, world, objs, tmp_path):
     second = StaticEnvoy(bootstrap, str(tmp_path), name="stopped-envoy")
     second.start(timeout=30)
     try:
-        wait_until(lambda: _metric(_samples(dev.kubectl.run("get", "--raw", "/metrics").stdout),
+        wait_until(lambda: metric_value(samples_of(dev.kubectl.run("get", "--raw", "/metrics").stdout),
                                    "apoxy_xds_connected_proxies") == 2, timeout=CONVERGE, message="two proxies connected")
         os.kill(second.proc.pid, signal.SIGSTOP)
         try:
@@ -788,7 +777,7 @@ def test_backplane_with_a_token_kubeconfig_and_envoy_over_mutual_tls(world, tmp_
             .get("status") == "True", timeout=CONVERGE, message=f"Programmed=True:\n{backplane.log()}")
         assert programmed
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as resp:
-            scraped = _samples(resp.read().decode())
+            scraped = samples_of(resp.read().decode())
         _assert_control_plane_metrics(scraped)
         # Least privilege: the backplane's token reads and writes status, and nothing else.
         backplane_kubectl = Kubectl(None, work, kubeconfig=backplane_kubeconfig)

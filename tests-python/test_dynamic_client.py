@@ -26,6 +26,7 @@ from kubernetes import client as k8s_client
 from kubernetes import watch as k8s_watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
+from prometheus_samples import samples, value
 
 API_VERSION = "core.apoxy.dev/v1alpha2"
 KIND = "Backend"
@@ -571,9 +572,7 @@ def test_delete_collection_by_label_selector(backends):
 def open_watches(base, kind):
     """The server's open watches of `kind`: apiserver_registered_watchers, summed over its label sets."""
     with urllib.request.urlopen(base + "/metrics", timeout=5) as resp:
-        text = resp.read().decode()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("apiserver_registered_watchers{") and f'kind="{kind}"' in line)
+        return value(samples(resp.read().decode()), "apiserver_registered_watchers", kind=kind) or 0
 
 
 def wait_for_watch(base, kind, before, timeout=10):

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
+from prometheus_samples import samples, value
 
 DEFAULT_BINARY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "debug", "apoxy")
 BACKENDS = "/apis/core.apoxy.dev/v1alpha2/backends"
@@ -92,21 +92,6 @@ def workdir():
 def backend(name):
     return {"apiVersion": "core.apoxy.dev/v1alpha2", "kind": "Backend", "metadata": {"name": name},
             "spec": {"endpoints": [{"ip": "10.0.0.1"}], "protocol": "tls"}}
-
-
-def samples(text):
-    """Every sample as {(name, frozenset(labels)): value}; the parser raises on anything malformed."""
-    out = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            out[(sample.name, frozenset(sample.labels.items()))] = sample.value
-    return out
-
-
-def value(all_samples, name, **labels):
-    """The one sample of `name` whose labels include `labels`, summed over the rest (as PromQL's sum by)."""
-    matched = [v for (n, ls), v in all_samples.items() if n == name and set(labels.items()) <= ls]
-    return sum(matched) if matched else None
 
 
 def request_labels(verb, scope, code=None):
