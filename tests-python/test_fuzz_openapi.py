@@ -1,6 +1,6 @@
 """Fuzzing in CI: schemathesis (PyPI) generates requests from the server's own published OpenAPI v3 documents, about
-30 s per API group, and the run must find zero server errors (`--checks not_a_server_error`: no 5xx, no dropped
-connection). The server must still answer `/readyz` afterwards. One worker: with two, CPython 3.11's AST compiler
+30 s per API group, and the run must find zero server errors (`--checks kube_not_a_server_error`, from
+kube_fuzz_checks.py: no 5xx except kube's own 504 for a resourceVersion newer than the store; no dropped connection). The server must still answer `/readyz` afterwards. One worker: with two, CPython 3.11's AST compiler
 (which hypothesis calls to describe its strategies) raced between threads and failed the run with a SystemError in
 schemathesis itself, not in the server.
 """
@@ -10,12 +10,16 @@ import signal
 import subprocess
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 import pytest
 
 from test_dynamic_client import DEFAULT_BINARY, _free_port, _log_tail
 
+from kube_fuzz_checks import is_kube_too_large_resource_version
+
+TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
 VENV_BIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".venv", "bin")
 SECONDS_PER_GROUP = int(os.environ.get("APOXY_FUZZ_SECONDS", "30"))
 
@@ -55,11 +59,28 @@ def test_schemathesis_finds_no_server_error(fuzz_server, group):
     schemathesis = os.path.join(VENV_BIN, "schemathesis")
     assert os.access(schemathesis, os.X_OK), "schemathesis missing: scripts/install-tools.sh installs it"
     result = subprocess.run(
-        [schemathesis, "run", f"{fuzz_server['base']}/openapi/v3/{group}", "--checks", "not_a_server_error",
+        [schemathesis, "run", f"{fuzz_server['base']}/openapi/v3/{group}", "--checks", "kube_not_a_server_error",
          "--max-time", str(SECONDS_PER_GROUP), "--workers", "1", "--seed", "20261204", "--no-color"],
-        cwd=fuzz_server["workdir"], capture_output=True, text=True, timeout=SECONDS_PER_GROUP + 120)
+        cwd=fuzz_server["workdir"], capture_output=True, text=True, timeout=SECONDS_PER_GROUP + 120,
+        env={**os.environ, "SCHEMATHESIS_HOOKS": "kube_fuzz_checks",
+             "PYTHONPATH": os.pathsep.join(filter(None, [TESTS_DIR, os.environ.get("PYTHONPATH")]))})
     summary = result.stdout[-3000:]
     assert result.returncode == 0, f"schemathesis found failures:\n{summary}\n{result.stderr[-2000:]}\n{_log_tail(fuzz_server['log'])}"
     assert " passed" in summary and "generated" in summary, summary
     with urllib.request.urlopen(fuzz_server["base"] + "/readyz", timeout=5) as resp:
         assert resp.status == 200
+
+
+def test_too_large_resource_version_is_the_one_server_error_allowed(fuzz_server):
+    """The server's real answer passes the check; any other 5xx, or a 504 without its markers, does not."""
+    url = fuzz_server["base"] + "/apis/core.apoxy.dev/v1alpha2/backends?resourceVersion=999999"
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(url, timeout=10)
+    body = raised.value.read()
+    assert raised.value.code == 504, body
+    assert is_kube_too_large_resource_version(504, body, url)
+    assert not is_kube_too_large_resource_version(500, body, url)
+    assert not is_kube_too_large_resource_version(504, body, url.split("?")[0])
+    assert not is_kube_too_large_resource_version(504, body.replace(b"Too large", b"Something"), url)
+    assert not is_kube_too_large_resource_version(504, b"upstream timed out", url)
+    assert not is_kube_too_large_resource_version(503, body, url)
