@@ -7,7 +7,7 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import schemathesis
-from schemathesis.core.failures import ServerError
+from schemathesis.checks import not_a_server_error
 
 
 def is_kube_too_large_resource_version(status_code: int, body: bytes, url: str) -> bool:
@@ -30,9 +30,7 @@ def is_kube_too_large_resource_version(status_code: int, body: bytes, url: str) 
 
 @schemathesis.check
 def kube_not_a_server_error(ctx, response, case):
-    """not_a_server_error, except kube's 504 for a resourceVersion newer than the store."""
-    if response.status_code < 500:
-        return None
+    """schemathesis's own not_a_server_error, except kube's 504 for a resourceVersion newer than the store."""
     if is_kube_too_large_resource_version(response.status_code, response.content, response.request.url or ""):
         return None
-    raise ServerError(operation=case.operation.label, status_code=response.status_code)
+    return not_a_server_error(ctx, response, case)

@@ -1,8 +1,9 @@
 """Fuzzing in CI: schemathesis (PyPI) generates requests from the server's own published OpenAPI v3 documents, about
 30 s per API group, and the run must find zero server errors (`--checks kube_not_a_server_error`, from
-kube_fuzz_checks.py: no 5xx except kube's own 504 for a resourceVersion newer than the store; no dropped connection). The server must still answer `/readyz` afterwards. One worker: with two, CPython 3.11's AST compiler
-(which hypothesis calls to describe its strategies) raced between threads and failed the run with a SystemError in
-schemathesis itself, not in the server.
+kube_fuzz_checks.py: schemathesis's not_a_server_error, no 5xx and no dropped connection, except kube's own 504 for a
+resourceVersion newer than the store). The server must still answer `/readyz` afterwards. One worker: with two,
+CPython 3.11's AST compiler (which hypothesis calls to describe its strategies) raced between threads and failed the
+run with a SystemError in schemathesis itself, not in the server.
 """
 import os
 import shutil
@@ -20,7 +21,7 @@ from test_dynamic_client import DEFAULT_BINARY, _free_port, _log_tail
 from kube_fuzz_checks import is_kube_too_large_resource_version
 
 TESTS_DIR = os.path.dirname(os.path.abspath(__file__))
-VENV_BIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".venv", "bin")
+VENV_BIN = os.path.join(TESTS_DIR, "..", ".venv", "bin")
 SECONDS_PER_GROUP = int(os.environ.get("APOXY_FUZZ_SECONDS", "30"))
 
 
